@@ -1,0 +1,52 @@
+"""Sphinx configuration for skcrm (numpydoc + sphinx-gallery, the scikit-learn convention)."""
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import skcrm
+
+project = "skcrm"
+author = "skcrm developers"
+copyright = "2026, skcrm developers"
+release = skcrm.__version__
+version = ".".join(release.split(".")[:2])
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+autosummary_generate = True
+autodoc_default_options = {"members": True, "inherited-members": False}
+numpydoc_show_class_members = False
+numpydoc_validation_checks = set()
+templates_path = []
+exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]
+html_theme = "pydata_sphinx_theme"
+html_title = f"skcrm {release}"
+intersphinx_mapping = {
+    "python": ("https://docs.python.org/3", None),
+    "numpy": ("https://numpy.org/doc/stable", None),
+    "sklearn": ("https://scikit-learn.org/stable", None),
+    "pandas": ("https://pandas.pydata.org/docs", None),
+}
+# No network on build machines: intersphinx lookups fail quietly and links stay plain.
+intersphinx_timeout = 2
+
+sphinx_gallery_conf = {
+    "examples_dirs": str(ROOT / "examples"),
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "download_all_examples": False,
+    "reference_url": {"skcrm": None},
+}

@@ -1,0 +1,6 @@
+"""Campaign allocation under response-rate uncertainty (Lo, Pachamanova & Gulpinar).
+
+RobustCampaignAllocator.
+"""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Metrics shared across methods (policy values, allocation risk summaries)."""
+
+__all__: list[str] = []

@@ -1,0 +1,51 @@
+"""``import skcrm`` is light: heavy frameworks load only when an estimator needs them."""
+
+import subprocess
+import sys
+
+HEAVY = ("jax", "flax", "optax", "numpyro", "xgboost", "cvxpy", "torch")
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys; print(' '.join(sys.modules))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return set(out.split())
+
+
+def test_import_skcrm_loads_no_heavy_framework():
+    loaded = _modules_after("import skcrm")
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_import_datasets_loads_no_heavy_framework():
+    loaded = _modules_after("import skcrm.datasets, skcrm.utils")
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_public_names_and_version():
+    import skcrm
+
+    assert set(skcrm.__all__) == {
+        "AttributeBGNBD",
+        "SurrogateIndexTransformer",
+        "DRPolicyClassifier",
+        "POMDPPolicy",
+        "DigitalTwinRegressor",
+        "RobustCampaignAllocator",
+        "__version__",
+    }
+    assert skcrm.__version__.count(".") >= 2
+    assert "datasets" in dir(skcrm)
+
+
+def test_unknown_attribute_raises_attribute_error():
+    import pytest
+
+    import skcrm
+
+    with pytest.raises(AttributeError, match="no attribute 'NotAnEstimator'"):
+        skcrm.NotAnEstimator  # noqa: B018
