@@ -20,7 +20,6 @@ version = ".".join(release.split(".")[:2])
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
-    "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
     "numpydoc",
@@ -34,14 +33,6 @@ templates_path = []
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]
 html_theme = "pydata_sphinx_theme"
 html_title = f"skcrm {release}"
-intersphinx_mapping = {
-    "python": ("https://docs.python.org/3", None),
-    "numpy": ("https://numpy.org/doc/stable", None),
-    "sklearn": ("https://scikit-learn.org/stable", None),
-    "pandas": ("https://pandas.pydata.org/docs", None),
-}
-# No network on build machines: intersphinx lookups fail quietly and links stay plain.
-intersphinx_timeout = 2
 
 sphinx_gallery_conf = {
     "examples_dirs": str(ROOT / "examples"),
