@@ -802,8 +802,8 @@ class DRPolicyClassifier(BaseEstimator):
         dict
             ``value, se, ci, ci_bootstrap, baseline_value, gain, gain_se, gain_ci,
             gain_ci_bootstrap, action_shares, n`` and, with ``policy``,
-            ``policy_value, policy_se, policy_ci, difference, difference_se,
-            difference_ci, agreement``.
+            ``policy_value, policy_se, policy_ci, policy_ci_bootstrap, difference,
+            difference_se, difference_ci, difference_ci_bootstrap, agreement``.
         """
         alpha = self.alpha if alpha is None else alpha
         X, G = self._scores_on(X, y, treatment, propensity)
@@ -840,12 +840,13 @@ class DRPolicyClassifier(BaseEstimator):
         if policy is not None:
             P = self._as_policy_matrix(policy, X)
             other = np.sum(P * G, axis=1)
-            ov, ose, oci, _ = summary(other)
+            ov, ose, oci, oci_b = summary(other)
             d, dse, dci, dci_b = summary(psi - other)
             result.update(
                 policy_value=ov,
                 policy_se=ose,
                 policy_ci=oci,
+                policy_ci_bootstrap=oci_b,
                 difference=d,
                 difference_se=dse,
                 difference_ci=dci,

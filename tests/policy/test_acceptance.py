@@ -4,12 +4,17 @@ y_long (the surrogate index is a separate estimator)."""
 
 import numpy as np
 import pytest
+from sklearn.ensemble import HistGradientBoostingRegressor
 
 from skcrm.datasets import make_surrogate_targeting
 from skcrm.policy import DRPolicyClassifier
 
 N_MC = 200_000
 SEEDS = (0, 1, 2)
+
+
+def _fast_mu():
+    return HistGradientBoostingRegressor(max_iter=30, random_state=0)
 
 
 def _learn(d, outcome, n_train, **params):
@@ -63,8 +68,8 @@ def test_c2_learned_policy_beats_baselines(runs):
 
 def test_c9_bootstrap_thompson_sampling_shares():
     d = make_surrogate_targeting(10, 4000, n_actions=2, random_state=0)
-    det = _learn(d, d.y_long, 4000)
-    bts = _learn(d, d.y_long, 4000, n_bootstrap=50, bts_floor=0.05)
+    det = _learn(d, d.y_long, 4000, outcome_model=_fast_mu())
+    bts = _learn(d, d.y_long, 4000, outcome_model=_fast_mu(), n_bootstrap=50, bts_floor=0.05)
     P = bts.predict_proba(d.X)
     np.testing.assert_allclose(P.sum(axis=1), 1.0, atol=1e-12)
     assert P.min() >= 0.05 - 1e-12
@@ -75,11 +80,11 @@ def test_c9_bootstrap_thompson_sampling_shares():
 
 def test_action_costs_are_net_of_value(runs):
     d = runs[0][0]
-    costly = _learn(d, d.y_long, 4000, action_costs=[0.0, 1e4])
+    costly = _learn(d, d.y_long, 4000, outcome_model=_fast_mu(), action_costs=[0.0, 1e4])
     assert np.all(costly.predict(d.X) == 0)  # no DR gain comes near 1e4
     # score is net of cost: the same policy scored without costs differs by its mean cost
-    plain = _learn(d, d.y_long, 4000)
-    priced = _learn(d, d.y_long, 4000, action_costs={1: 1.0})
+    plain = _learn(d, d.y_long, 4000, outcome_model=_fast_mu())
+    priced = _learn(d, d.y_long, 4000, outcome_model=_fast_mu(), action_costs={1: 1.0})
     same = np.array_equal(plain.predict(d.X), priced.predict(d.X))
     kw = {"treatment": d.treatment, "propensity": d.propensity}
     if same:
@@ -92,8 +97,8 @@ def test_action_costs_are_net_of_value(runs):
 
 def test_max_treated_fraction_caps_and_ranks_by_gain(runs):
     d = runs[0][0]
-    free = _learn(d, d.y_long, 4000)
-    capped = _learn(d, d.y_long, 4000, max_treated_fraction=0.1)
+    free = _learn(d, d.y_long, 4000, outcome_model=_fast_mu())
+    capped = _learn(d, d.y_long, 4000, outcome_model=_fast_mu(), max_treated_fraction=0.1)
     a_free, a_cap = free.predict(d.X), capped.predict(d.X)
     assert np.mean(a_free == 1) > 0.2
     assert np.mean(a_cap == 1) <= 0.1 + 1e-12
