@@ -88,7 +88,8 @@ notes = [
     f"n_train = {len(train)}, n_test = {len(test)}, features = {list(X.columns)}",
     "held-out values: DR (eq. 17) with skcrm's outcome model fitted on the training rows and "
     "the known propensity 1/3; 'skcrm_minus_this' is the paired difference (95% normal CI)",
-    "skcrm fit: median of interleaved repeats after a warm-up; EconML fits once (minutes)",
+    "skcrm fit: median of interleaved repeats after a warm-up; EconML fits once (minutes), "
+    "not interleaved with skcrm; on a shared machine the load differs between the two",
 ]
 econml = peer("econml")
 if econml is not None:
