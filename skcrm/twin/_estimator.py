@@ -177,6 +177,8 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
     n_train_samples_ : int
     fit_time_ : float
         Seconds spent in ``fit`` (compilation included).
+    epoch_times_ : list of float
+        Seconds per training epoch; the first includes the XLA compilation of the step.
 
     References
     ----------
@@ -187,7 +189,7 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
     >>> from skcrm.datasets import make_digital_twin_survey
     >>> X, y, kpi, truth = make_digital_twin_survey(n_per_cell=30, random_state=0)
     >>> est = DigitalTwinRegressor(firm_col="firm", period_col="period", kpi=kpi,
-    ...                            hidden_layer_sizes=(8,), max_epochs=3, random_state=0)
+    ...                            max_epochs=3, early_stopping=False, random_state=0)
     >>> est.fit(X, y).predict(X).shape
     (360, 7)
     >>> est.complete(X.iloc[:5]).shape
@@ -370,7 +372,7 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
             try:
                 cov[:, out_j] = np.asarray(arr[:, j], dtype=float)
             except (TypeError, ValueError) as exc:
-                raise ValueError(
+                raise type(exc)(
                     f"covariate column {name!r} must be numeric (one-hot encode categorical "
                     f"columns first): {exc}"
                 ) from exc
@@ -425,6 +427,10 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         return out
 
     def _check_y(self, y, reset):
+        if y is None:
+            raise ValueError(
+                "DigitalTwinRegressor requires y to be passed, but the target y is None"
+            )
         y_arr = np.asarray(y)
         if y_arr.dtype == object:
             try:
@@ -432,6 +438,7 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
             except (TypeError, ValueError) as exc:
                 raise ValueError("targets must be ordinal integer codes (NaN = missing)") from exc
         y_arr = np.asarray(y_arr, dtype=float)
+        self._cache_y_1d = y_arr.ndim == 1
         if y_arr.ndim == 1:
             y_arr = y_arr[:, None]
         if y_arr.ndim != 2:
@@ -593,7 +600,7 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         y_raw = self._check_y(y, reset=True)
         if y_raw.shape[0] != cov.shape[0]:
             raise ValueError(f"X has {cov.shape[0]} rows but y has {y_raw.shape[0]}")
-        self._y_1d = np.ndim(y) == 1
+        self._y_1d = self._cache_y_1d
         n = cov.shape[0]
         if sample_weight is None:
             w = np.ones(n)
@@ -601,6 +608,8 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
             w = np.asarray(sample_weight, dtype=float).ravel()
             if w.shape != (n,) or np.any(~np.isfinite(w)) or np.any(w < 0):
                 raise ValueError("sample_weight must be n_samples non-negative finite numbers")
+            if w.sum() <= 0:
+                raise ValueError("sample_weight sums to zero: at least one positive weight needed")
 
         self.firms_ = np.unique(firm)
         self.periods_ = np.unique(period)
@@ -738,7 +747,9 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         best, best_params, stall, stopped = np.inf, params, 0, False
         bar = progress(range(self.max_epochs), self.verbose, desc="DigitalTwinRegressor")
         step = 0
+        self.epoch_times_ = []
         for epoch in bar:
+            t_epoch = time.perf_counter()
             perm = rng.permutation(n_pad)
             losses = []
             for b in range(n_batches):
@@ -764,6 +775,7 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
                     "learning_rate or standardise the covariates"
                 )
             self.loss_curve_.append(train_loss)
+            self.epoch_times_.append(time.perf_counter() - t_epoch)
             info = {"loss": f"{train_loss:.4f}"}
             if val_data is not None:
                 vl = val_loss(params)
@@ -972,7 +984,8 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         Returns
         -------
         list of ndarray
-            One (n_samples, M_j) array per target, columns in ``categories_[j]`` order.
+            One (n_samples, M_j) array per target, columns in ``categories_[j]`` order
+            (a single array when the model was fit on 1-D y).
         """
         cov, f, p = self._rows(X)
         mu, sd = self._moments(cov, f, p)
@@ -981,7 +994,7 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         for j, m in enumerate(self.n_categories_):
             pj = proba[:, j, :m]
             out.append(pj[:, ::-1].copy() if self._reversed[j] else pj.copy())
-        return out
+        return out[0] if self._y_1d else out
 
     def counterfactual_predict(
         self, X, firm=None, period=None, statistic=None, return_proba=False, y=None

@@ -269,3 +269,17 @@ def recommend_agreement(est, s):
     true_best = np.array(list(deltas))[gains.argmax(1)]
     ok = rec["best_feature"].notna().to_numpy()
     return float((rec["best_feature"].to_numpy()[ok] == true_best[ok]).mean())
+
+
+def oracle_nll(s, n_nodes=40):
+    """Average -log p(y_i | x_i) under the true parameters, z integrated out jointly."""
+    nodes, w = np.polynomial.hermite_e.hermegauss(n_nodes)
+    w = w / w.sum()
+    y = s.y_te.astype(int)
+    logs = []
+    for node in nodes:
+        probs = s.truth.true_probs(s.F_te, s.firm_te, s.period_te, xi=np.full(len(y), node))
+        logs.append(sum(np.log(p[np.arange(len(y)), y[:, j]]) for j, p in enumerate(probs)))
+    logs = np.array(logs) + np.log(w)[:, None]
+    m = logs.max(0)
+    return float(-np.mean(m + np.log(np.exp(logs - m).sum(0))))
