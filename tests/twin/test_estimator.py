@@ -381,3 +381,26 @@ def test_early_stopping_restores_best_validation_loss(small_survey):
     est.fit(small_survey.X_tr, small_survey.y_tr)
     assert est.best_validation_loss_ == pytest.approx(min(est.validation_loss_curve_), abs=1e-4)
     assert len(est.validation_loss_curve_) == est.n_iter_
+
+
+def test_sample_weight_is_routed_through_cross_validate(small_survey):
+    import sklearn
+    from sklearn.model_selection import cross_validate
+
+    s = small_survey
+    w = np.where(s.X_tr["firm"].to_numpy() == 0, 3.0, 1.0)
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = tiny(s.kpi).set_fit_request(sample_weight=True).set_score_request(sample_weight=True)
+        out = cross_validate(est, s.X_tr, s.y_tr, cv=2, params={"sample_weight": w})
+    assert np.isfinite(out["test_score"]).all()
+
+
+def test_zero_sample_weight_rows_do_not_influence_the_fit(small_survey):
+    s = small_survey
+    y_noise = s.y_tr.copy()
+    y_noise[: len(y_noise) // 2] = 0  # garbage answers, then weighted out
+    w = np.r_[np.zeros(len(y_noise) // 2), np.ones(len(y_noise) - len(y_noise) // 2)]
+    weighted = tiny(s.kpi, max_epochs=10).fit(s.X_tr, y_noise, sample_weight=w)
+    plain = tiny(s.kpi, max_epochs=10).fit(s.X_tr, y_noise)
+    clean = s.y_te.mean()
+    assert abs(weighted.predict(s.X_te).mean() - clean) < abs(plain.predict(s.X_te).mean() - clean)
