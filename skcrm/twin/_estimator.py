@@ -347,9 +347,16 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
     def _split_X(self, X, reset):
         """Validate X; return (covariates float (n, p), firm labels, period labels)."""
         frame = X if isinstance(X, pd.DataFrame) else None
-        arr = validate_data(
-            self, X, reset=reset, dtype=None, ensure_all_finite=False, ensure_min_samples=1
-        )
+        if frame is not None:  # columns are converted one by one below (no float64 copy)
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            if frame.shape[0] < 1:
+                raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
+            arr = None
+        else:
+            arr = validate_data(
+                self, X, reset=reset, dtype=None, ensure_all_finite=False, ensure_min_samples=1
+            )
+        n_rows, n_cols = (frame if frame is not None else arr).shape
         fi = self._column_index(self.firm_col, "firm_col")
         pi = self._column_index(self.period_col, "period_col")
         if fi is not None and fi == pi:
@@ -357,7 +364,7 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
 
         def labels(i, name):
             if i is None:
-                return np.zeros(arr.shape[0], dtype=int)
+                return np.zeros(n_rows, dtype=int)
             col = frame.iloc[:, i].to_numpy() if frame is not None else arr[:, i]
             if pd.isna(col).any():
                 raise ValueError(f"the {name} column of X has missing values; labels are required")
@@ -365,12 +372,13 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
 
         firm = labels(fi, "firm")
         period = labels(pi, "period")
-        keep = [j for j in range(arr.shape[1]) if j not in (fi, pi)]
+        keep = [j for j in range(n_cols) if j not in (fi, pi)]
         names = self._covariate_names(keep)
-        cov = np.empty((arr.shape[0], len(keep)), dtype=float)
+        cov = np.empty((n_rows, len(keep)), dtype=float)
         for out_j, (j, name) in enumerate(zip(keep, names, strict=True)):
             try:
-                cov[:, out_j] = np.asarray(arr[:, j], dtype=float)
+                source = frame.iloc[:, j].to_numpy() if frame is not None else arr[:, j]
+                cov[:, out_j] = np.asarray(source, dtype=float)
             except (TypeError, ValueError) as exc:
                 raise type(exc)(
                     f"covariate column {name!r} must be numeric (one-hot encode categorical "
@@ -404,26 +412,35 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
             )
         return idx.astype(int)
 
-    def _encode(self, cov, firm_idx, period_idx):
-        """Inputs of f: standardised covariates, missing indicators, one-hot firm/period."""
-        n = cov.shape[0]
+    def _input_width(self, p):
         K, T = self.n_firms_, self.n_periods_
         if self.customer_encoder == "none":
-            out = np.zeros((n, K * T))
+            return K * T
+        return p + len(self.missing_indicator_features_) + (K + T if self.encode_firm_period else 0)
+
+    def _encode(self, cov, firm_idx, period_idx, dtype=float):
+        """Inputs of f: standardised covariates, missing indicators, one-hot firm/period,
+        zero columns up to ``n_encoder_inputs_`` (a multiple of 8, so shapes are bucketed)."""
+        n = cov.shape[0]
+        K, T = self.n_firms_, self.n_periods_
+        out = np.zeros((n, self.n_encoder_inputs_), dtype=dtype)
+        if self.customer_encoder == "none":
             out[np.arange(n), firm_idx * T + period_idx] = 1.0
             return out
         miss = np.isnan(cov)
-        filled = np.where(miss, self.impute_values_[None, :], cov)
-        parts = [(filled - self.feature_mean_) / self.feature_scale_]
-        if len(self.missing_indicator_features_):
-            parts.append(miss[:, self.missing_indicator_features_].astype(float))
+        p = cov.shape[1]
+        n_ind = len(self.missing_indicator_features_)
+        block = out[:, :p]
+        np.copyto(block, cov)
+        np.copyto(block, self.impute_values_[None, :], where=miss)
+        block -= self.feature_mean_
+        block /= self.feature_scale_
+        if n_ind:
+            out[:, p : p + n_ind] = miss[:, self.missing_indicator_features_]
         if self.encode_firm_period:
-            parts.append(np.eye(K)[firm_idx])
-            parts.append(np.eye(T)[period_idx])
-        out = np.concatenate(parts, axis=1)
-        n_in = getattr(self, "n_encoder_inputs_", out.shape[1])
-        if n_in > out.shape[1]:  # zero columns: inputs are padded to a multiple of 8
-            out = np.concatenate([out, np.zeros((n, n_in - out.shape[1]))], axis=1)
+            rows = np.arange(n)
+            out[rows, p + n_ind + firm_idx] = 1.0
+            out[rows, p + n_ind + K + period_idx] = 1.0
         return out
 
     def _check_y(self, y, reset):
@@ -635,24 +652,20 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         else:
             self.feature_mean_ = np.zeros(cov.shape[1])
             self.feature_scale_ = np.ones(cov.shape[1])
-        self.feature_min_ = np.where(
-            miss.all(0), -np.inf, np.nanmin(np.where(miss, np.inf, cov), 0)
-        )
-        self.feature_max_ = np.where(
-            miss.all(0), np.inf, np.nanmax(np.where(miss, -np.inf, cov), 0)
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            self.feature_min_ = np.nan_to_num(np.nanmin(cov, axis=0), nan=-np.inf)
+            self.feature_max_ = np.nan_to_num(np.nanmax(cov, axis=0), nan=np.inf)
         self.missing_indicator_features_ = (
             np.where(miss.any(axis=0))[0] if self.missing_indicator else np.array([], dtype=int)
         )
         kpi_std = self._prepare_kpi()
-        if hasattr(self, "n_encoder_inputs_"):
-            del self.n_encoder_inputs_
-        x_in = self._encode(cov, firm_idx, period_idx)
         # Shapes are bucketed (inputs to a multiple of 8, cut points to a multiple of 4,
         # batches always batch_size rows) so that refits on other data reuse the compiled
         # training step.
-        self.n_encoder_inputs_ = int(8 * math.ceil(max(x_in.shape[1], 1) / 8))
-        x_in = self._encode(cov, firm_idx, period_idx).astype(np.float32)
+        self.n_encoder_inputs_ = int(8 * math.ceil(max(self._input_width(cov.shape[1]), 1) / 8))
+        x_in = self._encode(cov, firm_idx, period_idx, dtype=np.float32)
+        del cov
         cell = (firm_idx * self.n_periods_ + period_idx).astype(np.int32)
 
         rs = check_random_state(self.random_state)
