@@ -404,3 +404,30 @@ def test_zero_sample_weight_rows_do_not_influence_the_fit(small_survey):
     plain = tiny(s.kpi, max_epochs=10).fit(s.X_tr, y_noise)
     clean = s.y_te.mean()
     assert abs(weighted.predict(s.X_te).mean() - clean) < abs(plain.predict(s.X_te).mean() - clean)
+
+
+def test_posterior_samples_average_close_to_plug_in_and_deterministic(small_fit, small_survey):
+    import copy
+
+    X = small_survey.X_te
+    mc = copy.deepcopy(small_fit)
+    mc.n_posterior_samples = 30
+    a, b = mc.predict(X), mc.predict(X)
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a - small_fit.predict(X)).mean() < 0.1
+
+
+def test_shared_twin_noise_carries_the_factual_residual(small_fit, small_survey):
+    import copy
+
+    X, y = small_survey.X_te, small_survey.y_te
+    shared = copy.deepcopy(small_fit)
+    shared.twin_noise = "shared"
+    with pytest.raises(ValueError, match="needs the factual answers"):
+        shared.counterfactual_predict(X, firm=1)
+    indep = small_fit.counterfactual_predict(X, firm=1)
+    carried = shared.counterfactual_predict(X, firm=1, y=y)
+    # the twin keeps what the answers reveal about the respondent beyond x
+    r_indep = np.corrcoef(indep[:, 0], y[:, 0])[0, 1]
+    r_shared = np.corrcoef(carried[:, 0], y[:, 0])[0, 1]
+    assert r_shared > r_indep
