@@ -1277,9 +1277,8 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         names = [self.covariate_names_[v] for v in pos]
         base = self.affinity(X, firm=firm, period=period)
         if output == "response":
-            base = self.driver_effects(
-                X, [names[0]], [0.0], firm, period, output=output, target=target
-            )[:, 0, 0]
+            mean = self.counterfactual_predict(X, firm=firm, period=period, statistic="mean")
+            base = mean if mean.ndim == 1 else mean[:, int(target)]
         gains = np.empty((len(base), len(pos)))
         for i, name in enumerate(names):
             d = delta.get(name, 1.0) if isinstance(delta, dict) else float(delta)

@@ -431,3 +431,13 @@ def test_shared_twin_noise_carries_the_factual_residual(small_fit, small_survey)
     r_indep = np.corrcoef(indep[:, 0], y[:, 0])[0, 1]
     r_shared = np.corrcoef(carried[:, 0], y[:, 0])[0, 1]
     assert r_shared > r_indep
+
+
+def test_response_scale_drivers_match_counterfactual_means(small_fit, small_survey):
+    X = small_survey.X_te
+    ok = X["speed_sat"].notna().to_numpy()
+    curves = small_fit.driver_effects(X, ["speed_sat"], [0.0, 1.0], output="response", target=0)
+    mean = small_fit.counterfactual_predict(X, statistic="mean")[:, 0]
+    np.testing.assert_allclose(curves[ok, 0, 0], mean[ok], atol=1e-10)
+    rec = small_fit.recommend_actions(X, ["speed_sat"], 1.0, output="response", target=0)
+    np.testing.assert_allclose(rec["gain_speed_sat"][ok], curves[ok, 0, 1] - mean[ok], atol=1e-10)
