@@ -602,7 +602,8 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Ordinal integer codes, NaN where an answer is missing.
         sample_weight : array-like of shape (n_samples,), default=None
-            Survey weights multiplying each respondent's log-likelihood.
+            Survey weights multiplying each respondent's log-likelihood. Their scale
+            matters against the priors: normalise survey weights to mean 1.
 
         Returns
         -------
