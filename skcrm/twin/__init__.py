@@ -3,4 +3,6 @@
 DigitalTwinRegressor and counterfactual queries, in JAX/flax.
 """
 
-__all__: list[str] = []
+from ._estimator import DigitalTwinRegressor
+
+__all__ = ["DigitalTwinRegressor"]
