@@ -207,6 +207,7 @@ class AttributeBGNBD(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = False
         tags.input_tags.allow_nan = False
+        tags.input_tags.positive_only = True
         return tags
 
     def _is_long(self, X):
@@ -612,7 +613,10 @@ class AttributeBGNBD(BaseEstimator):
         if discounting not in ("continuous", "discrete"):
             raise ValueError(f"discounting must be 'continuous' or 'discrete', got {discounting!r}")
         rho = -np.log(delta)
-        out = lik.dert_continuous(rho, *hist, *self._args(), c0, c1, self.posterior_indexing)
+        if np.all(c1 == 0):
+            out = lik.dert_grid(rho, *hist, *self._args(), c0, self.posterior_indexing)
+        else:  # evolving coefficients: future multipliers change with the job index
+            out = lik.dert_continuous(rho, *hist, *self._args(), c0, c1, self.posterior_indexing)
         return out * ((1 - delta) / rho if discounting == "discrete" else 1.0)
 
     def residual_value(self, X, margin=1.0, **dert_kw):
