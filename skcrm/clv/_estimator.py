@@ -10,9 +10,11 @@ import pandas as pd
 from scipy import stats
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..utils import check_columns
 from . import _likelihood as lik
 from ._data import prepare_long, prepare_rfm
 from ._features import dynamic_term_list
@@ -248,6 +250,9 @@ class AttributeBGNBD(BaseEstimator):
             )
             prep["form"] = "long"
             return prep
+        is_rfm_frame = isinstance(X, pd.DataFrame) and set(self.rfm_cols) <= set(X.columns)
+        if (attrs or dyn) and isinstance(X, pd.DataFrame) and not is_rfm_frame:
+            check_columns(X, [self.customer_col, self.time_col, *attrs])
         if attrs or dyn:
             raise ValueError(
                 "attribute_cols/dynamic_cols need a transaction log with columns "
@@ -258,7 +263,10 @@ class AttributeBGNBD(BaseEstimator):
         frame = X[list(self.rfm_cols)] if isinstance(X, pd.DataFrame) else X
         if isinstance(frame, pd.DataFrame):
             frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
-        arr = validate_data(self, frame, reset=fit, dtype=np.float64)
+        if fit or self.input_form_ == "rfm":
+            arr = validate_data(self, frame, reset=fit, dtype=np.float64)
+        else:  # a log-fitted classic model also scores RFM summaries
+            arr = check_array(frame, dtype=np.float64)
         if isinstance(X, pd.DataFrame):
             arr = pd.DataFrame(arr, columns=list(self.rfm_cols), index=X.index)
         prep = prepare_rfm(
@@ -347,15 +355,17 @@ class AttributeBGNBD(BaseEstimator):
             print(f"[AttributeBGNBD] {res.message} after {res.nit} iterations, f={res.fun:.10g}")
         theta = res.x.copy()
         theta[1] -= np.log(scale)
-        self.converged_ = bool(res.success)
+        # L-BFGS-B may stop in the line search at the optimum (rounding): accept a small gradient
+        grad_ok = np.max(np.abs(res.jac), initial=0.0) < 1e-5
+        self.converged_ = bool(res.success or grad_ok)
         self.n_iter_ = int(res.nit)
         self.optimizer_message_ = str(res.message)
-        if not res.success:
+        if not self.converged_:
             warnings.warn(
                 f"L-BFGS-B did not converge ({res.message}); try a larger max_iter, other "
                 "initial_params, or a small penalizer",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         self._set_params_from_theta(theta)
         ll = self._loglik_rows(H)
@@ -392,7 +402,7 @@ class AttributeBGNBD(BaseEstimator):
                 "the Hessian of the log-likelihood is singular or not positive definite: "
                 "standard errors are NaN; check for non-identified attributes or add a penalizer",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
             cov_log = np.full_like(Hm, np.nan)
         jac = np.concatenate([np.exp(theta[:4]), np.ones(theta.size - 4)])

@@ -65,15 +65,11 @@ def test_eq3_equals_eq11_and_quadrature(marginal):
         * AL**R_
         / (AL + AGE) ** (R_ + N_REP)
         * (B_ / (B_ + V_)) ** S_
-        * (
-            1
-            - ((AL + AGE) / (AL + REC)) ** (R_ + N_REP)
-            * (1 - ((B_ + V_) / (B_ + U_)) ** S_)
-        )
+        * (1 - ((AL + AGE) / (AL + REC)) ** (R_ + N_REP) * (1 - ((B_ + V_) / (B_ + U_)) ** S_))
     )
-    assert L3 == pytest.approx(2.1766106137e-06, rel=1e-9)
-    assert L3 == pytest.approx(L11, rel=1e-12)
-    assert L3 == pytest.approx(marginal, rel=1e-8)
+    assert pytest.approx(2.1766106137e-06, rel=1e-9) == L3
+    assert pytest.approx(L11, rel=1e-12) == L3
+    assert pytest.approx(marginal, rel=1e-8) == L3
 
 
 def test_probability_alive_eq5_equals_quadrature(marginal):
