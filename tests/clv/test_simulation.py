@@ -1,0 +1,134 @@
+"""Recovery of known parameters from make_attribute_bgnbd_data (spec 8.3)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skcrm.clv import AttributeBGNBD, calibration_holdout_split
+from skcrm.datasets import make_attribute_bgnbd_data
+
+TRUTH = {"r": 0.9, "alpha": 0.77, "s": 1.1, "b": 1.15, "first": -0.2, "attr": 0.5, "cont": -0.3}
+# empirical SDs over 20 replications at N = 4,000 (spec AC-S1), scaled to N = 5,000
+SD = {
+    "r": 0.045,
+    "alpha": 0.049,
+    "s": 0.086,
+    "b": 0.194,
+    "first": 0.069,
+    "attr": 0.044,
+    "cont": 0.021,
+}
+
+
+def _fit_s1(seed, n=5000, **kw):
+    tx, truth = make_attribute_bgnbd_data(n, random_state=seed, observation_end=52.0)
+    m = AttributeBGNBD(
+        attribute_cols=["attr", "cont"], first_transaction_effect=True, observation_end=52.0, **kw
+    )
+    return m.fit(tx), truth
+
+
+@pytest.fixture(scope="module")
+def s1_fit():
+    return _fit_s1(11)[0]
+
+
+def test_scenario_s1_recovers_every_parameter(s1_fit):
+    est = pd.concat([s1_fit.params_, s1_fit.coef_])
+    for name, value in TRUTH.items():
+        assert abs(est[name] - value) <= 4 * SD[name] * np.sqrt(4000 / 5000), name
+
+
+def test_standard_errors_match_the_empirical_spread(s1_fit):
+    se = s1_fit.standard_errors_
+    for name in ("r", "alpha", "attr", "cont"):
+        assert 0.6 < se[name] / (SD[name] * np.sqrt(4000 / 5000)) < 1.6, name
+
+
+def test_evolving_coefficient_is_recovered():
+    coef = {"first": -0.2, "attr": 0.3, "cont": -0.3, "attr->attr": 0.25}
+    tx, _ = make_attribute_bgnbd_data(
+        6000, coef=coef, dynamic_cols=["attr"], observation_end=52.0, random_state=5
+    )
+    m = AttributeBGNBD(
+        attribute_cols=["attr", "cont"],
+        dynamic_cols=["attr"],
+        dynamic_terms=[("attr", "attr")],
+        first_transaction_effect=True,
+        observation_end=52.0,
+    ).fit(tx)
+    assert m.design_feature_names_ == ["first", "attr", "cont", "attr->attr"]
+    for name, value in coef.items():
+        assert abs(m.coef_[name] - value) <= 4 * m.standard_errors_[name], name
+
+
+def test_bg_nbd_mode_recovers_beta_dropout():
+    tx, _ = make_attribute_bgnbd_data(
+        8000,
+        r=0.5,
+        alpha=2.0,
+        a=0.8,
+        b=2.5,
+        coef={"attr": 0.0},
+        dropout_mixing="beta",
+        dropout_after_first=False,
+        observation_end=52.0,
+        random_state=2,
+    )
+    m = AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False, observation_end=52.0)
+    m.fit(tx)
+    truth = {"r": 0.5, "alpha": 2.0, "a": 0.8, "b": 2.5}
+    for name, value in truth.items():
+        assert abs(m.params_[name] - value) <= 4 * m.standard_errors_[name], name
+    # no repeat purchase means alive in BG/NBD mode
+    single = tx.groupby("customer_id").size() == 1
+    assert (m.probability_alive(tx)[single.to_numpy()] == 1.0).all()
+
+
+def test_holdout_forecast_is_calibrated_and_paper_indexing_is_lower():
+    # AC-S3 (scenario S2) on one seed with fitted parameters
+    tx, _ = make_attribute_bgnbd_data(
+        8000,
+        r=2.0,
+        alpha=4.0,
+        s=2.0,
+        b=4.0,
+        calibration_end=52.0,
+        observation_end=104.0,
+        random_state=7,
+    )
+    cal, hold, length = calibration_holdout_split(tx, 52.0, 104.0)
+    m = AttributeBGNBD(
+        attribute_cols=["attr", "cont"], first_transaction_effect=True, observation_end=52.0
+    ).fit(cal)
+    p0 = m.probability_no_transactions(cal, length)
+    assert abs(p0.mean() - (hold == 0).mean()) <= 0.01
+    # future attributes are random: average the multiplier over the fit data's repeat jobs
+    m.set_params(future_attributes="mean_q")
+    pred = m.conditional_expected_transactions(cal, length)
+    z = (hold.sum() - pred.sum()) / np.sqrt(np.sum((hold - pred) ** 2))
+    assert abs(z) < 3
+    paper = m.set_params(posterior_indexing="paper").conditional_expected_transactions(cal, length)
+    assert paper.sum() < pred.sum()
+
+
+def test_simulator_is_reproducible_and_respects_its_periods():
+    a, ta = make_attribute_bgnbd_data(300, random_state=4)
+    b, _ = make_attribute_bgnbd_data(300, random_state=4)
+    pd.testing.assert_frame_equal(a, b)
+    assert (a["t"] <= 104.0).all()
+    assert ((a["period"] == "holdout") == (a["t"] > 52.0)).all()
+    counts = a.groupby("customer_id").size()
+    assert (counts.to_numpy() == ta["customers"]["n_jobs"].to_numpy()[counts.index]).all()
+
+
+@pytest.mark.slow
+def test_wald_intervals_cover_the_truth():
+    # AC-S2: 50 replications at N = 5,000, each 95 % interval covers in >= 43/50 runs
+    hits = dict.fromkeys(TRUTH, 0)
+    for seed in range(50):
+        m, _ = _fit_s1(1000 + seed)
+        table = m.summary()
+        for name, value in TRUTH.items():
+            hits[name] += table.loc[name, "ci_lower"] <= value <= table.loc[name, "ci_upper"]
+    assert all(h >= 43 for h in hits.values()), hits
