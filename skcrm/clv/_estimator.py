@@ -18,9 +18,12 @@ from ..utils import check_columns
 from . import _likelihood as lik
 from ._data import prepare_long, prepare_rfm
 from ._features import dynamic_term_list
-from ._solver import cumulative_multipliers, fit_mle, hessian
+from ._solver import cumulative_multipliers, fit_mle, hessian, total_log_likelihood
 
 __all__ = ["AttributeBGNBD", "annual_to_weekly"]
+
+# above this many customers, fit a subsample first and use forward-difference Hessians
+_WARM_START_SIZE = 200_000
 
 
 def annual_to_weekly(rate):
@@ -345,11 +348,35 @@ class AttributeBGNBD(BaseEstimator):
         self.n_customers_ = int(H.weight.sum())
         Amax = float(np.max(H.A, initial=0.0))
         scale = 10.0 / Amax if Amax > 0 else 1.0
+        H = H.compress()
         Hs = H.scaled(scale)
         theta0 = self._theta0(H.n_coef, scale)
         bounds = [(-20.0, 20.0)] * 4 + [(-50.0, 50.0)] * H.n_coef
+        m = H.n.size
+        hess_inv0 = None
+        if m > _WARM_START_SIZE and self.initial_params is None:
+            # fit an evenly spaced subsample first, then a few BFGS steps on all customers
+            # starting from the subsample's parameters and inverse Hessian
+            sub = prep["H"].scaled(scale).subset(np.arange(0, m, m // (_WARM_START_SIZE // 2)))
+            sub = sub.compress()
+            args = (self.dropout_mixing, self.penalizer, self.max_iter, self.gtol, bounds)
+            theta0 = fit_mle(theta0, sub, *args).x
+            hs = hessian(theta0, sub, self.dropout_mixing, self.penalizer) / sub.weight.sum()
+            try:
+                hess_inv0 = np.linalg.inv(hs)
+                hess_inv0 = 0.5 * (hess_inv0 + hess_inv0.T)
+                np.linalg.cholesky(hess_inv0)  # positive definite, or LinAlgError
+            except np.linalg.LinAlgError:
+                hess_inv0 = None
         res = fit_mle(
-            theta0, Hs, self.dropout_mixing, self.penalizer, self.max_iter, self.gtol, bounds
+            theta0,
+            Hs,
+            self.dropout_mixing,
+            self.penalizer,
+            self.max_iter,
+            self.gtol,
+            bounds,
+            hess_inv0,
         )
         if self.verbose:
             print(f"[AttributeBGNBD] {res.message} after {res.nit} iterations, f={res.fun:.10g}")
@@ -368,8 +395,7 @@ class AttributeBGNBD(BaseEstimator):
                 stacklevel=3,
             )
         self._set_params_from_theta(theta)
-        ll = self._loglik_rows(H)
-        self.log_likelihood_ = float(H.weight @ ll)
+        self.log_likelihood_ = total_log_likelihood(theta, H, self.dropout_mixing)
         k = theta.size
         self.aic_ = float(2 * k - 2 * self.log_likelihood_)
         self.bic_ = float(k * np.log(max(self.n_customers_, 1)) - 2 * self.log_likelihood_)
@@ -391,7 +417,8 @@ class AttributeBGNBD(BaseEstimator):
 
     def _set_covariance(self, theta, H):
         names = [*self.params_.index, *self.coef_.index]
-        Hm = hessian(theta, H, self.dropout_mixing, self.penalizer)
+        central = H.n.size <= _WARM_START_SIZE
+        Hm = hessian(theta, H, self.dropout_mixing, self.penalizer, central=central)
         try:
             cov_log = np.linalg.inv(Hm)
             ok = np.all(np.isfinite(cov_log)) and np.all(np.diag(cov_log) > 0)

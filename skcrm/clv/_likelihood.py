@@ -113,15 +113,32 @@ def log_likelihood(n, R, A, U, V, r, alpha, d1, d2, mixing="gamma"):
     return gammaln(r + n) - gammaln(r) + r * np.log(alpha) - (r + n) * np.log(alpha + R) + lSU + lD
 
 
-def log_likelihood_grad(n, R, A, U, V, r, alpha, d1, d2, mixing="gamma"):
+def log_likelihood_grad(
+    n, R, A, U, V, r, alpha, d1, d2, mixing="gamma", inverse=None, multiplier_grad=True
+):
     """Eq. (3) and its analytic partial derivatives (spec 2.5), per customer.
+
+    Parameters
+    ----------
+    n, R, A, U, V : ndarrays
+        Histories (see the module notes).
+    r, alpha, d1, d2 : float
+        Parameters.
+    mixing : {"gamma", "beta"}
+    inverse : ndarray of int, optional
+        When given, ``n``, ``U`` and ``V`` hold *unique* (n, U, V) triples and ``inverse``
+        maps each customer (each entry of R and A) to its triple: the special functions of
+        n and B are then evaluated once per distinct history length (classic models).
+    multiplier_grad : bool
+        Also return the partials with respect to U and V.
 
     Returns
     -------
     ll, d_r, d_alpha, d_d1, d_d2, d_U, d_V : ndarrays
         The log-likelihood and its partials with respect to r, alpha, the two dropout
         parameters, and the cumulative multipliers U = B_{x-1} and V = B_x (the
-        coefficient gradient is ``sum_k (d_U [k < x] + d_V) q_k z_k``).
+        coefficient gradient is ``sum_k (d_U [k < x] + d_V) q_k z_k``); ``d_U`` and
+        ``d_V`` are None without ``multiplier_grad``.
 
     Examples
     --------
@@ -129,22 +146,51 @@ def log_likelihood_grad(n, R, A, U, V, r, alpha, d1, d2, mixing="gamma"):
     >>> len(out)
     7
     """
-    lSU, lrho, lw, lD = _pieces(n, R, A, U, V, r, alpha, d1, d2, mixing)
+
+    def per_customer(values):
+        return values if inverse is None else values[inverse]
+
+    n, U, V = (np.asarray(v, dtype=float) for v in (n, U, V))
+    # terms of the history length and the multipliers (unique values when inverse is given)
+    rn_u = r + n
+    lg = per_customer(gammaln(rn_u) - gammaln(r))
+    dg = per_customer(digamma(rn_u) - digamma(r))
+    lSU = log_survival(U, d1, d2, mixing)
+    lrho_u = np.minimum(log_survival(V, d1, d2, mixing) - lSU, 0.0)
+    l1mrho = per_customer(_log1mexp(lrho_u))
+    lrho, lSU, rn = per_customer(lrho_u), per_customer(lSU), per_customer(rn_u)
+    # per-customer terms, in linear space where nothing under- or overflows
     lnaR, lnaA = np.log(alpha + R), np.log(alpha + A)
-    ll = gammaln(r + n) - gammaln(r) + r * np.log(alpha) - (r + n) * lnaR + lSU + lD
+    dl = lnaR - lnaA
+    lw = rn * dl
+    w = np.exp(lw)
+    rho = np.exp(lrho)
+    rho_w = rho * w
+    D = np.exp(l1mrho) + rho_w
+    with np.errstate(divide="ignore"):
+        lD = np.log(D)
+    tiny = ~(D > 1e-290)
+    if tiny.any():  # both terms of D vanish: the log-space form of spec 2.5
+        lD[tiny] = np.logaddexp(l1mrho[tiny], lrho[tiny] + lw[tiny])
+    ll = lg + r * np.log(alpha) - rn * lnaR + lSU + lD
     # d lnD / d ln rho = -rho c / D and d lnD / d ln w = rho w / D, with c = 1 - w
-    k_rho = -np.exp(lrho + _log1mexp(lw) - lD)
-    k_w = np.exp(lrho + lw - lD)
-    d_r = digamma(r + n) - digamma(r) + np.log(alpha) - lnaR + k_w * (lnaR - lnaA)
-    d_alpha = (
-        r / alpha - (r + n) / (alpha + R) + k_w * (r + n) * (1 / (alpha + R) - 1 / (alpha + A))
-    )
+    if tiny.any():
+        k_w = np.exp(lrho + lw - lD)
+        k_rho = -np.exp(lrho + _log1mexp(lw) - lD)
+    else:
+        k_w = rho_w / D
+        k_rho = -rho * (1.0 - w) / D
+    d_r = dg + np.log(alpha) - lnaR + k_w * dl
+    iR, iA = 1.0 / (alpha + R), 1.0 / (alpha + A)
+    d_alpha = r / alpha - rn * iR + k_w * rn * (iR - iA)
     gU1, gU2, gUB = log_survival_grad(U, d1, d2, mixing)
     gV1, gV2, gVB = log_survival_grad(V, d1, d2, mixing)
-    d_d1 = gU1 + k_rho * (gV1 - gU1)
-    d_d2 = gU2 + k_rho * (gV2 - gU2)
-    d_U = gUB * (1.0 - k_rho)
-    d_V = k_rho * gVB
+    d_d1 = per_customer(gU1) + k_rho * per_customer(gV1 - gU1)
+    d_d2 = per_customer(gU2) + k_rho * per_customer(gV2 - gU2)
+    if not multiplier_grad:
+        return ll, d_r, d_alpha, d_d1, d_d2, None, None
+    d_U = per_customer(gUB) * (1.0 - k_rho)
+    d_V = k_rho * per_customer(gVB)
     return ll, d_r, d_alpha, d_d1, d_d2, d_U, d_V
 
 

@@ -397,3 +397,30 @@ def test_analytic_gradient_matches_finite_differences(mixing):
         e[i] = 1e-6
         fd[i] = (objective(theta + e, H, mixing)[0] - objective(theta - e, H, mixing)[0]) / 2e-6
     np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("mixing", ["gamma", "beta"])
+def test_grouped_classic_objective_equals_the_per_customer_one(mixing):
+    # Histories.compress groups customers by n: same value and gradient (spec 2.5)
+    rng = np.random.default_rng(6)
+    m = 300
+    n = rng.integers(0, 6, m).astype(float)
+    A = rng.uniform(1, 30, m)
+    H = Histories(
+        n=n,
+        R=rng.uniform(0, 1, m) * A * (n > 0),
+        A=A,
+        weight=rng.integers(1, 5, m).astype(float),
+        U0=np.maximum(n - 1, 0),
+        V0=n,
+        job_customer=np.empty(0, dtype=np.int64),
+        job_F=np.empty((0, 0)),
+        job_last=np.empty(0, dtype=bool),
+    )
+    Hc = H.compress()
+    assert Hc.unique is not None and Hc.unique[0].size == np.unique(n).size
+    theta = np.log([0.4, 3.0, 0.8, 2.2])
+    f, g = objective(theta, H, mixing)
+    fc, gc = objective(theta, Hc, mixing)
+    assert fc == pytest.approx(f, rel=1e-13)
+    np.testing.assert_allclose(gc, g, rtol=1e-11)
