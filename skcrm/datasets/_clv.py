@@ -159,7 +159,9 @@ def make_attribute_bgnbd_data(
     frame = pd.DataFrame({"customer_id": ids, "t": times})
     for c in cols:
         frame[c] = np.concatenate([z[c] for z in rows_z])
-    frame["period"] = np.where(times <= calibration_end, "calibration", "holdout")
+    frame["period"] = pd.Categorical.from_codes(
+        (times > calibration_end).astype(np.int8), categories=["calibration", "holdout"]
+    )
     frame = frame.sort_values(["customer_id", "t"], kind="mergesort").reset_index(drop=True)
     n_jobs = np.bincount(ids, minlength=N)
     cal = np.bincount(ids[times <= calibration_end], minlength=N)
