@@ -424,3 +424,44 @@ def test_grouped_classic_objective_equals_the_per_customer_one(mixing):
     fc, gc = objective(theta, Hc, mixing)
     assert fc == pytest.approx(f, rel=1e-13)
     np.testing.assert_allclose(gc, g, rtol=1e-11)
+
+
+# ---------------------------------------------------------------- paper's Figures 4-5 (AC-S6/7)
+# Table 2 Model 2: r .90, alpha .77, s 1.08, b 1.14, beta_first -0.22, beta_L1 0.19; a customer
+# who requested B (no interaction terms), t_1 = 1, T = 130, future jobs as requested (q = 1).
+M2 = (0.90, 0.77, 1.08, 1.14)
+Q_FIRST, Q_MISS = np.exp(-0.22), np.exp(0.19)
+WEEKLY = np.log(1.1) / 52
+
+
+def _miss_vs_met(x, tx, rho=WEEKLY, age=129.0):
+    """Incremental DERT of a missed (vs met) service level on the last job."""
+    x, tx = np.asarray(x, dtype=float), np.broadcast_to(np.asarray(tx, dtype=float), np.shape(x))
+    U = np.where(x >= 2, Q_FIRST + (x - 2), 0.0)
+    met = np.where(x >= 2, 1.0, Q_FIRST)
+    hist = (x - 1, tx - 1, np.full_like(x, age), U)
+    base = lik.dert_grid(rho, *hist, U + met, *M2)
+    miss = lik.dert_grid(rho, *hist, U + met * Q_MISS, *M2)
+    return miss - base, (miss - base) / base
+
+
+def test_incremental_dert_shapes_of_figures_4_and_5():
+    xs = np.array([2, 5, 10, 25, 50])
+    for tx in (85.0, 100.0):
+        delta, _ = _miss_vs_met(xs, tx)
+        assert np.all(delta < 0)
+        assert 0 < np.argmax(np.abs(delta)) < xs.size - 1  # rises, then falls toward 0
+    np.testing.assert_allclose(
+        np.abs(_miss_vs_met(xs[:4], 100.0)[0]), [0.103, 0.271, 0.556, 0.173], atol=1.5e-3
+    )
+    delta, pct = _miss_vs_met(xs, 130.0)
+    assert np.all(np.diff(np.abs(delta)) > 0) and np.all(np.diff(np.abs(pct)) < 0)
+    np.testing.assert_allclose(100 * pct, [-4.5, -2.1, -1.1, -0.45, -0.2], atol=0.06)
+    delta, _ = _miss_vs_met(np.full(6, 25.0), np.array([60, 80, 100, 110, 120, 130.0]))
+    assert 0 < np.argmax(np.abs(delta)) < 5  # interior maximum in recency
+
+
+def test_new_customer_loses_one_to_ten_percent_of_dert_after_a_miss():
+    for rho in (0.002, 0.02, 0.2):
+        _, pct = _miss_vs_met(np.array([1.0]), np.array([1.0]), rho, age=0.0)  # t_1 = T
+        assert -0.10 < pct[0] < -0.01
