@@ -11,6 +11,7 @@ import pandas as pd
 from . import _likelihood as lik
 
 __all__ = [
+    "p0_calibration_table",
     "holdout_tracking",
     "plot_tracking",
     "plot_frequency_histogram",
@@ -43,6 +44,50 @@ def holdout_tracking(model, X, times):
     array([1653.4])
     """
     return np.array([np.sum(model.conditional_expected_transactions(X, t)) for t in times])
+
+
+def p0_calibration_table(model, X, holdout_counts, t, n_bins=15):
+    """Calibration of P(no transaction in the holdout) in bins (the paper's Figure 2).
+
+    Customers fall in bin i when (i-1)/n_bins < P0 <= i/n_bins.
+
+    Parameters
+    ----------
+    model : fitted AttributeBGNBD
+    X : calibration log or RFM summary
+    holdout_counts : array-like of shape (n_customers,)
+        Holdout transactions per customer, aligned with the model's output order.
+    t : float
+        Holdout length.
+    n_bins : int
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per non-empty bin: ``customers``, ``predicted`` (mean P0) and ``observed`` (share
+        with no holdout transaction).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcrm.clv import AttributeBGNBD
+    >>> from skcrm.datasets import load_cdnow
+    >>> s = load_cdnow("summary")
+    >>> m = AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False).fit(s)
+    >>> table = p0_calibration_table(m, s, np.zeros(len(s)), 39.0)
+    >>> int(table["customers"].sum())
+    2357
+    """
+    p0 = np.asarray(model.probability_no_transactions(X, t), dtype=float)
+    zero = np.asarray(holdout_counts) == 0
+    bins = np.clip(np.ceil(p0 * n_bins).astype(int), 1, n_bins)
+    frame = pd.DataFrame({"bin": bins, "predicted": p0, "observed": zero.astype(float)})
+    out = frame.groupby("bin").agg(
+        customers=("predicted", "size"),
+        predicted=("predicted", "mean"),
+        observed=("observed", "mean"),
+    )
+    return out
 
 
 def plot_tracking(weeks, actual, curves, calibration_end=None, ax=None, incremental=False):

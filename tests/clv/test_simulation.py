@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from skcrm.clv import AttributeBGNBD, calibration_holdout_split
+from skcrm.clv.plotting import p0_calibration_table
 from skcrm.datasets import make_attribute_bgnbd_data
 
 TRUTH = {"r": 0.9, "alpha": 0.77, "s": 1.1, "b": 1.15, "first": -0.2, "attr": 0.5, "cont": -0.3}
@@ -103,6 +104,11 @@ def test_holdout_forecast_is_calibrated_and_paper_indexing_is_lower():
     ).fit(cal)
     p0 = m.probability_no_transactions(cal, length)
     assert abs(p0.mean() - (hold == 0).mean()) <= 0.01
+    # AC-S4: 15-bin P0 calibration (Figure 2), binomial tolerance per bin of >= 100 customers
+    table = p0_calibration_table(m, cal, hold.to_numpy(), length)
+    big = table[table["customers"] >= 100]
+    tol = 3 * np.sqrt(big["predicted"] * (1 - big["predicted"]) / big["customers"]) + 0.01
+    assert len(big) >= 3 and ((big["observed"] - big["predicted"]).abs() <= tol).all()
     # future attributes are random: average the multiplier over the fit data's repeat jobs
     m.set_params(future_attributes="mean_q")
     pred = m.conditional_expected_transactions(cal, length)
