@@ -90,8 +90,16 @@ class AttributeBGNBD(BaseEstimator):
         Maximum L-BFGS-B iterations.
     gtol : float, default=1e-8
         Gradient tolerance of L-BFGS-B.
+    method : {"mle", "nuts"}, default="mle"
+        Maximum likelihood, or in addition a Bayesian posterior by numpyro's NUTS sampler
+        started at the MLE (our extension; priors Normal(0, 1.5) on the log-parameters on the
+        rescaled time axis and Normal(0, 1) on the coefficients). With ``"nuts"`` the fitted
+        parameters are the posterior means (predictions plug them in), the standard errors
+        the posterior standard deviations, and ``posterior_samples_`` holds the draws.
+    num_warmup, num_samples, num_chains : int, default=500, 1000, 1
+        NUTS settings (``method="nuts"``).
     random_state : int, RandomState or None
-        Unused by maximum likelihood; kept for API symmetry and reproducible Monte Carlo.
+        Seeds the NUTS sampler; maximum likelihood is deterministic.
     verbose : int, default=0
         Print optimiser progress.
 
@@ -110,6 +118,8 @@ class AttributeBGNBD(BaseEstimator):
     observation_end_, origin_ : float or Timestamp
     converged_ : bool
     n_iter_ : int
+    posterior_samples_ : dict of ndarray
+        Posterior draws by parameter name (``method="nuts"`` only).
     input_form_ : {"long", "rfm"}
     n_features_in_ : int
     feature_names_in_ : ndarray of str
@@ -154,6 +164,10 @@ class AttributeBGNBD(BaseEstimator):
         "initial_params": [dict, None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "gtol": [Interval(Real, 0, None, closed="neither")],
+        "method": [StrOptions({"mle", "nuts"})],
+        "num_warmup": [Interval(Integral, 1, None, closed="left")],
+        "num_samples": [Interval(Integral, 1, None, closed="left")],
+        "num_chains": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -181,6 +195,10 @@ class AttributeBGNBD(BaseEstimator):
         initial_params=None,
         max_iter=1000,
         gtol=1e-8,
+        method="mle",
+        num_warmup=500,
+        num_samples=1000,
+        num_chains=1,
         random_state=None,
         verbose=0,
     ):
@@ -204,6 +222,10 @@ class AttributeBGNBD(BaseEstimator):
         self.initial_params = initial_params
         self.max_iter = max_iter
         self.gtol = gtol
+        self.method = method
+        self.num_warmup = num_warmup
+        self.num_samples = num_samples
+        self.num_chains = num_chains
         self.random_state = random_state
         self.verbose = verbose
 
@@ -396,16 +418,44 @@ class AttributeBGNBD(BaseEstimator):
             )
         self._set_params_from_theta(theta)
         self.log_likelihood_ = total_log_likelihood(theta, H, self.dropout_mixing)
+        self._set_covariance(theta, H)
+        if self.method == "nuts":
+            self._fit_nuts(res.x, Hs, scale, H)
         k = theta.size
         self.aic_ = float(2 * k - 2 * self.log_likelihood_)
         self.bic_ = float(k * np.log(max(self.n_customers_, 1)) - 2 * self.log_likelihood_)
-        self._set_covariance(theta, H)
         if prep["form"] == "long" and H.n_coef and prep["q_nonfirst_F"].shape[0]:
             q = np.exp(prep["q_nonfirst_F"] @ self.coef_.to_numpy())
             self.mean_repeat_q_ = float(q.mean())
         else:
             self.mean_repeat_q_ = 1.0
         return self
+
+    def _fit_nuts(self, theta_scaled, Hs, scale, H):
+        from ._bayes import nuts_posterior
+
+        draws = nuts_posterior(
+            theta_scaled,
+            Hs,
+            self.dropout_mixing,
+            num_warmup=self.num_warmup,
+            num_samples=self.num_samples,
+            num_chains=self.num_chains,
+            random_state=self.random_state,
+            verbose=self.verbose,
+        )
+        draws[:, 1] -= np.log(scale)
+        names = [*self.params_.index, *self.coef_.index]
+        natural = np.concatenate([np.exp(draws[:, :4]), draws[:, 4:]], axis=1)
+        self.posterior_samples_ = {nm: natural[:, i].copy() for i, nm in enumerate(names)}
+        mean = natural.mean(axis=0)
+        theta = np.concatenate([np.log(mean[:4]), mean[4:]])
+        self._set_params_from_theta(theta)
+        self.log_likelihood_ = total_log_likelihood(theta, H, self.dropout_mixing)
+        cov = np.cov(natural, rowvar=False).reshape(len(names), len(names))
+        self._cov_log_ = np.cov(draws, rowvar=False).reshape(len(names), len(names))
+        self.covariance_ = pd.DataFrame(cov, index=names, columns=names)
+        self.standard_errors_ = pd.Series(np.sqrt(np.diag(cov)), index=names, name="std_error")
 
     def _set_params_from_theta(self, theta):
         names = ["r", "alpha", *self._dropout_names()]

@@ -339,3 +339,16 @@ def test_attributes_with_an_rfm_summary_are_rejected(summary):
 def test_sample_weight_with_a_log_is_rejected():
     with pytest.raises(ValueError, match="sample_weight"):
         AttributeBGNBD().fit(_log(), sample_weight=np.ones(2))
+
+
+@pytest.mark.slow
+def test_nuts_posterior_agrees_with_the_mle(bgnbd, summary):
+    # with 2,357 customers and 4 parameters the posterior is close to normal around the MLE
+    bayes = clone(bgnbd).set_params(method="nuts", num_warmup=300, num_samples=500, random_state=0)
+    bayes.fit(summary)
+    assert set(bayes.posterior_samples_) == {"r", "alpha", "a", "b"}
+    assert bayes.posterior_samples_["r"].shape == (500,)
+    for name in ("r", "alpha", "a", "b"):
+        se = bgnbd.standard_errors_[name]
+        assert abs(bayes.params_[name] - bgnbd.params_[name]) < se
+        assert 0.7 < bayes.standard_errors_[name] / se < 1.3
