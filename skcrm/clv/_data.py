@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..utils import check_columns, check_event_log, to_time_units
+from ..utils import check_columns, to_time_units
 from ._features import dynamic_feature_names, dynamic_features
 from ._solver import Histories
 
@@ -154,6 +154,32 @@ def calibration_holdout_split(
     return cal, counts.astype(np.int64), float(observation_end - calibration_end)
 
 
+def _event_times(X, customer_col, time_col, unit, origin):
+    """Validated event times in model units (the checks of ``check_event_log`` without its
+    sort, which ``prepare_long`` does once in the order it needs)."""
+    if len(X) == 0:
+        raise ValueError("X has no rows; at least one event is required")
+    ids = X[customer_col]
+    if ids.isna().any():
+        rows = np.flatnonzero(ids.isna().to_numpy())[:5].tolist()
+        raise ValueError(f"column {customer_col!r} has missing customer ids (rows {rows})")
+    raw = X[time_col]
+    if raw.isna().any():
+        rows = np.flatnonzero(raw.isna().to_numpy())[:5].tolist()
+        raise ValueError(f"column {time_col!r} has missing times (rows {rows})")
+    try:
+        times = to_time_units(raw, origin=origin, unit=unit)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"column {time_col!r} must hold numbers or datetimes, got {raw.dtype}"
+        ) from exc
+    if not np.all(np.isfinite(times)):
+        raise ValueError(f"column {time_col!r} has non-finite times")
+    if np.any(times < 0):
+        raise ValueError(f"column {time_col!r} has negative times (min {times.min():g})")
+    return times
+
+
 def prepare_long(
     X,
     *,
@@ -176,15 +202,8 @@ def prepare_long(
     is_dt = pd.api.types.is_datetime64_any_dtype(X[time_col]) or X[time_col].dtype == object
     if is_dt and origin is None and len(X):
         origin = pd.to_datetime(X[time_col]).min()
-    ev = check_event_log(
-        X,
-        customer_col,
-        time_col,
-        unit=time_unit,
-        origin=origin if is_dt else None,
-        allow_duplicates=True,
-    )
-    times = ev.times if is_dt or origin is None else ev.times - float(origin)
+    raw = _event_times(X, customer_col, time_col, time_unit, origin if is_dt else None)
+    times = raw if is_dt or origin is None else raw - float(origin)
     if not is_dt and origin is not None and np.any(times < 0):
         raise ValueError(f"column {time_col!r} has times before origin={origin}")
     attrs = np.empty((len(X), 0))
@@ -226,8 +245,11 @@ def prepare_long(
         codes, customers = pd.factorize(ids, sort=True)
     except TypeError:
         codes, customers = pd.factorize(ids, sort=False)
-    order = np.lexsort((np.arange(codes.size), times, codes))
-    codes, times, attrs = codes[order].astype(np.int64), times[order], attrs[order]
+    codes = codes.astype(np.int64)
+    step_c, step_t = np.diff(codes), np.diff(times)
+    if not np.all((step_c > 0) | ((step_c == 0) & (step_t >= 0))):
+        order = np.lexsort((times, codes))  # stable: tied times keep the input order
+        codes, times, attrs = codes[order], times[order], attrs[order]
     m = len(customers)
     counts = np.bincount(codes, minlength=m)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
@@ -255,9 +277,10 @@ def prepare_long(
         cols.insert(0, is_first[:, None].astype(float))
         names.insert(0, "first")
     F = np.hstack(cols)
-    jobs = np.ones(codes.size, dtype=bool) if after_first else ~is_first
+    F_jobs = F if after_first else F[~is_first]
     if fit and F.shape[1]:
-        const = [nm for nm, sd in zip(names, F[jobs].std(axis=0), strict=False) if not sd > 0]
+        spread = F_jobs.max(axis=0, initial=-np.inf) - F_jobs.min(axis=0, initial=np.inf)
+        const = [nm for nm, sd in zip(names, spread, strict=True) if not sd > 0]
         if const:
             raise ValueError(
                 f"design column(s) {const} are constant across all transactions; a constant "
@@ -270,9 +293,9 @@ def prepare_long(
         weight=np.ones(m),
         U0=np.zeros(m),
         V0=np.zeros(m),
-        job_customer=codes[jobs],
-        job_F=F[jobs],
-        job_last=is_last[jobs],
+        job_customer=codes if after_first else codes[~is_first],
+        job_F=F_jobs,
+        job_last=is_last if after_first else is_last[~is_first],
     )
     return {
         "customers": np.asarray(customers),
