@@ -105,7 +105,7 @@ def run(report, quick=False):
             np.mean(np.abs(model.conditional_expected_transactions(cal, length) - hold))
         )
     frame["MAE per customer"] = pd.Series(mae)
-    report.table(frame, caption="Holdout weeks 40-78 (1,882 repeat transactions)")
+    report.table(frame, caption="Holdout weeks 40-78 (1,882 repeat transactions)", floatfmt=".6g")
     report.text(
         "Every CDNOW-calibrated model under-forecasts the holdout (a known property of this "
         "cohort); the attributes improve the likelihood much more than the aggregate forecast."

@@ -91,7 +91,7 @@ def p0_calibration_table(model, X, holdout_counts, t, n_bins=15):
 
 
 def plot_tracking(weeks, actual, curves, calibration_end=None, ax=None, incremental=False):
-    """Cumulative (or weekly incremental) repeat transactions: actual against model curves.
+    """Cumulative (or per-period incremental, from 0) repeat transactions: actual vs models.
 
     Parameters
     ----------
@@ -117,7 +117,7 @@ def plot_tracking(weeks, actual, curves, calibration_end=None, ax=None, incremen
 
     def prep(y):
         y = np.asarray(y, dtype=float)
-        return np.diff(y, prepend=y[0]) if incremental else y
+        return np.diff(y, prepend=0.0) if incremental else y
 
     ax.plot(weeks, prep(actual), "k-", lw=2, label="actual")
     for name, y in curves.items():
