@@ -376,13 +376,16 @@ class AttributeBGNBD(BaseEstimator):
         bounds = [(-20.0, 20.0)] * 4 + [(-50.0, 50.0)] * H.n_coef
         m = H.n.size
         hess_inv0 = None
+        callback = _progress_printer(self.verbose, scale)
         if m > _WARM_START_SIZE and self.initial_params is None:
             # fit an evenly spaced subsample first, then a few BFGS steps on all customers
             # starting from the subsample's parameters and inverse Hessian
             sub = prep["H"].scaled(scale).subset(np.arange(0, m, m // (_WARM_START_SIZE // 2)))
             sub = sub.compress()
             args = (self.dropout_mixing, self.penalizer, self.max_iter, self.gtol, bounds)
-            theta0 = fit_mle(theta0, sub, *args).x
+            if self.verbose:
+                print(f"[AttributeBGNBD] warm start on {sub.n.size} of {m} customers")
+            theta0 = fit_mle(theta0, sub, *args, callback=callback).x
             hs = hessian(theta0, sub, self.dropout_mixing, self.penalizer) / sub.weight.sum()
             try:
                 hess_inv0 = np.linalg.inv(hs)
@@ -399,6 +402,7 @@ class AttributeBGNBD(BaseEstimator):
             self.gtol,
             bounds,
             hess_inv0,
+            callback,
         )
         if self.verbose:
             print(f"[AttributeBGNBD] {res.message} after {res.nit} iterations, f={res.fun:.10g}")
@@ -831,6 +835,24 @@ class AttributeBGNBD(BaseEstimator):
             raise ValueError("the restricted model must have fewer parameters than this one")
         stat = 2.0 * (self.log_likelihood_ - restricted.log_likelihood_)
         return {"statistic": float(stat), "df": int(df), "p_value": float(stats.chi2.sf(stat, df))}
+
+
+def _progress_printer(verbose, scale):
+    """Optimiser callback printing each iteration's parameters when ``verbose``."""
+    if not verbose:
+        return None
+    state = {"it": 0}
+
+    def callback(xk, *args):
+        state["it"] += 1
+        r, alpha, d1, d2 = np.exp(xk[:4])
+        print(
+            f"[AttributeBGNBD] iteration {state['it']}: r={r:.5g} alpha={alpha / scale:.5g} "
+            f"dropout=({d1:.5g}, {d2:.5g}) coef={np.round(xk[4:], 4).tolist()}",
+            flush=True,
+        )
+
+    return callback
 
 
 def _dert_args(kw):

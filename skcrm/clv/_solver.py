@@ -265,6 +265,7 @@ def fit_mle(
     gtol=1e-8,
     bounds=None,
     hess_inv0=None,
+    callback=None,
 ):
     """Minimise :func:`objective` with the exact gradient: scipy's L-BFGS-B, or BFGS started
     from the inverse Hessian ``hess_inv0`` (of a subsample fit) when one is given."""
@@ -275,6 +276,7 @@ def fit_mle(
             args=(H, mixing, penalizer),
             jac=True,
             method="BFGS",
+            callback=callback,
             options={"maxiter": max_iter, "gtol": gtol, "hess_inv0": hess_inv0},
         )
     return minimize(
@@ -284,6 +286,7 @@ def fit_mle(
         jac=True,
         method="L-BFGS-B",
         bounds=bounds,
+        callback=callback,
         options={"maxiter": max_iter, "gtol": gtol, "ftol": 1e-15, "maxcor": 20},
     )
 

@@ -352,3 +352,9 @@ def test_nuts_posterior_agrees_with_the_mle(bgnbd, summary):
         se = bgnbd.standard_errors_[name]
         assert abs(bayes.params_[name] - bgnbd.params_[name]) < se
         assert 0.7 < bayes.standard_errors_[name] / se < 1.3
+
+
+def test_verbose_reports_each_iteration(summary, capsys):
+    AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False, verbose=1).fit(summary)
+    out = capsys.readouterr().out
+    assert "[AttributeBGNBD] iteration 1:" in out and "CONVERGENCE" in out
