@@ -358,3 +358,22 @@ def test_verbose_reports_each_iteration(summary, capsys):
     AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False, verbose=1).fit(summary)
     out = capsys.readouterr().out
     assert "[AttributeBGNBD] iteration 1:" in out and "CONVERGENCE" in out
+
+
+@pytest.mark.parametrize("mixing", ["beta", "gamma"])
+def test_extreme_histories_stay_finite_end_to_end(summary, mixing):
+    # frequency and age up to 1e4: the overflow that breaks lifetimes' BetaGeoFitter
+    extreme = pd.DataFrame(
+        {
+            "frequency": [10_000, 10_000, 0, 5_000],
+            "recency": [9_999.0, 1.0, 0.0, 10_000.0],
+            "T": [10_000.0, 10_000.0, 10_000.0, 10_000.0],
+        }
+    )
+    X = pd.concat([summary, extreme], ignore_index=True)
+    m = AttributeBGNBD(dropout_mixing=mixing, dropout_after_first=False).fit(X)
+    assert np.isfinite(m.log_likelihood_) and m.standard_errors_.notna().all()
+    pa = m.probability_alive(extreme)
+    assert np.all((pa >= 0) & (pa <= 1))
+    assert np.all(np.isfinite(m.predict(extreme)))
+    assert np.all(np.isfinite(m.dert(extreme, discount_rate=0.01)))
