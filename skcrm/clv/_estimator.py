@@ -714,20 +714,26 @@ class AttributeBGNBD(BaseEstimator):
         """Margin times DERT: the discounted residual value of each customer."""
         return self.dert(X, **dert_kw) * margin
 
-    def incremental_dert(self, X, changes, relative=False, **dert_kw):
-        """DERT with the last transaction's attributes changed minus DERT as observed (spec 3.7).
+    def incremental_dert(self, X, changes, which="last", relative=False, **dert_kw):
+        """Change in DERT from changing one transaction's attributes (paper Section 4, spec 3.7).
 
-        Future jobs follow the same scenario (the observed last attributes) in both cases;
-        history features of evolving coefficients are recomputed from the changed job.
+        ``which="last"``: DERT with the last transaction's attributes changed minus DERT as
+        observed (the paper's case). ``which="next"``: a transaction about to happen at the
+        observation end, with the changed attributes versus a copy of the last one -- the
+        paper's upper bound on what to invest to change an imminent transaction. Future jobs
+        follow the same scenario in both arms (the observed last attributes); history features
+        of evolving coefficients are recomputed from the changed job.
 
         Parameters
         ----------
         X : pandas.DataFrame
-            Transaction log.
+            Transaction log of the observation period.
         changes : dict
-            ``{attribute column: new value}`` applied to each customer's last transaction.
+            ``{attribute column: new value}``.
+        which : {"last", "next"}
+            The transaction to change.
         relative : bool
-            Return the change as a fraction of the observed DERT.
+            Return the change as a fraction of the unchanged arm's DERT.
         **dert_kw
             ``discount_rate``/``discount_factor``/``discounting`` of :meth:`dert`.
 
@@ -738,12 +744,11 @@ class AttributeBGNBD(BaseEstimator):
         check_is_fitted(self)
         if not self._is_long(X):
             raise ValueError("incremental_dert needs a transaction log")
+        if which not in ("last", "next"):
+            raise ValueError(f"which must be 'last' or 'next', got {which!r}")
         bad = set(changes) - set(self.attribute_cols or [])
         if bad:
             raise ValueError(f"changes name columns {sorted(bad)} that are not attribute_cols")
-        prep, hist, (c0, c1) = self._state(X)
-        base = self._dert(hist, c0, c1, **_dert_args(dert_kw))
-        changed = X.copy()
         rows = pd.DataFrame(
             {
                 "c": X[self.customer_col].to_numpy(),
@@ -752,6 +757,14 @@ class AttributeBGNBD(BaseEstimator):
             }
         ).sort_values(["c", "t", "p"], kind="mergesort")
         last = rows.groupby("c", sort=False)["p"].last().to_numpy()
+        if which == "next":
+            imminent = X.iloc[last].copy()
+            imminent[self.time_col] = self._input_time(self.observation_end_, X[self.time_col])
+            X = pd.concat([X, imminent], ignore_index=True)
+            last = np.arange(len(X) - len(imminent), len(X))
+        prep, hist, (c0, c1) = self._state(X)
+        base = self._dert(hist, c0, c1, **_dert_args(dert_kw))
+        changed = X.copy()
         for col, value in changes.items():
             changed.iloc[last, changed.columns.get_loc(col)] = value
         prep2, hist2, _ = self._state(changed)
@@ -760,9 +773,20 @@ class AttributeBGNBD(BaseEstimator):
         diff = new - base
         return self._wrap(prep, diff / base if relative else diff, "incremental_dert")
 
-    def retention_investment_upper_bound(self, X, changes, margin=1.0, **dert_kw):
-        """max(0, -margin x incremental DERT): most worth spending to prevent the change."""
-        inc = self.incremental_dert(X, changes, **dert_kw)
+    def _input_time(self, t, column):
+        """Model time t expressed in the units of the input's time column."""
+        if pd.api.types.is_datetime64_any_dtype(column) or column.dtype == object:
+            days = t * {"D": 1.0, "W": 7.0}[self.time_unit]
+            return pd.Timestamp(self.origin_) + pd.Timedelta(days=days)
+        return t + (0.0 if self.origin_ is None else float(self.origin_))
+
+    def retention_investment_upper_bound(self, X, changes, margin=1.0, which="next", **dert_kw):
+        """max(0, -margin x incremental DERT): most worth spending to prevent the change.
+
+        By default for an imminent transaction (``which="next"``), the paper's upper bound on
+        the investment in changing the attributes of a transaction about to happen.
+        """
+        inc = self.incremental_dert(X, changes, which=which, **dert_kw)
         return np.maximum(0.0, -margin * inc)
 
     def log_likelihood(self, X):

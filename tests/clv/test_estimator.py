@@ -226,7 +226,9 @@ def test_a_churn_raising_last_attribute_lowers_dert(sim_fit):
     # attr raises churn (coef > 0): setting it on the last job lowers DERT for everybody
     inc = m.incremental_dert(cal, {"attr": 1.0}, discount_rate=0.01)
     assert (inc <= 1e-12).all() and (inc < 0).mean() > 0.5
-    bound = m.retention_investment_upper_bound(cal, {"attr": 1.0}, margin=20.0, discount_rate=0.01)
+    bound = m.retention_investment_upper_bound(
+        cal, {"attr": 1.0}, margin=20.0, which="last", discount_rate=0.01
+    )
     np.testing.assert_allclose(bound, np.maximum(0, -20.0 * inc))
     disc = m.dert(cal.iloc[:50], discount_factor=0.99, discounting="discrete")
     cont = m.dert(cal.iloc[:50], discount_factor=0.99)
@@ -377,3 +379,15 @@ def test_extreme_histories_stay_finite_end_to_end(summary, mixing):
     assert np.all((pa >= 0) & (pa <= 1))
     assert np.all(np.isfinite(m.predict(extreme)))
     assert np.all(np.isfinite(m.dert(extreme, discount_rate=0.01)))
+
+
+def test_an_imminent_churn_raising_transaction_lowers_dert(sim_fit):
+    m, cal, _, _ = sim_fit
+    part = cal[cal["customer_id"] < 200]
+    inc = m.incremental_dert(part, {"attr": 1.0}, which="next", discount_rate=0.01)
+    # customers whose last job already had attr = 1: the imminent copy is unchanged
+    last_attr = part.groupby("customer_id")["attr"].last()
+    assert np.all(np.abs(inc[last_attr == 1]) < 1e-12)
+    assert np.all(inc[last_attr == 0] < 0)
+    bound = m.retention_investment_upper_bound(part, {"attr": 1.0}, discount_rate=0.01)
+    np.testing.assert_allclose(bound, -inc)
