@@ -391,3 +391,30 @@ def test_an_imminent_churn_raising_transaction_lowers_dert(sim_fit):
     assert np.all(inc[last_attr == 0] < 0)
     bound = m.retention_investment_upper_bound(part, {"attr": 1.0}, discount_rate=0.01)
     np.testing.assert_allclose(bound, -inc)
+
+
+def test_future_multipliers_continue_the_evolving_coefficients():
+    # the carried-forward future path ln q_j = c0 + c1 (j - 1) equals the engineered features
+    # of jobs appended to the log (Eqs. 8-9 along the future path)
+    coef = {"first": -0.2, "attr": 0.3, "cont": -0.3, "attr->attr": 0.25, "attr:drift": -0.05}
+    tx, _ = make_attribute_bgnbd_data(
+        800, coef=coef, dynamic_cols=["attr"], observation_end=52.0, random_state=9
+    )
+    m = AttributeBGNBD(
+        attribute_cols=["attr", "cont"],
+        dynamic_cols=["attr"],
+        dynamic_terms=[("attr", "attr"), ("drift", "attr")],
+        first_transaction_effect=True,
+        observation_end=60.0,
+    ).fit(tx)
+    prep = m._prepare(tx, fit=False)
+    c0, c1 = m._future_log_q(prep)
+    last = tx.groupby("customer_id").tail(1)
+    future = pd.concat([last.assign(t=55.0), last.assign(t=58.0)])
+    extended = pd.concat([tx, future]).sort_values(["customer_id", "t"], kind="mergesort")
+    ext = m._prepare(extended, fit=False)["H"]
+    q = np.exp(ext.job_F @ m.coef_.to_numpy())
+    ends = np.flatnonzero(np.r_[ext.job_customer[1:] != ext.job_customer[:-1], True])
+    np.testing.assert_allclose(np.log(q[ends - 1]), c0, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(np.log(q[ends]), c0 + c1, rtol=1e-12, atol=1e-12)
+    assert np.any(c1 != 0)
