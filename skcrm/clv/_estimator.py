@@ -79,9 +79,11 @@ class AttributeBGNBD(BaseEstimator):
         ``"exact"`` corrects Eqs. 6-7, which count one churn draw too many (``"paper"``).
     horizon : float, default=52.0
         Forecast length used by :meth:`predict`, in model time units.
-    future_attributes : {"carry_last", "reference", "mean_q"}, default="carry_last"
+    future_attributes : {"carry_last", "reference", "mean_q"} or dict, default="carry_last"
         Future jobs repeat the last job's attributes, take all attributes 0, or use the mean
-        multiplier of the fit data's repeat jobs (the paper's E(B_k) heuristic).
+        multiplier of the fit data's repeat jobs (the paper's E(B_k) heuristic); a dict
+        ``{column: value}`` overrides those columns of the carried-forward attributes (e.g.
+        future jobs delivered "as requested").
     penalizer : float, default=0.0
         L2 penalty on the coefficients and the log-parameters (per customer).
     initial_params : dict, optional
@@ -159,7 +161,7 @@ class AttributeBGNBD(BaseEstimator):
         "dropout_after_first": ["boolean"],
         "posterior_indexing": [StrOptions({"exact", "paper"})],
         "horizon": [Interval(Real, 0, None, closed="neither")],
-        "future_attributes": [StrOptions({"carry_last", "reference", "mean_q"})],
+        "future_attributes": [StrOptions({"carry_last", "reference", "mean_q"}), dict],
         "penalizer": [Interval(Real, 0, None, closed="left")],
         "initial_params": [dict, None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -513,6 +515,15 @@ class AttributeBGNBD(BaseEstimator):
             return zero, zero.copy()
         attrs = list(self.attribute_cols)
         z = prep["last_attrs"] if last_attrs is None else last_attrs
+        if isinstance(self.future_attributes, dict):
+            unknown = set(self.future_attributes) - set(attrs)
+            if unknown:
+                raise ValueError(
+                    f"future_attributes names columns {sorted(unknown)} not in attribute_cols"
+                )
+            z = z.copy()
+            for col, value in self.future_attributes.items():
+                z[:, attrs.index(col)] = value
         coef = self.coef_
         c0 = z @ coef[attrs].to_numpy()
         c1 = zero.copy()

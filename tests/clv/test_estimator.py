@@ -418,3 +418,15 @@ def test_future_multipliers_continue_the_evolving_coefficients():
     np.testing.assert_allclose(np.log(q[ends - 1]), c0, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(np.log(q[ends]), c0 + c1, rtol=1e-12, atol=1e-12)
     assert np.any(c1 != 0)
+
+
+def test_future_attribute_overrides(sim_fit):
+    m, cal, _, _ = sim_fit
+    part = cal[cal["customer_id"] < 300]
+    ref = clone(m).set_params(future_attributes="reference").fit(cal).predict(part)
+    zero = clone(m).set_params(future_attributes={"attr": 0.0, "cont": 0.0}).fit(cal)
+    pd.testing.assert_series_equal(zero.predict(part), ref)
+    churny = clone(m).set_params(future_attributes={"attr": 1.0, "cont": 0.0}).fit(cal)
+    assert np.all(churny.predict(part) < ref)  # attr raises churn after every future job
+    with pytest.raises(ValueError, match="not in attribute_cols"):
+        clone(m).set_params(future_attributes={"zz": 1.0}).fit(cal).predict(part)
