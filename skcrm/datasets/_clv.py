@@ -5,10 +5,119 @@ numpy, scipy and pandas only: importing skcrm.datasets must stay light.
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pandas as pd
 
-__all__ = ["make_attribute_bgnbd_data"]
+__all__ = ["ServiceLevelSampler", "make_attribute_bgnbd_data", "make_service_quality_data"]
+
+# Braun, Schweidel & Stein (2015), Table 1: jobs by requested rating (rows A, B, C, D) and
+# delivered grade (columns A/B, C, D, E).
+TABLE1 = np.array(
+    [
+        [773, 9, 0, 0],
+        [8784, 614, 6, 1],
+        [2050, 5714, 257, 16],
+        [1668, 3270, 814, 83],
+    ],
+    dtype=float,
+)
+# Table 2, Model 2 (gamma dropout, churn after every job). LC is read as lower x requested C,
+# as its name says: Table 2's description ("higher" x C) cannot be right, because a rating A
+# or B request cannot be exceeded, so higher = higher x C + higher x D exactly and the
+# design with beta_H1, beta_HD and a higher x C term would not be identified.
+MODEL2 = {
+    "params": {"r": 0.90, "alpha": 0.77, "s": 1.08, "b": 1.14},
+    "coef": {
+        "first": -0.22,
+        "coh2": -1.16,
+        "coh3": -1.01,
+        "coh4": -0.81,
+        "req_A": 0.89,
+        "req_C": -0.27,
+        "req_D": -0.36,
+        "lower": 0.19,
+        "higher": 0.01,
+        "lower_D": 0.21,
+        "higher_D": -0.18,
+        "lower_C": -0.53,
+        "lower->lower": 0.18,
+    },
+}
+
+
+class ServiceLevelSampler:
+    """Attributes of the paper's writing marketplace (Braun, Schweidel & Stein 2015, 3.2-3.4).
+
+    Each customer draws probabilities of requesting rating A, B, C, D from a Dirichlet at
+    acquisition (Dirichlet-multinomial MLEs .04, .26, .22, .12); each job draws its requested
+    rating from them and its delivered grade from that rating's row of Table 1. Emits the
+    requested-level dummies (B is the reference), ``lower``/``higher`` than requested, their
+    interactions and cohort dummies from the acquisition week (boundaries 33, 66, 99).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> sampler = ServiceLevelSampler()
+    >>> sampler.setup(rng, np.array([1.0, 50.0, 120.0]))
+    >>> sorted(sampler(rng, 3, 1, np.arange(3)))[:4]
+    ['coh2', 'coh3', 'coh4', 'higher']
+    """
+
+    columns = (
+        "req_A",
+        "req_C",
+        "req_D",
+        "lower",
+        "higher",
+        "lower_D",
+        "higher_D",
+        "higher_C",
+        "coh2",
+        "coh3",
+        "coh4",
+    )
+
+    def __init__(
+        self,
+        dirichlet=(0.04, 0.26, 0.22, 0.12),
+        grade_table=TABLE1,
+        cohort_bounds=(33.0, 66.0, 99.0),
+    ):
+        self.dirichlet = dirichlet
+        self.grade_table = grade_table
+        self.cohort_bounds = cohort_bounds
+
+    def setup(self, rng, t1):
+        """Draw each customer's request probabilities and cohort."""
+        a = np.asarray(self.dirichlet, dtype=float)
+        g = rng.gamma(a, 1.0, size=(len(t1), a.size))
+        g[g.sum(axis=1) == 0, 1] = 1.0  # all-zero draws (tiny shapes): request B
+        self._cum = np.cumsum(g / g.sum(axis=1, keepdims=True), axis=1)
+        self._cohort = np.digitize(t1, self.cohort_bounds)
+        table = np.asarray(self.grade_table, dtype=float)
+        self._grade_cum = np.cumsum(table / table.sum(axis=1, keepdims=True), axis=1)
+
+    def __call__(self, rng, n, k, customers):
+        req = (rng.random(n)[:, None] > self._cum[customers]).sum(axis=1).clip(0, 3)
+        grade = (rng.random(n)[:, None] > self._grade_cum[req]).sum(axis=1).clip(0, 3)
+        need = np.array([0, 0, 1, 2])[req]  # grade index delivered "as requested"
+        lower, higher = (grade > need).astype(float), (grade < need).astype(float)
+        cohort = self._cohort[customers]
+        return {
+            "req_A": (req == 0).astype(float),
+            "req_C": (req == 2).astype(float),
+            "req_D": (req == 3).astype(float),
+            "lower": lower,
+            "higher": higher,
+            "lower_D": lower * (req == 3),
+            "higher_D": higher * (req == 3),
+            "lower_C": lower * (req == 2),
+            "coh2": (cohort == 1).astype(float),
+            "coh3": (cohort == 2).astype(float),
+            "coh4": (cohort == 3).astype(float),
+        }
 
 
 def _bernoulli_normal(rng, n, k):
@@ -71,8 +180,9 @@ def make_attribute_bgnbd_data(
         ``"c:drift"`` (drift of c's coefficient per job) and ``"f->c"`` (change of c's
         coefficient after each job with indicator f), Eqs. 8-9. Default
         ``{"first": -0.2, "attr": 0.5, "cont": -0.3}``.
-    attribute_sampler : "bernoulli_normal" or callable
-        ``sampler(rng, n_active, k) -> dict of arrays`` giving the attributes of job k.
+    attribute_sampler : "bernoulli_normal", ServiceLevelSampler or callable
+        ``sampler(rng, n_active, k[, customers]) -> dict of arrays`` giving the attributes of
+        job k of the active customers (an optional ``setup(rng, t1)`` is called first).
     dynamic_cols : list of str, optional
         0/1 attribute columns whose coefficients evolve.
     acquisition_end, calibration_end, observation_end : float
@@ -112,6 +222,9 @@ def make_attribute_bgnbd_data(
     if sampler is None and not callable(attribute_sampler):
         raise ValueError(f"unknown attribute_sampler {attribute_sampler!r}")
     sampler = sampler or attribute_sampler
+    takes_customers = isinstance(sampler, ServiceLevelSampler) or (
+        len(inspect.signature(sampler).parameters) >= 4
+    )
     dyn = list(dynamic_cols or [])
     N = int(n_customers)
     lam = rng.gamma(r, 1.0 / alpha, N)
@@ -120,6 +233,8 @@ def make_attribute_bgnbd_data(
     else:
         theta = -np.log1p(-rng.beta(a, b, N))
     t1 = rng.uniform(0.0, acquisition_end, N)
+    if hasattr(sampler, "setup"):
+        sampler.setup(rng, t1)
     counts = {c: np.zeros(N) for c in dyn}
     active = np.arange(N)
     t = t1.copy()
@@ -127,7 +242,11 @@ def make_attribute_bgnbd_data(
     rows_id, rows_t, rows_z = [], [], []
     k = 1
     while active.size:
-        z = sampler(rng, active.size, k)
+        z = (
+            sampler(rng, active.size, k, active)
+            if takes_customers
+            else sampler(rng, active.size, k)
+        )
         logq = np.zeros(active.size)
         for name, value in coef.items():
             term = _term(name)
@@ -184,3 +303,42 @@ def make_attribute_bgnbd_data(
     params = {"r": r, "alpha": alpha}
     params.update({"s": s, "b": b} if dropout_mixing == "gamma" else {"a": a, "b": b})
     return frame, {"params": params, "coef": dict(coef), "customers": customers}
+
+
+def make_service_quality_data(
+    n_customers=3048,
+    *,
+    coef=None,
+    params=None,
+    sampler=None,
+    acquisition_end=130.0,
+    calibration_end=130.0,
+    observation_end=163.0,
+    random_state=None,
+):
+    """The paper's setting: Table 2 Model 2 and the service-level attributes (a preset).
+
+    Wraps :func:`make_attribute_bgnbd_data` with :class:`ServiceLevelSampler`, the Model 2
+    estimates (``MODEL2``; ``coef``/``params`` override them) and ``lower`` as the evolving
+    column (``"lower->lower"`` = gamma_LL). The holdout of about 33 weeks is an assumption:
+    the paper does not give it.
+
+    Examples
+    --------
+    >>> tx, truth = make_service_quality_data(200, random_state=0)
+    >>> {"lower", "higher", "req_D", "coh4"} <= set(tx.columns)
+    True
+    """
+    full_coef = {**MODEL2["coef"], **(coef or {})}
+    full_params = {**MODEL2["params"], **(params or {})}
+    return make_attribute_bgnbd_data(
+        n_customers,
+        **full_params,
+        coef=full_coef,
+        attribute_sampler=sampler or ServiceLevelSampler(),
+        dynamic_cols=["lower", "higher"],
+        acquisition_end=acquisition_end,
+        calibration_end=calibration_end,
+        observation_end=observation_end,
+        random_state=random_state,
+    )

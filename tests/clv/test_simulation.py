@@ -6,7 +6,7 @@ import pytest
 
 from skcrm.clv import AttributeBGNBD, calibration_holdout_split
 from skcrm.clv.plotting import p0_calibration_table
-from skcrm.datasets import make_attribute_bgnbd_data
+from skcrm.datasets import make_attribute_bgnbd_data, make_service_quality_data
 
 TRUTH = {"r": 0.9, "alpha": 0.77, "s": 1.1, "b": 1.15, "first": -0.2, "attr": 0.5, "cont": -0.3}
 # empirical SDs over 20 replications at N = 4,000 (spec AC-S1), scaled to N = 5,000
@@ -138,3 +138,42 @@ def test_wald_intervals_cover_the_truth():
         for name, value in TRUTH.items():
             hits[name] += table.loc[name, "ci_lower"] <= value <= table.loc[name, "ci_upper"]
     assert all(h >= 43 for h in hits.values()), hits
+
+
+def test_service_level_sampler_reproduces_table_1():
+    tx, _ = make_service_quality_data(3000, random_state=0)
+    req_b = (tx["req_A"] == 0) & (tx["req_C"] == 0) & (tx["req_D"] == 0)
+    for mask, share in ((req_b, 621 / 9405), (tx["req_D"] == 1, 4938 / 5835)):
+        col = "lower" if share < 0.5 else "higher"
+        n = int(mask.sum())
+        assert abs(tx.loc[mask, col].mean() - share) < 4 * np.sqrt(share * (1 - share) / n)
+    # Table 2 describes LC as "higher" x C, but a rating A or B request cannot be exceeded:
+    # higher = higher x C + higher x D exactly, so that design is not identified
+    np.testing.assert_array_equal(tx["higher"], tx["higher"] * tx["req_C"] + tx["higher_D"])
+
+
+def test_missing_the_requested_level_costs_more_than_exceeding_it():
+    # AC-S5 with amplified effects (beta_L1 = 0.5, beta_H1 = 0) at N = 30,000
+    tx, _ = make_service_quality_data(30000, coef={"lower": 0.5, "higher": 0.0}, random_state=0)
+    cal, _, _ = calibration_holdout_split(tx, 130.0, 163.0)
+    base = ["coh2", "coh3", "coh4", "req_A", "req_C", "req_D"]
+    kw = {"first_transaction_effect": True, "observation_end": 130.0}
+    m1 = AttributeBGNBD(attribute_cols=base, **kw).fit(cal)
+    m2 = AttributeBGNBD(
+        attribute_cols=[*base, "lower", "higher", "lower_D", "higher_D", "lower_C"],
+        dynamic_cols=["lower"],
+        dynamic_terms=[("lower", "lower")],
+        **kw,
+    ).fit(cal)
+    cov = m2.covariance_
+    diff = m2.coef_["lower"] - m2.coef_["higher"]
+    se = np.sqrt(
+        cov.loc["lower", "lower"] + cov.loc["higher", "higher"] - 2 * cov.loc["lower", "higher"]
+    )
+    assert diff / se > 2.33
+    assert m2.lr_test(m1)["p_value"] < 0.01
+    last = cal.groupby("customer_id").tail(1)
+    met_b = last[(last[["req_A", "req_C", "req_D", "lower", "higher"]] == 0).all(axis=1)]
+    part = cal[cal["customer_id"].isin(met_b["customer_id"].iloc[:500])]
+    inc = m2.incremental_dert(part, {"lower": 1.0}, discount_rate=0.002)
+    assert (inc < 0).all()
