@@ -566,6 +566,15 @@ class AttributeBGNBD(BaseEstimator):
         Returns
         -------
         pandas.Series indexed by customer id (log input) or ndarray (RFM input)
+
+        Examples
+        --------
+        >>> from skcrm.clv import AttributeBGNBD
+        >>> from skcrm.datasets import load_cdnow
+        >>> s = load_cdnow("summary")
+        >>> bg = AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False).fit(s)
+        >>> bg.probability_alive(s)[:3].round(4)  # FHL customer 1: 0.7266
+        array([0.7266, 0.2122, 1.    ])
         """
         prep, hist, _ = self._state(X)
         return self._wrap(prep, lik.probability_alive(*hist, *self._args()), "probability_alive")
@@ -583,6 +592,15 @@ class AttributeBGNBD(BaseEstimator):
         Returns
         -------
         pandas.Series or ndarray
+
+        Examples
+        --------
+        >>> from skcrm.clv import AttributeBGNBD
+        >>> from skcrm.datasets import load_cdnow
+        >>> s = load_cdnow("summary")
+        >>> bg = AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False).fit(s)
+        >>> bg.conditional_expected_transactions(s, 39.0)[:3].round(4)
+        array([1.2259, 0.2033, 0.1948])
         """
         prep, hist, (c0, c1) = self._state(X)
         out = lik.conditional_expected_transactions(
@@ -616,6 +634,16 @@ class AttributeBGNBD(BaseEstimator):
         Returns
         -------
         pandas.DataFrame (columns n) for log input, ndarray (n_customers, len(n)) otherwise
+
+        Examples
+        --------
+        >>> from skcrm.clv import AttributeBGNBD
+        >>> from skcrm.datasets import load_cdnow
+        >>> s = load_cdnow("summary")
+        >>> bg = AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False).fit(s)
+        >>> bg.probability_of_n_transactions(s.iloc[:2], 39.0, [0, 1, 2]).round(4)
+        array([[0.4454, 0.2393, 0.1442],
+               [0.8833, 0.0676, 0.0281]])
         """
         prep, hist, (c0, c1) = self._state(X)
         counts = np.atleast_1d(np.asarray(n, dtype=int))
@@ -671,6 +699,15 @@ class AttributeBGNBD(BaseEstimator):
         Returns
         -------
         ndarray
+
+        Examples
+        --------
+        >>> from skcrm.clv import AttributeBGNBD
+        >>> from skcrm.datasets import load_cdnow
+        >>> s = load_cdnow("summary")
+        >>> bg = AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False).fit(s)
+        >>> bg.expected_transactions([39.0, 78.0]).round(4)
+        array([1.195, 1.858])
         """
         B = self._new_customer_B(t, attributes)
         return lik.expected_transactions(t, B, *self._args())
@@ -700,6 +737,15 @@ class AttributeBGNBD(BaseEstimator):
         Returns
         -------
         pandas.Series or ndarray
+
+        Examples
+        --------
+        >>> from skcrm.clv import AttributeBGNBD
+        >>> from skcrm.datasets import load_cdnow
+        >>> s = load_cdnow("summary")
+        >>> bg = AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False).fit(s)
+        >>> bg.dert(s.iloc[:3], discount_rate=0.002).round(3)
+        array([6.078, 1.088, 1.231])
         """
         prep, hist, (c0, c1) = self._state(X)
         return self._wrap(
@@ -822,6 +868,15 @@ class AttributeBGNBD(BaseEstimator):
         Returns
         -------
         float
+
+        Examples
+        --------
+        >>> from skcrm.clv import AttributeBGNBD
+        >>> from skcrm.datasets import load_cdnow
+        >>> s = load_cdnow("summary")
+        >>> bg = AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False).fit(s)
+        >>> round(bg.score(s), 4)
+        -4.0655
         """
         check_is_fitted(self)
         prep = self._prepare(X, fit=False, sample_weight=sample_weight)
@@ -838,6 +893,15 @@ class AttributeBGNBD(BaseEstimator):
         Returns
         -------
         pandas.DataFrame
+
+        Examples
+        --------
+        >>> from skcrm.clv import AttributeBGNBD
+        >>> from skcrm.datasets import load_cdnow
+        >>> s = load_cdnow("summary")
+        >>> bg = AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False).fit(s)
+        >>> bg.summary().loc["r", ["estimate", "std_error"]].round(4).tolist()
+        [0.2426, 0.0126]
         """
         check_is_fitted(self)
         est = pd.concat([self.params_, self.coef_])
@@ -862,6 +926,18 @@ class AttributeBGNBD(BaseEstimator):
         Returns
         -------
         dict with ``statistic``, ``df`` and ``p_value``
+
+        Examples
+        --------
+        >>> from skcrm.clv import AttributeBGNBD
+        >>> from skcrm.datasets import load_cdnow
+        >>> s = load_cdnow("summary")
+        >>> bg = AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False).fit(s)
+        >>> plain = AttributeBGNBD().fit(s)  # paper's timing, q = 1
+        >>> first = AttributeBGNBD(first_transaction_effect=True).fit(s)
+        >>> test = first.lr_test(plain)
+        >>> round(test["statistic"], 2), test["df"], round(test["p_value"], 3)
+        (2.11, 1, 0.146)
         """
         check_is_fitted(self)
         check_is_fitted(restricted)
