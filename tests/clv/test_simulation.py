@@ -177,3 +177,25 @@ def test_missing_the_requested_level_costs_more_than_exceeding_it():
     part = cal[cal["customer_id"].isin(met_b["customer_id"].iloc[:500])]
     inc = m2.incremental_dert(part, {"lower": 1.0}, discount_rate=0.002)
     assert (inc < 0).all()
+
+
+@pytest.mark.slow
+def test_holdout_totals_are_unbiased_over_seeds():
+    # AC-S3: mean of predicted/actual holdout totals over 5 seeds in [0.93, 1.07]
+    ratios, paper = [], []
+    for seed in range(5):
+        tx, _ = make_attribute_bgnbd_data(
+            8000, r=2.0, alpha=4.0, s=2.0, b=4.0, observation_end=104.0, random_state=50 + seed
+        )
+        cal, hold, length = calibration_holdout_split(tx, 52.0, 104.0)
+        m = AttributeBGNBD(
+            attribute_cols=["attr", "cont"],
+            first_transaction_effect=True,
+            observation_end=52.0,
+            future_attributes="mean_q",
+        ).fit(cal)
+        ratios.append(m.conditional_expected_transactions(cal, length).sum() / hold.sum())
+        m.set_params(posterior_indexing="paper")
+        paper.append(m.conditional_expected_transactions(cal, length).sum() / hold.sum())
+    assert 0.93 <= np.mean(ratios) <= 1.07, ratios
+    assert np.all(np.array(paper) < np.array(ratios))
