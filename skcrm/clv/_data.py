@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..utils import check_columns, to_time_units
+from ..utils import check_columns, check_event_times, to_time_units
 from ._features import dynamic_feature_names, dynamic_features
 from ._solver import Histories
 
@@ -155,29 +155,10 @@ def calibration_holdout_split(
 
 
 def _event_times(X, customer_col, time_col, unit, origin):
-    """Validated event times in model units (the checks of ``check_event_log`` without its
-    sort, which ``prepare_long`` does once in the order it needs)."""
-    if len(X) == 0:
-        raise ValueError("X has no rows; at least one event is required")
-    ids = X[customer_col]
-    if ids.isna().any():
-        rows = np.flatnonzero(ids.isna().to_numpy())[:5].tolist()
-        raise ValueError(f"column {customer_col!r} has missing customer ids (rows {rows})")
-    raw = X[time_col]
-    if raw.isna().any():
-        rows = np.flatnonzero(raw.isna().to_numpy())[:5].tolist()
-        raise ValueError(f"column {time_col!r} has missing times (rows {rows})")
-    try:
-        times = to_time_units(raw, origin=origin, unit=unit)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"column {time_col!r} must hold numbers or datetimes, got {raw.dtype}"
-        ) from exc
-    if not np.all(np.isfinite(times)):
-        raise ValueError(f"column {time_col!r} has non-finite times")
-    if np.any(times < 0):
-        raise ValueError(f"column {time_col!r} has negative times (min {times.min():g})")
-    return times
+    """Validated event times in model units (``check_event_times``: the checks of
+    ``check_event_log`` without its sort, which ``prepare_long`` does once in the order it
+    needs)."""
+    return check_event_times(X, customer_col, time_col, unit=unit, origin=origin)
 
 
 def prepare_long(

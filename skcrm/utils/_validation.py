@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["EventLog", "check_columns", "check_event_log", "to_time_units"]
+__all__ = ["EventLog", "check_columns", "check_event_log", "check_event_times", "to_time_units"]
 
 _UNIT_DAYS = {"D": 1.0, "W": 7.0}
 
@@ -95,6 +95,54 @@ class EventLog:
         return np.bincount(self.codes, minlength=self.n_customers)
 
 
+def check_event_times(
+    X,
+    customer_col: str,
+    time_col: str,
+    *,
+    unit: str = "W",
+    origin=None,
+    allow_negative: bool = False,
+    param: str = "X",
+) -> np.ndarray:
+    """Validate the id and time columns of an event table; return times in ``unit``.
+
+    The row-wise checks of :func:`check_event_log` without its grouping and sort, for
+    callers that sort a large log once themselves. Raises a ``ValueError`` naming the
+    column for no rows, a missing id or time, a non-finite time or a negative time (unless
+    ``allow_negative``), and a ``TypeError`` for a time column that is neither numeric nor
+    datetime.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> check_event_times(pd.DataFrame({"id": [1, 1], "t": [0.0, 7.0]}), "id", "t")
+    array([0., 7.])
+    """
+    check_columns(X, [customer_col, time_col], param)
+    if len(X) == 0:
+        raise ValueError(f"{param} has no rows; at least one event is required")
+    ids = X[customer_col]
+    if ids.isna().any():
+        rows = np.flatnonzero(ids.isna().to_numpy())[:5].tolist()
+        raise ValueError(f"column {customer_col!r} has missing customer ids (rows {rows})")
+    raw_times = X[time_col]
+    if raw_times.isna().any():
+        rows = np.flatnonzero(raw_times.isna().to_numpy())[:5].tolist()
+        raise ValueError(f"column {time_col!r} has missing times (rows {rows})")
+    try:
+        times = to_time_units(raw_times, origin=origin, unit=unit)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"column {time_col!r} must hold numbers or datetimes, got {raw_times.dtype}"
+        ) from exc
+    if not np.all(np.isfinite(times)):
+        raise ValueError(f"column {time_col!r} has non-finite times")
+    if not allow_negative and np.any(times < 0):
+        raise ValueError(f"column {time_col!r} has negative times (min {times.min():g})")
+    return times
+
+
 def check_event_log(
     X,
     customer_col: str,
@@ -121,27 +169,16 @@ def check_event_log(
     >>> ev.customers.tolist(), ev.codes.tolist(), ev.counts().tolist()
     (['a', 'b'], [0, 1, 0], [2, 1])
     """
-    check_columns(X, [customer_col, time_col], param)
-    if len(X) == 0:
-        raise ValueError(f"{param} has no rows; at least one event is required")
+    times = check_event_times(
+        X,
+        customer_col,
+        time_col,
+        unit=unit,
+        origin=origin,
+        allow_negative=allow_negative,
+        param=param,
+    )
     ids = X[customer_col]
-    if ids.isna().any():
-        rows = np.flatnonzero(ids.isna().to_numpy())[:5].tolist()
-        raise ValueError(f"column {customer_col!r} has missing customer ids (rows {rows})")
-    raw_times = X[time_col]
-    if raw_times.isna().any():
-        rows = np.flatnonzero(raw_times.isna().to_numpy())[:5].tolist()
-        raise ValueError(f"column {time_col!r} has missing times (rows {rows})")
-    try:
-        times = to_time_units(raw_times, origin=origin, unit=unit)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"column {time_col!r} must hold numbers or datetimes, got {raw_times.dtype}"
-        ) from exc
-    if not np.all(np.isfinite(times)):
-        raise ValueError(f"column {time_col!r} has non-finite times")
-    if not allow_negative and np.any(times < 0):
-        raise ValueError(f"column {time_col!r} has negative times (min {times.min():g})")
     codes, customers = pd.factorize(ids, sort=False)
     codes = codes.astype(np.int64)
     order = np.lexsort((times, codes))
