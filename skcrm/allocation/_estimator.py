@@ -840,6 +840,44 @@ class RobustCampaignAllocator(BaseEstimator):
         labels = np.concatenate([self.treatments_, [self.control_label_]])
         return labels[np.where(code < 0, M, code)]
 
+    _RESOLVE_PARAMS = (
+        "method", "theta", "gamma", "alpha", "risk_aversion", "dnorm_d", "dnorm_matrix",
+        "confidence_level", "budget", "campaign_budgets", "capacities", "max_cell", "integer",
+        "solver", "solver_options",
+    )  # fmt: skip
+
+    def resolve(self, **params):
+        """Change allocation-model parameters and re-solve on the fitted scenarios.
+
+        The uplift models, segments and scenarios are kept (no refit), so switching between
+        models or tracing theta is a re-solve of the cached cvxpy problem.
+
+        Parameters
+        ----------
+        **params
+            Any of ``method``, ``theta``, ``gamma``, ``alpha``, ``risk_aversion``,
+            ``dnorm_d``, ``dnorm_matrix``, ``confidence_level``, ``budget``,
+            ``campaign_budgets``, ``capacities``, ``max_cell``, ``integer``, ``solver``,
+            ``solver_options``.
+
+        Returns
+        -------
+        self
+        """
+        check_is_fitted(self, "allocation_")
+        bad = sorted(set(params) - set(self._RESOLVE_PARAMS))
+        if bad:
+            raise ValueError(
+                f"resolve() changes only allocation-model parameters {list(self._RESOLVE_PARAMS)};"
+                f" {bad} need a new fit"
+            )
+        self.set_params(**params)
+        self._validate_params()
+        for name in ("max_regret_", "scenario_optima_"):
+            self.__dict__.pop(name, None)
+        self._store(self._solve())
+        return self
+
     def allocate(self, X=None, segment_sizes=None):
         """Re-solve the fitted model for another population (does not change the fit).
 

@@ -277,3 +277,32 @@ def test_unseen_treatment_label_in_score_is_rejected(er8):
     Y2[0, 1] = 7
     with pytest.raises(ValueError, match=r"treatment labels \[7\] were not seen in fit"):
         est.score(X, Y2)
+
+
+def test_resolve_switches_model_without_refitting_and_matches_a_fresh_fit(er8):
+    d, X, Y = er8
+    est = _er8_est(method="nominal").fit(X, Y)
+    scen = est.lift_scenarios_.copy()
+    est.resolve(method="interval")
+    fresh = _er8_est(method="interval").fit(X, Y)
+    np.testing.assert_array_equal(est.lift_scenarios_, scen)
+    np.testing.assert_allclose(est.allocation_, fresh.allocation_, atol=1e-6)
+    with pytest.raises(ValueError, match="need a new fit"):
+        est.resolve(n_segments=3)
+
+
+def test_plots_draw_the_allocation_and_the_path(er8):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from skcrm.allocation.plotting import plot_allocation, plot_robustness_path
+
+    d, X, Y = er8
+    est = _er8_est(method="ellipsoidal").fit(X, Y)
+    ax = plot_allocation(est)
+    assert len(ax.texts) == int((est.allocation_ >= 0.5).sum())
+    ax = plot_robustness_path(est.robustness_path([0, 1, 2]))
+    assert len(ax.get_lines()) == 2
+    plt.close("all")
