@@ -65,7 +65,7 @@ class AllocationResult:
     method : str
     extras : dict
         ``scenario_optima`` (max_regret), ``var_threshold`` (cvar), ``p``/``q`` (budgeted),
-        ``gamma`` (budgeted: the Gamma used).
+        ``gamma`` (budgeted: the Gamma used), ``solve_time`` (seconds inside the solver).
     """
 
     allocation: np.ndarray
@@ -569,7 +569,7 @@ def solve_allocation(
         data["dnorm_w"] = W
         data["dnorm_d"] = int(dnorm_d)
 
-    from ._models import FAMILY, Structure, get_problem
+    from ._models import FAMILY, Structure, data_digest, get_problem, needs_constant_build
 
     family = FAMILY[method]
     conic = family in ("ellipsoidal", "mean_variance")
@@ -585,21 +585,25 @@ def solve_allocation(
     if milp and solver_name == "HIGHS" and solver_options is None:
         solver_options = {"mip_rel_gap": 1e-9}  # HiGHS's default 1e-4 gap is too loose here
 
-    def structure(fam):
+    S_n = 0 if scen is None else scen.shape[0]
+    rank = data["factor"].shape[0] if "factor" in data else 0
+    extra = KM if family in ("budgeted", "dnorm") else 0
+    constant = needs_constant_build(K + 2 * M + 2 + rank + S_n + extra, KM + rank + S_n + extra + 2)
+
+    def structure(fam, values):
         return Structure(
             family=fam,
             K=K,
             M=M,
-            S=0
-            if scen is None or fam in ("linear", "ellipsoidal", "mean_variance")
-            else scen.shape[0],
-            rank=data["factor"].shape[0] if fam in ("ellipsoidal", "mean_variance") else 0,
+            S=0 if fam in ("linear", "ellipsoidal", "mean_variance") else S_n,
+            rank=rank if fam in ("ellipsoidal", "mean_variance") else 0,
             has_budget=B is not None,
             has_campaign_budgets=Bm is not None,
             has_capacities=C is not None,
             has_max_cell=ub is not None,
             has_min_cell=lb is not None,
             integer=milp,
+            data_key=data_digest(values) if constant else "",
         )
 
     def feasible_values():
@@ -618,14 +622,16 @@ def solve_allocation(
             vals["min_cell"] = lb.ravel()
         return vals
 
+    def solve_built(fam, vals):
+        built = get_problem(structure(fam, vals), reuse_problem, vals)
+        built.set(**vals)
+        return built, _run(built, solver_name, solver_options, method)
+
     extras = {}
     if method == "max_regret":  # z^s: S nominal problems on the same feasible set (4.3)
-        lin = get_problem(structure("linear"), reuse_problem)
-        lin.set(**feasible_values())
-        z = np.empty(scen.shape[0])
-        for s in range(scen.shape[0]):
-            lin.set(linear=data["scen"][s])
-            x_s = _run(lin, solver_name, solver_options, method)
+        z = np.empty(S_n)
+        for s in range(S_n):
+            lin, x_s = solve_built("linear", feasible_values() | {"linear": data["scen"][s]})
             x_s = cons.polish(np.asarray(x_s).reshape(K, M))
             if milp:
                 x_s = np.rint(x_s)
@@ -633,28 +639,35 @@ def solve_allocation(
         data["scenario_optima"] = z
         extras["scenario_optima"] = z
 
-    built = get_problem(structure(family), reuse_problem)
     vals = feasible_values()
     if family in ("linear", "budgeted", "dnorm", "ellipsoidal", "mean_variance"):
         vals["linear"] = data["linear"]
     if family in ("worst_case", "cvar", "max_regret"):
         vals["scen"] = data["scen"]
     if family == "cvar":
-        vals["tail_weights"] = q / alpha
+        if constant:
+            vals.update(weights=q, inv_alpha=1.0 / alpha)
+        else:
+            vals["tail_weights"] = q / alpha
     if family == "max_regret":
         vals["scenario_optima"] = data["scenario_optima"]
-    if family == "ellipsoidal":
-        vals["scaled_factor"] = data["theta"] * data["factor"]
-    if family == "mean_variance":
-        vals["scaled_factor"] = np.sqrt(data["risk_aversion"]) * data["factor"]
+    if family in ("ellipsoidal", "mean_variance"):
+        scalar = "theta" if family == "ellipsoidal" else "risk_aversion"
+        if constant:
+            vals.update(factor=data["factor"], **{scalar: data[scalar]})
+        else:
+            weight = data["theta"] if family == "ellipsoidal" else np.sqrt(data["risk_aversion"])
+            vals["scaled_factor"] = weight * data["factor"]
     if family == "budgeted":
         vals["delta"] = data["delta"]
         vals["gamma"] = data["gamma"]
     if family == "dnorm":
-        vals["dnorm_w"] = data["theta"] * data["dnorm_w"]
-        vals["dnorm_w_over_d"] = data["theta"] * data["dnorm_w"] / data["dnorm_d"]
-    built.set(**vals)
-    x = _run(built, solver_name, solver_options, method)
+        if constant:
+            vals.update(dnorm_w_raw=data["dnorm_w"], theta=data["theta"], dnorm_d=data["dnorm_d"])
+        else:
+            vals["dnorm_w"] = data["theta"] * data["dnorm_w"]
+            vals["dnorm_w_over_d"] = data["theta"] * data["dnorm_w"] / data["dnorm_d"]
+    built, x = solve_built(family, vals)
     eta = cons.polish(np.asarray(x, dtype=float).reshape(K, M))
 
     if milp:
@@ -669,6 +682,9 @@ def solve_allocation(
     elif integer:
         eta = _repair(method, np.floor(eta), cons, data, KM)
 
+    stats = built.problem.solver_stats
+    if stats is not None and stats.solve_time is not None:
+        extras["solve_time"] = float(stats.solve_time)
     if family == "cvar" and "t" in built.aux and built.aux["t"].value is not None:
         extras["var_threshold"] = float(built.aux["t"].value)
     if family == "budgeted":

@@ -303,7 +303,10 @@ class RobustCampaignAllocator(BaseEstimator):
                 "outcome together with treatment="
             )
         y_arr = np.asarray(y)
-        if y_arr.ndim == 2 and y_arr.shape[1] == 2:
+        if y_arr.ndim == 2 and y_arr.shape[1] >= 2:
+            # [outcome, treatment] -- also skcrm.policy.pack_policy_target's layout, whose
+            # propensity columns (3rd on) are not needed: lifts are differences in means of
+            # a randomised experiment within segments
             if treatment is not None:
                 raise ValueError("pass the treatment either as y[:, 1] or as treatment=, not both")
             outcome, treat = y_arr[:, 0], y_arr[:, 1]
@@ -316,7 +319,7 @@ class RobustCampaignAllocator(BaseEstimator):
                 )
             outcome, treat = y_arr.reshape(-1), np.asarray(treatment).reshape(-1)
         else:
-            raise ValueError(f"y must have shape (n,) or (n, 2), got {y_arr.shape}")
+            raise ValueError(f"y must have shape (n,) or (n, 2+), got {y_arr.shape}")
         if outcome.shape[0] != n or treat.shape[0] != n:
             raise ValueError(
                 f"X has {n} rows but the outcome has {outcome.shape[0]} and the treatment "
@@ -522,7 +525,9 @@ class RobustCampaignAllocator(BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples, 2) or (n_samples,)
-            ``[outcome, treatment]`` columns, or the outcome alone with ``treatment``.
+            ``[outcome, treatment]`` columns (the packed target; the layout of
+            ``skcrm.policy.pack_policy_target``, whose propensity columns are ignored), or
+            the outcome alone with ``treatment``.
         treatment : array-like of shape (n_samples,), optional
             Arm of each row (``control_label`` = no campaign).
 

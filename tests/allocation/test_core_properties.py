@@ -259,3 +259,25 @@ def test_inaccurate_solution_warns_with_advice():
             T1_SCEN.mean(0), T1_N, method="ellipsoidal", scenarios=T1_SCEN, theta=1, budget=100,
             solver="SCS", solver_options={"max_iters": 1},
         )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"method": "ellipsoidal", "theta": 0.5},
+        {"method": "cvar", "alpha": 0.2},
+        {"method": "budgeted", "gamma": 2},
+        {"method": "dnorm", "dnorm_d": 2, "theta": 0.01},
+        {"method": "mean_variance", "risk_aversion": 1e-4},
+        {"method": "max_regret"},
+    ],
+    ids=lambda kw: kw["method"],
+)
+def test_constant_data_build_for_large_problems_gives_the_same_optimum(monkeypatch, kw):
+    from skcrm.allocation import _models
+
+    inst = random_instance(11)
+    ref = solve_allocation(**inst, **kw)
+    monkeypatch.setattr(_models, "needs_constant_build", lambda rows, cols: True)
+    big = solve_allocation(**inst, **kw)
+    np.testing.assert_allclose(big.objective, ref.objective, rtol=1e-5, atol=1e-6)

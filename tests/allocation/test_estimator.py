@@ -306,3 +306,35 @@ def test_plots_draw_the_allocation_and_the_path(er8):
     ax = plot_robustness_path(est.robustness_path([0, 1, 2]))
     assert len(ax.get_lines()) == 2
     plt.close("all")
+
+
+def test_policy_packed_target_with_propensity_columns_is_accepted(er8):
+    d, X, Y = er8
+    packed = np.column_stack([Y, np.full(len(Y), 1 / 3)])  # pack_policy_target layout
+    a = _er8_est(method="interval").fit(X, packed)
+    b = _er8_est(method="interval").fit(X, Y)
+    np.testing.assert_array_equal(a.allocation_, b.allocation_)
+    assert a.score(X, packed) == b.score(X, Y)
+
+
+def test_min_segment_size_merges_small_kmeans_segments(data):
+    d, Y = data
+    est = RobustCampaignAllocator(
+        method="nominal", segmentation="kmeans_features", n_segments=8, min_segment_size=1000,
+        uncertainty="normal", budget=300.0, random_state=0,
+    ).fit(d.X, Y)  # fmt: skip
+    assert est.n_segments_ < 8
+    assert np.bincount(est.predict_segment(d.X)).min() >= 1000
+
+
+def test_evaluate_summarises_value_over_given_scenarios(er8):
+    from skcrm.metrics import summary_statistics
+
+    d, X, Y = er8
+    est = _er8_est(method="interval").fit(X, Y)
+    values = est.value_scenarios_.reshape(50, -1) @ est.allocation_.ravel()
+    out = est.evaluate()
+    np.testing.assert_allclose(
+        out.drop("WCL (%)").to_numpy(), summary_statistics(values).to_numpy()
+    )
+    assert out["Min"] == pytest.approx(est.worst_case_profit_)
