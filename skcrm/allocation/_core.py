@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._objectives import model_score
+from ._objectives import cvar, max_regret, model_score
 
 __all__ = [
     "METHODS",
@@ -252,31 +252,55 @@ class _Constraints:
         return ok
 
 
+def _candidate_scores(method, x, idx, data):
+    """Model score of ``x + e_j`` for every cell j in ``idx`` without forming the vectors
+    where the objective allows it (linear, scenario and factor models)."""
+    if method in ("nominal", "expected_value", "interval"):
+        return data["linear"] @ x + data["linear"][idx]
+    if method in ("worst_case", "cvar", "max_regret"):
+        scen = data["scen"]
+        L = (scen @ x)[:, None] + scen[:, idx]
+        if method == "worst_case":
+            return L.min(axis=0)
+        if method == "cvar":
+            return cvar(L, data["alpha"], data["weights"])
+        return -max_regret(L, data["scenario_optima"])
+    if method in ("ellipsoidal", "mean_variance"):
+        F = data["factor"]
+        y = F @ x
+        sq = y @ y + 2.0 * (y @ F[:, idx]) + np.einsum("ij,ij->j", F[:, idx], F[:, idx])
+        sq = np.maximum(sq, 0.0)
+        lin = data["linear"] @ x + data["linear"][idx]
+        if method == "ellipsoidal":
+            return lin - data["theta"] * np.sqrt(sq)
+        return lin - data["risk_aversion"] * sq
+    # budgeted / dnorm: evaluate full candidate vectors, in chunks bounded in memory
+    out = np.empty(idx.size)
+    chunk = max(1, int(2e7 // max(1, x.size)))
+    for start in range(0, idx.size, chunk):
+        part = idx[start : start + chunk]
+        X = np.repeat(x[:, None], part.size, axis=1)
+        X[part, np.arange(part.size)] += 1.0
+        out[start : start + part.size] = model_score(method, X, data)
+    return out
+
+
 def _repair(method, eta, cons, data, max_steps):
     """Greedy +1 repair after flooring (spec 4.10): add the unit that most improves the
     model's own objective while keeping feasibility; stop when nothing improves."""
-    K, M = eta.shape
     eta = eta.copy()
     current = float(model_score(method, eta.reshape(-1, 1), data)[0])
     for _ in range(max_steps):
         cand = np.flatnonzero(cons.room_for_one(eta).ravel())
         if cand.size == 0:
             break
-        best_gain, best_j = 0.0, -1
-        base = eta.ravel()
-        for start in range(0, cand.size, 512):
-            idx = cand[start : start + 512]
-            X = np.repeat(base[:, None], idx.size, axis=1)
-            X[idx, np.arange(idx.size)] += 1.0
-            scores = model_score(method, X, data)
-            j = int(np.argmax(scores))
-            gain = float(scores[j]) - current
-            if gain > best_gain:
-                best_gain, best_j = gain, int(idx[j])
-        if best_j < 0 or best_gain <= 1e-12 * max(1.0, abs(current)):
+        scores = _candidate_scores(method, eta.ravel(), cand, data)
+        j = int(np.argmax(scores))
+        gain = float(scores[j]) - current
+        if gain <= 1e-12 * max(1.0, abs(current)):
             break
-        eta.flat[best_j] += 1.0
-        current += best_gain
+        eta.flat[cand[j]] += 1.0
+        current += gain
     return eta
 
 

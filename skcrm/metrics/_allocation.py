@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["summary_statistics", "worst_case_loss"]
+__all__ = ["make_allocation_scorer", "summary_statistics", "worst_case_loss"]
 
 _ROWS = [
     "Mean", "Min", "5th Per", "25th Per", "Median", "75th Per", "95th Per", "Max",
@@ -88,3 +88,59 @@ def worst_case_loss(values):
     v = _values(values)
     mean = v.mean()
     return float(100.0 * (mean - v.min()) / mean) if mean != 0 else float("nan")
+
+
+def make_allocation_scorer(metric="mean", alpha=0.05, n_scenarios=200, random_state=None):
+    """A ``scorer(estimator, X, y)`` of held-out realised allocation value (spec 8.7).
+
+    For ``GridSearchCV(scoring=...)`` with a fitted ``RobustCampaignAllocator``: the plug-in
+    held-out value (``"mean"``) or, over ``n_scenarios`` bootstrap replicates of the
+    held-out rows stratified by segment x arm, its ``alpha`` quantile (``"quantile"``), the
+    mean of its lowest ``alpha`` fraction (``"cvar"``), its minimum (``"min"``) or minus its
+    worst-case loss (``"neg_wcl"``). Higher is better. ``y`` is ``[outcome, treatment]``.
+
+    Parameters
+    ----------
+    metric : {"mean", "quantile", "cvar", "min", "neg_wcl"}
+    alpha : float
+    n_scenarios : int
+    random_state : int or None
+        Seeds the bootstrap (overrides the estimator's ``random_state``).
+
+    Returns
+    -------
+    callable
+
+    Examples
+    --------
+    >>> scorer = make_allocation_scorer("quantile", alpha=0.1)
+    >>> callable(scorer)
+    True
+    """
+    if metric not in ("mean", "quantile", "cvar", "min", "neg_wcl"):
+        raise ValueError(f"metric must be mean, quantile, cvar, min or neg_wcl, got {metric!r}")
+    if not 0 < alpha <= 1:
+        raise ValueError(f"alpha must be in (0, 1], got {alpha!r}")
+
+    def scorer(estimator, X, y, **kwargs):
+        from sklearn.base import clone
+
+        est = estimator
+        if random_state is not None:  # a shallow twin with the scorer's seed
+            est = clone(estimator).set_params(random_state=random_state)
+            est.__dict__.update({k: v for k, v in vars(estimator).items() if k.endswith("_")})
+        treatment = kwargs.get("treatment")
+        if metric == "mean":
+            return float(est.held_out_values(X, y, treatment)[0])
+        _, values = est.held_out_values(X, y, treatment, n_boot=n_scenarios)
+        if metric == "quantile":
+            return float(np.percentile(values, 100 * alpha))
+        if metric == "cvar":
+            k = max(1, int(np.ceil(alpha * values.size)))
+            return float(np.sort(values)[:k].mean())
+        if metric == "min":
+            return float(values.min())
+        wcl = worst_case_loss(values)
+        return -wcl if np.isfinite(wcl) else float("-inf")
+
+    return scorer

@@ -281,3 +281,29 @@ def test_constant_data_build_for_large_problems_gives_the_same_optimum(monkeypat
     monkeypatch.setattr(_models, "needs_constant_build", lambda rows, cols: True)
     big = solve_allocation(**inst, **kw)
     np.testing.assert_allclose(big.objective, ref.objective, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "method",
+    ["nominal", "interval", "worst_case", "cvar", "max_regret", "ellipsoidal", "mean_variance",
+     "budgeted", "dnorm"],
+)  # fmt: skip
+def test_incremental_repair_scores_equal_full_evaluation(method):
+    from skcrm.allocation._core import _candidate_scores
+
+    rng = np.random.default_rng(0)
+    KM, S = 12, 20
+    data = {
+        "linear": rng.normal(size=KM), "scen": rng.normal(size=(S, KM)),
+        "weights": np.full(S, 1 / S), "alpha": 0.2, "scenario_optima": rng.normal(size=S) + 5,
+        "factor": rng.normal(size=(4, KM)), "theta": 0.7, "risk_aversion": 0.3,
+        "delta": rng.random(KM), "gamma": 2.5, "dnorm_w": rng.normal(size=(KM, KM)),
+        "dnorm_d": 3,
+    }  # fmt: skip
+    x = rng.integers(0, 5, size=KM).astype(float)
+    idx = np.array([0, 3, 7, 11])
+    X = np.repeat(x[:, None], idx.size, axis=1)
+    X[idx, np.arange(idx.size)] += 1
+    np.testing.assert_allclose(
+        _candidate_scores(method, x, idx, data), model_score(method, X, data), rtol=1e-12
+    )

@@ -338,3 +338,21 @@ def test_evaluate_summarises_value_over_given_scenarios(er8):
         out.drop("WCL (%)").to_numpy(), summary_statistics(values).to_numpy()
     )
     assert out["Min"] == pytest.approx(est.worst_case_profit_)
+
+
+def test_allocation_scorer_matches_score_and_tunes_gamma(er8):
+    from skcrm.metrics import make_allocation_scorer
+
+    d, X, Y = er8
+    est = _er8_est(
+        method="budgeted", score_metric="quantile", score_alpha=0.1, n_score_scenarios=60
+    )
+    est.fit(X, Y)
+    scorer = make_allocation_scorer("quantile", alpha=0.1, n_scenarios=60)
+    assert scorer(est, X, Y) == pytest.approx(est.score(X, Y), rel=1e-12)
+    scoring = make_allocation_scorer("cvar", alpha=0.2, n_scenarios=40)
+    gs = GridSearchCV(
+        _er8_est(method="budgeted"), {"gamma": [0.0, 2.0, 16.0]}, cv=2, scoring=scoring
+    )
+    gs.fit(X, Y)
+    assert np.all(np.isfinite(gs.cv_results_["mean_test_score"]))
