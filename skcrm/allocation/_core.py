@@ -315,6 +315,10 @@ def _run(built, solver, solver_options, method):
     import cvxpy as cp
 
     opts = dict(solver_options or {})
+    key = repr((solver, sorted(opts.items())))
+    if built.last_options is not None and built.last_options != key:
+        opts.setdefault("warm_start", False)  # do not inherit the cached solver's settings
+    built.last_options = key
     if built.x.attributes.get("integer"):
         # a MIP start from the previous (other-data) solve made HiGHS stop at a worse
         # incumbent; integer problems always start cold

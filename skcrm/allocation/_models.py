@@ -41,6 +41,9 @@ class BuiltProblem:
     x: cp.Variable
     params: dict
     aux: dict = field(default_factory=dict)
+    # solver options of the last solve: cvxpy's cached Clarabel solver keeps its settings,
+    # so a change of options must start a fresh solver (see _core._run)
+    last_options: str | None = None
 
     def set(self, **values):
         """Assign parameter values; names that are not parameters of this build (its
