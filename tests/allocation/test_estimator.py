@@ -356,3 +356,23 @@ def test_allocation_scorer_matches_score_and_tunes_gamma(er8):
     )
     gs.fit(X, Y)
     assert np.all(np.isfinite(gs.cv_results_["mean_test_score"]))
+
+
+def test_dataframe_input_with_named_segment_column(er8):
+    import pandas as pd
+
+    d, X, Y = er8
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d", "region"])
+    est = _er8_est(method="interval", segment_col="region").fit(frame, Y)
+    assert est.feature_names_in_.tolist() == ["a", "b", "c", "d", "region"]
+    np.testing.assert_array_equal(
+        est.allocation_, _er8_est(method="interval").fit(X, Y).allocation_
+    )
+
+
+def test_parallel_bootstrap_refits_equal_sequential(data):
+    d, Y = data
+    kw = {"n_segments": 3, "n_scenarios": 4, "budget": 300.0, "random_state": 0}
+    seq = RobustCampaignAllocator(**kw).fit(d.X[:900], Y[:900])
+    par = RobustCampaignAllocator(n_jobs=2, **kw).fit(d.X[:900], Y[:900])
+    np.testing.assert_allclose(par.lift_scenarios_, seq.lift_scenarios_, rtol=1e-12)
