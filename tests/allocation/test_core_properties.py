@@ -166,7 +166,9 @@ ALL_METHODS = [
 
 
 @pytest.mark.parametrize("integer", [False, "floor", True])
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize(
+    "seed", [*range(6), *(pytest.param(s, marks=pytest.mark.slow) for s in range(6, 25))]
+)
 def test_every_method_and_integer_mode_satisfies_every_constraint(seed, integer):
     inst = random_instance(100 + seed)
     K, M = inst["value_hat"].shape
