@@ -1,3 +1,8 @@
-"""Metrics shared across methods (policy values, allocation risk summaries)."""
+"""Metrics shared across methods (policy values, allocation risk summaries).
 
-__all__: list[str] = []
+Light on purpose: numpy and pandas only (no cvxpy, no JAX at import).
+"""
+
+from ._allocation import make_allocation_scorer, summary_statistics, worst_case_loss
+
+__all__ = ["make_allocation_scorer", "summary_statistics", "worst_case_loss"]

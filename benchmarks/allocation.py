@@ -1,0 +1,110 @@
+"""Benchmark of RobustCampaignAllocator's optimisation core (skcrm.allocation).
+
+1. Customer-level allocation: every customer its own segment, 100,000 customers x 3
+   campaigns, the ellipsoidal model (SOCP) with a low-rank scenario factor F (rank r):
+   cold solve (build + compile + solve), warm re-solve for a new theta (DPP), peak memory.
+2. A grid of 20 theta values on a segment-level problem: re-solving the cached DPP problem
+   versus rebuilding the cvxpy problem for every theta (the naive loop). Same answers first.
+
+There is no peer library for robust campaign allocation; the comparison of (2) is cvxpy used
+naively (rebuild per value) against cvxpy used with DPP parameters.
+
+Run: ``python benchmarks/allocation.py`` (``--quick`` for tiny sizes).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import interleaved, peak_rss_mib, same_answer, setup, timed, write_results  # noqa: E402
+
+
+def main():
+    args = setup(
+        __doc__.splitlines()[0],
+        extra_args=lambda p: (
+            p.add_argument("--customers", type=int, default=None),
+            p.add_argument("--rank", type=int, default=10),
+        ),
+    )
+    import numpy as np
+
+    from skcrm.allocation import _models, solve_allocation
+
+    n = args.customers or (2_000 if args.quick else 100_000)
+    M, r = 3, args.rank
+    rng = np.random.default_rng(0)
+    value = rng.normal(0.03, 0.02, size=(n, M))
+    # a rank-r scenario factor: r centred scenario deviations of the per-customer lifts
+    F = rng.normal(size=(r, n * M)) * 0.01 / np.sqrt(r)
+    kw = {"method": "ellipsoidal", "cov_factor": F, "budget": 0.2 * n}
+    cold, t_cold = timed(lambda: solve_allocation(value, np.ones(n), theta=1.0, **kw))
+    warm, t_warm = timed(lambda: solve_allocation(value, np.ones(n), theta=2.0, **kw))
+    rss = peak_rss_mib()
+    big_rows = [
+        {
+            "customers": n, "campaigns": M, "factor rank": r, "variables": n * M,
+            "cold solve (s)": t_cold, "warm re-solve, new theta (s)": t_warm,
+            "peak RSS (MiB)": rss, "status": cold.status, "budget used": cold.budget_used,
+            "objective theta=1": cold.objective,
+        }
+    ]  # fmt: skip
+    _models.clear_cache()
+
+    # 2. theta grid: DPP re-solve vs rebuild, on K segments x 3 campaigns with S scenarios
+    K, S = (50, 30) if args.quick else (300, 50)
+    scen = rng.normal(0.03, 0.02, size=(S, K, M)) + rng.normal(0, 0.01, size=(1, K, M))
+    sizes = rng.integers(100, 2000, size=K).astype(float)
+    thetas = np.linspace(0.0, 4.0, 20)
+    base = {"method": "ellipsoidal", "scenarios": scen, "budget": 0.3 * sizes.sum()}
+
+    def grid(reuse):
+        return [
+            solve_allocation(scen.mean(0), sizes, theta=t, reuse_problem=reuse, **base)
+            for t in thetas
+        ]
+
+    solved = grid(True)
+    a = np.array([res.objective for res in solved])
+    b = np.array([res.objective for res in grid(False)])
+    in_solver = float(np.median([res.extras.get("solve_time", np.nan) for res in solved]))
+    for t, x, y in zip(thetas[::5], a[::5], b[::5], strict=True):
+        same_answer(f"objective at theta={t:.2f}", x, y, rtol=1e-6)
+    times = interleaved({"DPP re-solve": lambda: grid(True), "rebuild": lambda: grid(False)},
+                        repeats=args.repeats)  # fmt: skip
+    dpp, reb = times["DPP re-solve"]["median"], times["rebuild"]["median"]
+    grid_rows = [
+        {"variant": "DPP re-solve (skcrm)", "cold (s)": times["DPP re-solve"]["cold"],
+         "median of 20-theta grid (s)": dpp, "per theta (ms)": 1000 * dpp / 20},
+        {"variant": "rebuild per theta", "cold (s)": times["rebuild"]["cold"],
+         "median of 20-theta grid (s)": reb, "per theta (ms)": 1000 * reb / 20},
+        {"variant": "speed-up", "median of 20-theta grid (s)": reb / dpp},
+        {"variant": "inside Clarabel (both variants)", "per theta (ms)": 1000 * in_solver},
+        {"variant": "speed-up outside the solver",
+         "median of 20-theta grid (s)": (reb - 20 * in_solver) / max(dpp - 20 * in_solver, 1e-9)},
+    ]  # fmt: skip
+    write_results(
+        "allocation",
+        args,
+        {
+            f"Customer-level ellipsoidal allocation ({n:,} customers x {M})": big_rows,
+            f"20-theta grid, {K} segments x {M} campaigns, {S} scenarios": grid_rows,
+        },
+        notes=[
+            "cvxpy + Clarabel (SOCP); problems above ~1e6 constraint-matrix cells are built "
+            "with constant data and scalar DPP parameters (theta, budget) only",
+            "warm re-solve: same data, new theta, the cached compiled problem is re-used",
+            "the theta-grid speed-up is bounded by the solver: Clarabel's own time per solve "
+            "is the same in both variants (no warm start for interior-point methods); DPP "
+            "removes the cvxpy compile time, the rest",
+            f"same answers checked before timing (rtol 1e-6); repeats={args.repeats}",
+        ],
+        libraries=("skcrm", "numpy", "scipy", "cvxpy", "clarabel"),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""Demo section: RobustCampaignAllocator on the Hillstrom e-mail experiment.
+
+Learn lifts (visit) of the Mens and Womens e-mails against no e-mail on 70% of the
+customers, allocate a budget of 20% of them with nominal and robust models, and compare the
+distribution of the realised value on the held-out 30% (bootstrap of the held-out rows).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+MODELS = {
+    "nominal": {"method": "nominal"},
+    "interval": {"method": "interval"},
+    "ellipsoidal (theta=1.645)": {"method": "ellipsoidal", "theta": 1.645},
+    "ellipsoidal (theta=3)": {"method": "ellipsoidal", "theta": 3.0},
+    "worst-case scenario": {"method": "worst_case"},
+    "CVaR (alpha=0.1)": {"method": "cvar", "alpha": 0.1},
+    "max regret": {"method": "max_regret"},
+}
+
+
+def hillstrom_features(frame):
+    """Standardised features: recency, log1p(history), mens, womens, newbie, zip, channel."""
+    X = pd.concat(
+        [
+            frame[["recency", "mens", "womens", "newbie"]].astype(float),
+            np.log1p(frame["history"]).rename("log_history"),
+            pd.get_dummies(frame[["zip_code", "channel"]], drop_first=True, dtype=float),
+        ],
+        axis=1,
+    )
+    return (X - X.mean()) / X.std()
+
+
+def hillstrom_comparison(quick=False, random_state=0, n_boot=200):
+    """Fit on 70%, allocate 20% of the customers, score each model on the held-out 30%.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Per model: held-out plug-in value, bootstrap mean, 5th percentile, sd, WCL (%),
+        in-sample expected value and number of cells used.
+    est : RobustCampaignAllocator
+        The fitted allocator (left at the last model).
+    values : dict
+        Bootstrap held-out values per model.
+    """
+    from sklearn.model_selection import train_test_split
+
+    from ..datasets import load_hillstrom
+    from ..metrics import worst_case_loss
+    from ._estimator import RobustCampaignAllocator
+
+    hill = load_hillstrom()
+    X = hillstrom_features(hill).to_numpy()
+    Y = np.column_stack([hill["visit"].to_numpy(), hill["segment"].cat.codes.to_numpy()])
+    Xtr, Xte, Ytr, Yte = train_test_split(
+        X, Y, train_size=0.7, stratify=Y[:, 1], random_state=random_state
+    )
+    est = RobustCampaignAllocator(
+        method="nominal",
+        uplift_model="two_model",
+        segmentation="kmeans_lift",
+        n_segments=6 if quick else 10,
+        uncertainty="bootstrap",
+        n_scenarios=10 if quick else 50,
+        budget=0.2 * Xtr.shape[0],
+        random_state=random_state,
+    ).fit(Xtr, Ytr)
+    rows, values = {}, {}
+    for name, params in MODELS.items():
+        est.resolve(**params)
+        plug_in, boot = est.held_out_values(Xte, Yte, n_boot=50 if quick else n_boot)
+        values[name] = boot
+        rows[name] = {
+            "held-out value": plug_in,
+            "bootstrap mean": boot.mean(),
+            "5th percentile": np.percentile(boot, 5),
+            "sd": boot.std(ddof=1),
+            "WCL (%)": worst_case_loss(boot),
+            "in-sample expected": est.expected_profit_,
+            "cells used": int((est.allocation_ >= 0.5).sum()),
+        }
+    return pd.DataFrame(rows).T, est, values
+
+
+def run(report, quick: bool = False) -> None:
+    import matplotlib.pyplot as plt
+
+    from .plotting import plot_allocation, plot_robustness_path
+
+    table, est, values = hillstrom_comparison(quick=quick)
+    report.text(
+        f"Hillstrom: two-model logistic lifts of the Mens/Womens e-mails on visits, learned on "
+        f"70% of the customers; {est.n_segments_} k-means segments of the lift vectors; "
+        f"{est.lift_scenarios_.shape[0]} bootstrap scenarios; a budget of "
+        f"{est.budget:,.0f} e-mails (20% of the training customers). Realised value = "
+        "incremental visits, measured on the held-out 30% by difference in means per segment "
+        "and arm, bootstrapped over the held-out rows."
+    )
+    report.table(table, caption="Held-out realised value by model", floatfmt=".1f")
+    est.resolve(method="nominal")
+    fig, axes = plt.subplots(1, 2, figsize=(9, 0.8 + 0.35 * est.n_segments_))
+    labels = ["Mens", "Womens"]
+    plot_allocation(est, ax=axes[0], campaign_labels=labels, title="nominal")
+    est.resolve(method="ellipsoidal", theta=3.0)
+    plot_allocation(est, ax=axes[1], campaign_labels=labels, title="ellipsoidal, theta=3")
+    fig.tight_layout()
+    report.figure(fig, "allocation_hillstrom", "Customers per segment and e-mail")
+    path = est.robustness_path(np.linspace(0, 6, 7 if quick else 13))
+    ax = plot_robustness_path(path, title="Hillstrom: price of robustness (ellipsoidal)")
+    report.figure(ax.figure, "allocation_robustness_path", "Expected value, robust value, sd")
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for name in ("nominal", "interval", "ellipsoidal (theta=3)"):
+        ax.hist(values[name], bins=25, alpha=0.5, label=name)
+    ax.set(xlabel="held-out incremental visits", ylabel="bootstrap replicates")
+    ax.legend(fontsize=8)
+    report.figure(fig, "allocation_holdout_values", "Held-out realised value distribution")
