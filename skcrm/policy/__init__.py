@@ -3,4 +3,13 @@
 DRPolicyClassifier, DR scores, policy trees.
 """
 
-__all__: list[str] = []
+from ._core import dr_policy_value, dr_scores, ipw_policy_value
+from ._target import pack_policy_target, unpack_policy_target
+
+__all__ = [
+    "dr_policy_value",
+    "dr_scores",
+    "ipw_policy_value",
+    "pack_policy_target",
+    "unpack_policy_target",
+]

@@ -1,0 +1,104 @@
+"""The packed policy target: outcome, treatment and propensities in one 2-D ``y``.
+
+With metadata routing off, ``GridSearchCV``/``cross_validate`` slice ``y`` for both ``fit``
+and ``score`` but pass extra keyword arguments to ``fit`` only. Packing the treatment and
+the design propensities into ``y`` makes them reach the scorer too (spec 002, 5.2).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["pack_policy_target", "unpack_policy_target"]
+
+
+def pack_policy_target(outcome, treatment, propensity=None):
+    """Pack outcome, treatment and propensities into one float ``y`` matrix.
+
+    Parameters
+    ----------
+    outcome : array-like of shape (n,)
+        The (imputed long-term) outcome.
+    treatment : array-like of shape (n,)
+        Numeric action labels (e.g. 0 = control, 1, 2, ...). Encode string labels first.
+    propensity : None or array-like of shape (n,) or (n, K)
+        Design probability of the observed action, or of every action (columns in sorted
+        label order).
+
+    Returns
+    -------
+    ndarray of shape (n, 2), (n, 3) or (n, 2 + K)
+        Columns ``[y, a]``, ``[y, a, p_obs]`` or ``[y, a, p_0, ..., p_{K-1}]``.
+
+    Examples
+    --------
+    >>> pack_policy_target([1.0, 2.0], [0, 1], [0.5, 0.25])
+    array([[1.  , 0.  , 0.5 ],
+           [2.  , 1.  , 0.25]])
+    """
+    y = np.asarray(outcome, dtype=np.float64)
+    if y.ndim != 1:
+        raise ValueError(f"outcome must be 1-D, got shape {y.shape}")
+    a = np.asarray(treatment)
+    if a.ndim != 1 or a.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"treatment must be 1-D with one label per outcome ({y.shape[0]}), got shape {a.shape}"
+        )
+    if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+        raise TypeError(
+            "treatment must be numeric to be packed into y (got dtype "
+            f"{a.dtype}); encode the labels as integers first"
+        )
+    cols = [y[:, None], a.astype(np.float64)[:, None]]
+    if propensity is not None:
+        p = np.asarray(propensity, dtype=np.float64)
+        if p.ndim == 1:
+            p = p[:, None]
+        if p.ndim != 2 or p.shape[0] != y.shape[0]:
+            raise ValueError(
+                f"propensity must have shape (n,) or (n, K) with n = {y.shape[0]}, "
+                f"got {np.shape(propensity)}"
+            )
+        cols.append(p)
+    return np.hstack(cols)
+
+
+def unpack_policy_target(y):
+    """Inverse of :func:`pack_policy_target`.
+
+    Parameters
+    ----------
+    y : array-like of shape (n, 2), (n, 3) or (n, 2 + K)
+
+    Returns
+    -------
+    outcome : ndarray of shape (n,)
+    treatment : ndarray of shape (n,)
+        int64 when every label is a whole number, else float64.
+    propensity : None or ndarray of shape (n,) or (n, K)
+
+    Examples
+    --------
+    >>> y, a, p = unpack_policy_target([[1.0, 0.0, 0.5], [2.0, 1.0, 0.25]])
+    >>> y.tolist(), a.tolist(), p.tolist()
+    ([1.0, 2.0], [0, 1], [0.5, 0.25])
+    """
+    Y = np.asarray(y, dtype=np.float64)
+    if Y.ndim != 2 or Y.shape[1] < 2:
+        raise ValueError(
+            "a packed policy target must be 2-D with columns [y, treatment, propensity...], "
+            f"got shape {Y.shape}"
+        )
+    outcome = Y[:, 0].copy()
+    a = Y[:, 1]
+    if np.all(np.isfinite(a)) and np.all(a == np.round(a)):
+        a = a.astype(np.int64)
+    else:
+        a = a.copy()
+    if Y.shape[1] == 2:
+        p = None
+    elif Y.shape[1] == 3:
+        p = Y[:, 2].copy()
+    else:
+        p = Y[:, 2:].copy()
+    return outcome, a, p
