@@ -8,5 +8,13 @@ outcome; :func:`athey_bias_bound` bounds the bias when surrogacy fails (eqs. 31-
 from ._core import athey_bias_bound
 from ._effects import surrogate_ate
 from ._estimator import SurrogateIndexTransformer
+from ._learner import SurrogatePolicyLearner, pack_surrogate_target, unpack_surrogate_target
 
-__all__ = ["SurrogateIndexTransformer", "athey_bias_bound", "surrogate_ate"]
+__all__ = [
+    "SurrogateIndexTransformer",
+    "SurrogatePolicyLearner",
+    "athey_bias_bound",
+    "pack_surrogate_target",
+    "surrogate_ate",
+    "unpack_surrogate_target",
+]

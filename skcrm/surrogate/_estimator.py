@@ -392,10 +392,11 @@ class SurrogateIndexTransformer(TransformerMixin, BaseEstimator):
         return self._validate(X, None, reset=False)
 
     def _predict_all(self, X):
-        out = np.empty((X.shape[0], len(self.columns_)), dtype=np.float64)
-        for k, (h, cols) in enumerate(self.columns_.items()):
-            out[:, k] = self.estimators_[h].predict(X[:, cols])
-        return out
+        # threads: tree predictions release the GIL, and X is not copied to workers
+        preds = Parallel(n_jobs=self.n_jobs if len(self.columns_) > 1 else None, prefer="threads")(
+            delayed(self.estimators_[h].predict)(X[:, cols]) for h, cols in self.columns_.items()
+        )
+        return np.column_stack(preds).astype(np.float64, copy=False)
 
     def transform(self, X):
         """Impute the long-term outcome ``Y~ = g(S, X)`` (eq. 4) for each row.
