@@ -4,9 +4,13 @@ DRPolicyClassifier, DR scores, policy trees.
 """
 
 from ._core import dr_policy_value, dr_scores, ipw_policy_value
+from ._estimator import DRPolicyClassifier
+from ._policy_tree import PolicyTreeClassifier
 from ._target import pack_policy_target, unpack_policy_target
 
 __all__ = [
+    "DRPolicyClassifier",
+    "PolicyTreeClassifier",
     "dr_policy_value",
     "dr_scores",
     "ipw_policy_value",

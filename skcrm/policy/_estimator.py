@@ -1,0 +1,856 @@
+"""DRPolicyClassifier: doubly-robust multi-action policy learning and evaluation."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, _fit_context, clone
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ._core import bootstrap_ci, dr_policy_value, dr_scores, normal_ci, policy_matrix
+from ._policy_tree import PolicyTreeClassifier
+from ._target import unpack_policy_target
+
+__all__ = ["DRPolicyClassifier"]
+
+
+def _resolve_regressor(model, random_state):
+    if model is None:
+        return HistGradientBoostingRegressor(random_state=random_state)
+    if isinstance(model, str):
+        if model != "xgboost":
+            raise ValueError(f"outcome_model string must be 'xgboost', got {model!r}")
+        try:
+            from xgboost import XGBRegressor
+        except ImportError as exc:  # pragma: no cover - xgboost is a dependency
+            raise ImportError("outcome_model='xgboost' needs the xgboost package") from exc
+        return XGBRegressor(random_state=random_state, n_jobs=1)
+    return clone(model)
+
+
+def _resolve_classifier(model, random_state):
+    if model is None:
+        return PolicyTreeClassifier(max_depth=2, min_samples_leaf=1)
+    if isinstance(model, str):
+        if model != "xgboost":
+            raise ValueError(f"policy_model string must be 'xgboost', got {model!r}")
+        from xgboost import XGBClassifier
+
+        return XGBClassifier(random_state=random_state, n_jobs=1)
+    return clone(model)
+
+
+def _is_score_based(model):
+    return bool(getattr(model, "_skcrm_score_based", False))
+
+
+class _Constant:
+    """A fitted 'classifier' that always answers one label (a pair with a single label)."""
+
+    def __init__(self, label):
+        self.label = int(label)
+
+    def predict(self, X):
+        return np.full(X.shape[0], self.label)
+
+
+class DRPolicyClassifier(BaseEstimator):
+    """Learn and evaluate a multi-action targeting policy with doubly-robust scores.
+
+    The method of Yang, Eckles, Dhillon & Aral (2022), section 4.2:
+
+    1. cross-fit an outcome model mu(x, a) on ``n_folds`` folds (eq. 19's mu-hat),
+    2. form DR scores Gamma_a(X_i) = mu(X_i, a) + (Y_i - mu(X_i, a)) / pi_D(a|X_i) 1{A_i = a}
+       (eq. 19) with the known design propensities pi_D,
+    3. learn the policy maximising (1/n) sum_i Gamma_{pi(X_i)}(X_i) (eqs. 21-22): directly
+       with a score-based learner (the default exact :class:`PolicyTreeClassifier`), or by
+       cost-sensitive classification with any sklearn classifier (weighted binary
+       reduction, one-vs-one majority vote) or plug-in argmax of regressions of Gamma,
+    4. score a policy on held-out rows by the DR value (eq. 17), so ``GridSearchCV`` selects
+       by cross-validated policy value.
+
+    Parameters
+    ----------
+    outcome_model : regressor, "xgboost" or None, default=None
+        Model of mu(x, a); None -> ``HistGradientBoostingRegressor(random_state)`` (the
+        paper used XGBoost). Fitted on ``[X, one-hot(A)]`` (S-learner) or per arm.
+    propensity_model : classifier or None, default=None
+        Used only when no ``propensity`` is passed (cross-fitted, with a warning); None ->
+        ``LogisticRegression``. In experiments pass the known design probabilities.
+    policy_model : estimator or None, default=None
+        A score-based learner (fitted on the (n, K) scores directly, e.g.
+        :class:`PolicyTreeClassifier`) or any classifier accepting ``sample_weight``;
+        None -> ``PolicyTreeClassifier(max_depth=2)``.
+    reduction : {"auto", "weighted", "ovo", "argmax"}, default="auto"
+        For a classifier ``policy_model``: "weighted" (K = 2; label 1{G1 > G0}, weight
+        |G1 - G0|, eq. 21), "ovo" (one weighted classifier per pair of actions, majority
+        vote, eq. 22), "argmax" (regress each Gamma_a on X with a clone of the outcome
+        model; recommend the argmax). "auto" = weighted if K = 2 else ovo. Ignored for a
+        score-based ``policy_model``.
+    outcome_per_action : bool, default=False
+        One outcome regressor per arm (T-learner) instead of one on [X, one-hot(A)].
+    n_folds : int, default=3
+        Cross-fitting folds for mu (paper: 3), stratified on the treatment.
+    min_propensity : float, default=1e-3
+        Propensities below are clipped (with a warning).
+    control : label or None, default=None
+        The control arm ("treat no one"); None -> the first of the sorted labels.
+    actions : array-like or None, default=None
+        Every action label, so that arms absent from the data are known (they then raise).
+    policy_features : list of int or str, or None
+        Columns the policy may use; mu always uses every column (section 4.2.2).
+    action_costs : array-like of shape (K,), dict or None
+        Cost of each action (in ``classes_`` order, or label -> cost), subtracted from the
+        scores: the policy maximises value net of cost, and values are reported net.
+    max_treated_fraction : float in (0, 1] or None
+        Treat at most this share of units: those with the largest estimated gain
+        mu(x, a) - mu(x, control) net of cost go first (threshold set on the training rows).
+    n_bootstrap : int, default=0
+        R bootstrap refits of the policy for bootstrap Thompson sampling (eq. 23); the
+        scores stay fixed and rows are resampled.
+    bts_floor : float, default=0.0
+        Probability floor of every action in ``predict_proba`` with ``n_bootstrap > 0``.
+    score_baseline : {None, "control"}, default=None
+        ``score`` returns V_DR(pi) or V_DR(pi) - V_DR(always control).
+    alpha : float, default=0.05
+        1 - confidence level of :meth:`evaluate`'s intervals.
+    random_state : int, RandomState or None
+        Seeds the folds, the outcome/propensity models and the bootstrap.
+    n_jobs : int or None
+        Parallel jobs over pairs (ovo) and bootstrap replicates.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (K,)
+        Action labels, control first.
+    n_actions_ : int
+    control_ : label
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        When X is a DataFrame with string column names.
+    mu_hat_ : ndarray of shape (n, K)
+        Cross-fitted outcome predictions.
+    dr_scores_ : ndarray of shape (n, K)
+        DR scores (eq. 19) of the training rows (before action costs).
+    propensity_ : ndarray of shape (n,)
+        Clipped pi_D(A_i | X_i) used.
+    propensity_model_ : classifier
+        Refit on all rows (only when propensities were estimated).
+    outcome_models_ : list
+        Per-fold outcome models (lists per arm when ``outcome_per_action``).
+    outcome_model_ : estimator or list
+        Refit on all rows; used by ``score``, ``decision_function`` and new-data scores.
+    policy_model_ : estimator
+        The fitted policy (score-based or weighted reduction).
+    pairwise_models_ : dict
+        ``(a, b) -> classifier`` for the one-vs-one reduction (action indices).
+    value_models_ : list
+        Regressors of each Gamma_a for the argmax reduction.
+    bootstrap_policies_ : list
+        The ``n_bootstrap`` refitted policies.
+    train_value_ : float
+        In-sample DR value of the policy (optimistic; not for model selection).
+    treated_gain_threshold_ : float
+        Gain threshold implementing ``max_treated_fraction`` (-inf when not binding).
+    fold_indices_ : ndarray of shape (n,)
+        Cross-fitting fold of every training row.
+
+    References
+    ----------
+    Yang, J., Eckles, D., Dhillon, P., Aral, S. (2022). Targeting for long-term outcomes.
+    Manuscript MS-MKG-20-03054, eqs. 16-23.
+
+    Examples
+    --------
+    >>> from skcrm.datasets import make_surrogate_targeting
+    >>> from skcrm.policy import DRPolicyClassifier
+    >>> d = make_surrogate_targeting(10, 3000, random_state=0)
+    >>> pol = DRPolicyClassifier(random_state=0).fit(
+    ...     d.X, d.y_long, treatment=d.treatment, propensity=d.propensity)
+    >>> pol.dr_scores_.shape, sorted(set(pol.predict(d.X).tolist()))
+    ((3000, 2), [0, 1])
+    >>> bool(d.policy_value(pol) > d.policy_value(0) + 1.0)
+    True
+    """
+
+    __metadata_request__fit = {"treatment": True, "propensity": True}
+    __metadata_request__score = {"treatment": True, "propensity": True}
+
+    _parameter_constraints = {
+        "outcome_model": [None, StrOptions({"xgboost"}), HasMethods(["fit", "predict"])],
+        "propensity_model": [None, HasMethods(["fit", "predict_proba"])],
+        "policy_model": [None, StrOptions({"xgboost"}), HasMethods(["fit", "predict"])],
+        "reduction": [StrOptions({"auto", "weighted", "ovo", "argmax"})],
+        "outcome_per_action": ["boolean"],
+        "n_folds": [Interval(numbers.Integral, 2, None, closed="left")],
+        "min_propensity": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "control": "no_validation",
+        "actions": ["array-like", None],
+        "policy_features": ["array-like", None],
+        "action_costs": ["array-like", dict, None],
+        "max_treated_fraction": [Interval(numbers.Real, 0, 1, closed="right"), None],
+        "n_bootstrap": [Interval(numbers.Integral, 0, None, closed="left")],
+        "bts_floor": [Interval(numbers.Real, 0, 1, closed="left")],
+        "score_baseline": [None, StrOptions({"control"})],
+        "alpha": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "random_state": ["random_state"],
+        "n_jobs": [None, numbers.Integral],
+    }
+
+    def __init__(
+        self,
+        outcome_model=None,
+        propensity_model=None,
+        policy_model=None,
+        *,
+        reduction="auto",
+        outcome_per_action=False,
+        n_folds=3,
+        min_propensity=1e-3,
+        control=None,
+        actions=None,
+        policy_features=None,
+        action_costs=None,
+        max_treated_fraction=None,
+        n_bootstrap=0,
+        bts_floor=0.0,
+        score_baseline=None,
+        alpha=0.05,
+        random_state=None,
+        n_jobs=None,
+    ):
+        self.outcome_model = outcome_model
+        self.propensity_model = propensity_model
+        self.policy_model = policy_model
+        self.reduction = reduction
+        self.outcome_per_action = outcome_per_action
+        self.n_folds = n_folds
+        self.min_propensity = min_propensity
+        self.control = control
+        self.actions = actions
+        self.policy_features = policy_features
+        self.action_costs = action_costs
+        self.max_treated_fraction = max_treated_fraction
+        self.n_bootstrap = n_bootstrap
+        self.bts_floor = bts_floor
+        self.score_baseline = score_baseline
+        self.alpha = alpha
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    # ------------------------------------------------------------------ inputs
+    def _split_target(self, y, treatment, propensity, n):
+        """Outcome, treatment, propensity from a 1-D y plus keywords or a packed 2-D y."""
+        if y is None:
+            raise ValueError("requires y to be passed, but the target y is None")
+        y_arr = np.asarray(y)
+        if y_arr.ndim == 2:
+            out, a_packed, p_packed = unpack_policy_target(y_arr)
+            if treatment is not None and not np.array_equal(
+                np.asarray(treatment).astype(np.float64), a_packed.astype(np.float64)
+            ):
+                raise ValueError("treatment= disagrees with the treatment packed into y")
+            if (
+                propensity is not None
+                and p_packed is not None
+                and not np.allclose(np.asarray(propensity, dtype=np.float64), p_packed)
+            ):
+                raise ValueError("propensity= disagrees with the propensity packed into y")
+            treatment = a_packed if treatment is None else treatment
+            propensity = p_packed if propensity is None else propensity
+        elif y_arr.ndim == 1:
+            out = y_arr
+        else:
+            raise ValueError(f"y must be 1-D (outcome) or a packed 2-D target, got {y_arr.shape}")
+        try:
+            out = np.asarray(out, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError("y (the outcome) must be numeric") from exc
+        if out.shape[0] != n:
+            raise ValueError(f"y has {out.shape[0]} rows but X has {n}")
+        if not np.all(np.isfinite(out)):
+            bad = np.flatnonzero(~np.isfinite(out))[:5].tolist()
+            raise ValueError(f"y (the outcome) has NaN or infinite values (rows {bad})")
+        if treatment is None:
+            raise ValueError(
+                "treatment is required: pass treatment= (with metadata routing in "
+                "meta-estimators) or a packed y from pack_policy_target"
+            )
+        treatment = np.asarray(treatment)
+        if treatment.ndim != 1 or treatment.shape[0] != n:
+            raise ValueError(
+                f"treatment must be 1-D with one label per row of X ({n}), got shape "
+                f"{treatment.shape}"
+            )
+        return out, treatment, propensity
+
+    def _set_classes(self, treatment, propensity):
+        observed = np.unique(treatment)
+        labels = np.unique(np.asarray(self.actions)) if self.actions is not None else observed
+        unknown = np.setdiff1d(observed, labels)
+        if unknown.size:
+            raise ValueError(f"treatment has labels {unknown.tolist()} not in actions")
+        p = None if propensity is None or np.isscalar(propensity) else np.asarray(propensity)
+        if self.actions is None and p is not None and p.ndim == 2 and p.shape[1] != labels.size:
+            raise ValueError(
+                f"propensity has {p.shape[1]} columns but treatment has {labels.size} "
+                f"arms {labels.tolist()}: pass actions= to name every arm"
+            )
+        missing = np.setdiff1d(labels, observed)
+        if missing.size:
+            raise ValueError(
+                f"arm(s) {missing.tolist()} have no training rows; every action needs data"
+            )
+        if labels.size < 2:
+            raise ValueError(
+                f"treatment has a single arm {labels.tolist()}: policy learning needs >= 2 arms"
+            )
+        control = labels[0] if self.control is None else self.control
+        if control not in labels:
+            raise ValueError(f"control={control!r} is not one of the arms {labels.tolist()}")
+        rest = [c for c in labels if c != control]
+        self.classes_ = np.asarray([control, *rest], dtype=labels.dtype)
+        self.control_ = self.classes_[0]
+        self.n_actions_ = self.classes_.shape[0]
+
+    def _encode(self, treatment):
+        """Action indices (classes_ order); unknown labels raise, naming them."""
+        treatment = np.asarray(treatment)
+        uniq, inv = np.unique(treatment, return_inverse=True)
+        lookup = {c.item() if hasattr(c, "item") else c: i for i, c in enumerate(self.classes_)}
+        codes = []
+        for u in uniq:
+            key = u.item() if hasattr(u, "item") else u
+            if key not in lookup:
+                raise ValueError(
+                    f"treatment label {key!r} is not an action of the fitted policy "
+                    f"{self.classes_.tolist()}"
+                )
+            codes.append(lookup[key])
+        return np.asarray(codes, dtype=np.int64)[inv.ravel()]
+
+    def _check_propensity(self, propensity, a_idx, n, warn=True):
+        """(n,) design probability of the observed arm, validated and clipped."""
+        K = self.n_actions_
+        p = np.asarray(propensity, dtype=np.float64)
+        if p.ndim == 0:
+            p = np.full(n, float(p))
+        elif p.ndim == 1:
+            if p.shape[0] != n:
+                raise ValueError(f"propensity has {p.shape[0]} rows but X has {n}")
+        elif p.ndim == 2:
+            if p.shape != (n, K):
+                raise ValueError(
+                    f"propensity matrix must have shape (n, K) = {(n, K)} (columns in "
+                    f"classes_ order {self.classes_.tolist()}), got {p.shape}"
+                )
+            if not np.allclose(p.sum(axis=1), 1.0, atol=1e-6):
+                bad = np.flatnonzero(~np.isclose(p.sum(axis=1), 1.0, atol=1e-6))[:5].tolist()
+                raise ValueError(f"propensity rows must sum to 1 (rows {bad} do not)")
+            p = p[np.arange(n), a_idx]
+        else:
+            raise ValueError(f"propensity must be a scalar, (n,) or (n, K), got {p.shape}")
+        if not np.all(np.isfinite(p)) or np.any(p <= 0) or np.any(p > 1):
+            raise ValueError(
+                "propensity must lie in (0, 1] (the design probability of the observed arm); "
+                f"got values in [{np.nanmin(p):g}, {np.nanmax(p):g}]"
+            )
+        low = p < self.min_propensity
+        if low.any():
+            if warn:
+                warnings.warn(
+                    f"{int(low.sum())} propensities below min_propensity={self.min_propensity:g} "
+                    "were clipped",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            p = np.maximum(p, self.min_propensity)
+        return p
+
+    def _costs(self):
+        K = self.n_actions_
+        if self.action_costs is None:
+            return np.zeros(K)
+        if isinstance(self.action_costs, dict):
+            unknown = set(self.action_costs) - set(self.classes_.tolist())
+            if unknown:
+                raise ValueError(f"action_costs names unknown actions {sorted(unknown)}")
+            return np.array([float(self.action_costs.get(c, 0.0)) for c in self.classes_])
+        c = np.asarray(self.action_costs, dtype=np.float64)
+        if c.shape != (K,):
+            raise ValueError(f"action_costs must have one cost per action ({K}), got {c.shape}")
+        return c
+
+    def _policy_columns(self, X):
+        if self.policy_features is None:
+            return np.arange(X.shape[1])
+        feats = list(np.asarray(self.policy_features).ravel())
+        names = getattr(self, "feature_names_in_", None)
+        idx = []
+        for f in feats:
+            if isinstance(f, str):
+                if names is None or f not in list(names):
+                    raise ValueError(f"policy_features names unknown column {f!r}")
+                idx.append(list(names).index(f))
+            else:
+                if not 0 <= int(f) < X.shape[1]:
+                    raise ValueError(f"policy_features index {f} out of range")
+                idx.append(int(f))
+        return np.asarray(idx, dtype=np.int64)
+
+    # ------------------------------------------------------------- nuisances
+    def _design(self, X, a_idx):
+        Z = np.zeros((X.shape[0], X.shape[1] + self.n_actions_ - 1))
+        Z[:, : X.shape[1]] = X
+        treated = a_idx > 0
+        Z[np.flatnonzero(treated), X.shape[1] + a_idx[treated] - 1] = 1.0
+        return Z
+
+    def _fit_outcome(self, X, y, a_idx, sw, seed):
+        base = _resolve_regressor(self.outcome_model, seed)
+        kw = {} if sw is None else {"sample_weight": sw}
+        if self.outcome_per_action:
+            models = []
+            for a in range(self.n_actions_):
+                rows = a_idx == a
+                if rows.sum() < 2:
+                    raise ValueError(
+                        f"arm {self.classes_[a]!r} has {int(rows.sum())} rows in a training "
+                        "fold; outcome_per_action needs at least 2 (use fewer n_folds)"
+                    )
+                kwa = {} if sw is None else {"sample_weight": sw[rows]}
+                models.append(clone(base).fit(X[rows], y[rows], **kwa))
+            return models
+        return base.fit(self._design(X, a_idx), y, **kw)
+
+    def _predict_outcome(self, model, X):
+        """(n, K) mu(x, a) for every arm."""
+        n, K = X.shape[0], self.n_actions_
+        if isinstance(model, list):
+            return np.column_stack([m.predict(X) for m in model]).astype(np.float64)
+        Z = np.concatenate([self._design(X, np.full(n, a)) for a in range(K)])
+        return np.asarray(model.predict(Z), dtype=np.float64).reshape(K, n).T
+
+    def _folds(self, a_idx, rng_seed):
+        counts = np.bincount(a_idx, minlength=self.n_actions_)
+        if counts.min() < self.n_folds:
+            arm = self.classes_[int(np.argmin(counts))]
+            raise ValueError(
+                f"arm {arm!r} has {int(counts.min())} rows, fewer than n_folds={self.n_folds}"
+            )
+        skf = StratifiedKFold(self.n_folds, shuffle=True, random_state=rng_seed)
+        fold = np.empty(a_idx.shape[0], dtype=np.int64)
+        for k, (_, test) in enumerate(skf.split(np.zeros(a_idx.shape[0]), a_idx)):
+            fold[test] = k
+        return fold
+
+    # ---------------------------------------------------------------- policy
+    def _resolved_reduction(self, model):
+        if _is_score_based(model):
+            return "scores"
+        if self.reduction == "auto":
+            return "weighted" if self.n_actions_ == 2 else "ovo"
+        if self.reduction == "weighted" and self.n_actions_ != 2:
+            raise ValueError(
+                f"reduction='weighted' needs 2 actions, got {self.n_actions_}; use 'ovo'"
+            )
+        return self.reduction
+
+    def _fit_policy(self, Xp, X, G, sw, seed):
+        """Fit one policy on (Xp, G); return its state (kind, model(s))."""
+        model = _resolve_classifier(self.policy_model, seed)
+        kind = self._resolved_reduction(model)
+        w_row = np.ones(G.shape[0]) if sw is None else sw
+        if kind == "scores":
+            return ("scores", model.fit(Xp, G, sample_weight=sw))
+        if kind == "argmax":
+            base = _resolve_regressor(self.outcome_model, seed)
+            models = [clone(base).fit(X, G[:, a], sample_weight=sw) for a in range(G.shape[1])]
+            return ("argmax", models)
+        if kind == "weighted":
+            return ("weighted", self._fit_pair(model, Xp, G[:, 0], G[:, 1], w_row))
+        pairs = [(a, b) for a in range(G.shape[1]) for b in range(a + 1, G.shape[1])]
+        fitted = Parallel(n_jobs=self.n_jobs)(
+            delayed(self._fit_pair)(clone(model), Xp, G[:, a], G[:, b], w_row) for a, b in pairs
+        )
+        return ("ovo", dict(zip(pairs, fitted, strict=True)))
+
+    @staticmethod
+    def _fit_pair(model, Xp, g_a, g_b, w_row):
+        """Weighted binary reduction (eq. 21): label 1{g_b > g_a}, weight |g_b - g_a|."""
+        w = np.abs(g_b - g_a) * w_row
+        keep = w > 0
+        label = (g_b > g_a).astype(np.int64)
+        if not keep.any() or np.unique(label[keep]).size == 1:
+            return _Constant(label[keep][0] if keep.any() else 0)
+        return model.fit(Xp[keep], label[keep], sample_weight=w[keep])
+
+    def _policy_actions(self, state, Xp, X):
+        kind, model = state
+        if kind == "scores":
+            if hasattr(model, "apply_actions"):
+                return model.apply_actions(Xp)
+            return np.asarray(model.predict(Xp), dtype=np.int64)
+        if kind == "argmax":
+            values = np.column_stack([m.predict(X) for m in model])
+            return np.argmax(values, axis=1)
+        if kind == "weighted":
+            return np.asarray(model.predict(Xp), dtype=np.int64)
+        K, n = self.n_actions_, Xp.shape[0]
+        votes = np.zeros((n, K))
+        for (a, b), m in model.items():
+            win_b = np.asarray(m.predict(Xp), dtype=np.int64) == 1
+            votes[:, b] += win_b
+            votes[:, a] += ~win_b
+        top = votes == votes.max(axis=1, keepdims=True)
+        tied = top.sum(axis=1) > 1
+        best = np.argmax(top, axis=1)
+        if tied.any():
+            # ties: the larger estimated action value mu(x, a), then the lower index
+            mu = self._net_values(X[tied])
+            best[tied] = np.argmax(np.where(top[tied], mu, -np.inf), axis=1)
+        return best
+
+    def _net_values(self, X):
+        return self._predict_outcome(self.outcome_model_, X) - self.costs_
+
+    def _apply_cap(self, actions, X):
+        if not np.isfinite(self.treated_gain_threshold_):
+            return actions
+        values = self._net_values(X)
+        n = actions.shape[0]
+        gain = values[np.arange(n), actions] - values[:, 0]
+        out = actions.copy()
+        out[(actions > 0) & (gain <= self.treated_gain_threshold_)] = 0
+        return out
+
+    # ------------------------------------------------------------------- fit
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, treatment=None, propensity=None, sample_weight=None):
+        """Cross-fit mu, build DR scores (eq. 19) and learn the policy (eqs. 21-22).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Pre-treatment covariates (never surrogates).
+        y : array-like of shape (n,) or packed (n, 2 + ...)
+            Outcome (e.g. the imputed long-term outcome), or the output of
+            :func:`pack_policy_target`.
+        treatment : array-like of shape (n,)
+            Realised action labels.
+        propensity : float, array-like of shape (n,) or (n, K), optional
+            Known design probability of the observed arm (scalar or per row) or of every
+            arm (columns in ``classes_`` order). None -> estimated (warns).
+        sample_weight : array-like of shape (n,), optional
+            Multiplies the outcome-model and the policy-model weights.
+
+        Returns
+        -------
+        self
+        """
+        X = validate_data(self, X, dtype=np.float64)
+        n = X.shape[0]
+        out, treatment, propensity = self._split_target(y, treatment, propensity, n)
+        self._set_classes(treatment, propensity)
+        a_idx = self._encode(treatment)
+        sw = None if sample_weight is None else _check_sample_weight(sample_weight, X)
+        self.costs_ = self._costs()
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        fold = self._folds(a_idx, seed)
+        self.fold_indices_ = fold
+
+        # (1) propensities: known design probabilities, or cross-fitted estimates
+        if propensity is None:
+            warnings.warn(
+                "no propensity given: estimating it with propensity_model; in experiments "
+                "pass the known design probabilities",
+                UserWarning,
+                stacklevel=2,
+            )
+            base = self.propensity_model or LogisticRegression(max_iter=1000)
+            P = np.empty((n, self.n_actions_))
+            for k in range(self.n_folds):
+                train = fold != k
+                m = clone(base).fit(X[train], a_idx[train])
+                P[fold == k] = m.predict_proba(X[fold == k])
+            self.propensity_model_ = clone(base).fit(X, a_idx)
+            propensity = P
+        self.propensity_ = self._check_propensity(propensity, a_idx, n)
+
+        # (2) cross-fitted outcome model
+        mu = np.empty((n, self.n_actions_))
+        self.outcome_models_ = []
+        for k in range(self.n_folds):
+            train = fold != k
+            m = self._fit_outcome(
+                X[train], out[train], a_idx[train], None if sw is None else sw[train], seed
+            )
+            self.outcome_models_.append(m)
+            mu[fold == k] = self._predict_outcome(m, X[fold == k])
+        self.mu_hat_ = mu
+        # (3) DR scores, eq. 19
+        self.dr_scores_ = dr_scores(mu, a_idx, out, self.propensity_)
+        G = self.dr_scores_ - self.costs_
+        # (5) outcome model on all rows (for new-data scores and decision_function)
+        self.outcome_model_ = self._fit_outcome(X, out, a_idx, sw, seed)
+        # (4) the policy
+        cols = self._policy_columns(X)
+        self.policy_features_ = cols
+        names = getattr(self, "feature_names_in_", None)
+        self.policy_feature_names_ = (
+            np.asarray(names)[cols] if names is not None else np.array([f"x{j}" for j in cols])
+        )
+        Xp = X[:, cols]
+        self._policy_state = self._fit_policy(Xp, X, G, sw, seed)
+        kind, model = self._policy_state
+        self.reduction_ = kind
+        if kind in ("scores", "weighted"):
+            self.policy_model_ = model
+        elif kind == "ovo":
+            self.pairwise_models_ = model
+        else:
+            self.value_models_ = model
+        # max_treated_fraction: rank training units by estimated net gain
+        self.treated_gain_threshold_ = -np.inf
+        actions = self._policy_actions(self._policy_state, Xp, X)
+        if self.max_treated_fraction is not None:
+            values = self._net_values(X)
+            gain = values[np.arange(n), actions] - values[:, 0]
+            treated_gain = np.sort(gain[actions > 0])[::-1]
+            k_max = int(np.floor(self.max_treated_fraction * n))
+            if treated_gain.size > k_max:
+                self.treated_gain_threshold_ = float(treated_gain[k_max])
+            actions = self._apply_cap(actions, X)
+        self.train_value_ = dr_policy_value(G, actions)[0]
+        # (6) bootstrap Thompson sampling, eq. 23
+        self.bootstrap_policies_ = []
+        if self.n_bootstrap > 0:
+            if self.bts_floor * self.n_actions_ > 1:
+                raise ValueError(
+                    f"bts_floor={self.bts_floor} times {self.n_actions_} actions exceeds 1"
+                )
+            boot_rng = np.random.default_rng(seed)
+            draws = [boot_rng.integers(0, n, n) for _ in range(self.n_bootstrap)]
+            seeds = boot_rng.integers(np.iinfo(np.int32).max, size=self.n_bootstrap)
+            self.bootstrap_policies_ = Parallel(n_jobs=self.n_jobs)(
+                delayed(self._fit_policy)(
+                    Xp[idx], X[idx], G[idx], None if sw is None else sw[idx], int(s)
+                )
+                for idx, s in zip(draws, seeds, strict=True)
+            )
+        return self
+
+    # --------------------------------------------------------------- predict
+    def _check_X(self, X):
+        check_is_fitted(self, "dr_scores_")
+        return validate_data(self, X, dtype=np.float64, reset=False)
+
+    def _actions(self, X):
+        Xp = X[:, self.policy_features_]
+        return self._apply_cap(self._policy_actions(self._policy_state, Xp, X), X)
+
+    def predict(self, X):
+        """Recommended action of every row (labels of ``classes_``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+
+        Returns
+        -------
+        ndarray of shape (n,)
+        """
+        X = self._check_X(X)
+        return self.classes_[self._actions(X)]
+
+    def predict_proba(self, X):
+        """Policy distribution pi(a | x), (n, K) in ``classes_`` order.
+
+        One-hot for the deterministic policy; with ``n_bootstrap > 0`` the bootstrap
+        Thompson sampling shares (eq. 23), ``bts_floor + (1 - K bts_floor) * share``.
+        """
+        X = self._check_X(X)
+        K = self.n_actions_
+        if not self.bootstrap_policies_:
+            return policy_matrix(self._actions(X), K)
+        Xp = X[:, self.policy_features_]
+        shares = np.zeros((X.shape[0], K))
+        for state in self.bootstrap_policies_:
+            a = self._apply_cap(self._policy_actions(state, Xp, X), X)
+            shares[np.arange(X.shape[0]), a] += 1.0
+        shares /= len(self.bootstrap_policies_)
+        return self.bts_floor + (1.0 - K * self.bts_floor) * shares
+
+    def decision_function(self, X):
+        """(n, K) estimated action values mu(x, a) net of ``action_costs`` (plug-in)."""
+        X = self._check_X(X)
+        return self._net_values(X)
+
+    def predict_value(self, X):
+        """(n, K - 1) estimated effects of the non-control arms vs control (net of cost)."""
+        values = self.decision_function(X)
+        return values[:, 1:] - values[:, :1]
+
+    # ----------------------------------------------------------- evaluation
+    def _scores_on(self, X, y, treatment, propensity):
+        """Validated X and (n, K) DR scores of new labelled rows, net of costs."""
+        X = self._check_X(X)
+        n = X.shape[0]
+        out, treatment, propensity = self._split_target(y, treatment, propensity, n)
+        a_idx = self._encode(treatment)
+        if propensity is None:
+            if not hasattr(self, "propensity_model_"):
+                raise ValueError(
+                    "propensity is required to score: the policy was fitted with known "
+                    "design propensities (pass propensity= or a packed y)"
+                )
+            propensity = self.propensity_model_.predict_proba(X)
+        p_obs = self._check_propensity(propensity, a_idx, n)
+        mu = self._predict_outcome(self.outcome_model_, X)
+        return X, dr_scores(mu, a_idx, out, p_obs) - self.costs_
+
+    def dr_scores(self, X, y, treatment=None, propensity=None):
+        """(n, K) DR scores (eq. 19) of new labelled rows with the refit outcome model.
+
+        Honest for rows not used in ``fit``. Net of ``action_costs``.
+        """
+        return self._scores_on(X, y, treatment, propensity)[1]
+
+    def score(self, X, y, treatment=None, propensity=None):
+        """DR value (eq. 17) of the learned policy on these rows (higher is better).
+
+        With ``score_baseline="control"`` the value minus that of treating no one.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+        y : array-like of shape (n,) or packed 2-D target
+        treatment, propensity : as in :meth:`fit`
+
+        Returns
+        -------
+        float
+        """
+        X, G = self._scores_on(X, y, treatment, propensity)
+        value = dr_policy_value(G, self._actions(X))[0]
+        if self.score_baseline == "control":
+            value -= float(np.mean(G[:, 0]))
+        return float(value)
+
+    def _as_policy_matrix(self, policy, X):
+        if hasattr(policy, "predict"):
+            policy = policy.predict(X)
+        arr = np.asarray(policy)
+        if arr.ndim == 2:
+            if arr.shape != (X.shape[0], self.n_actions_):
+                raise ValueError(
+                    f"policy probabilities must have shape {(X.shape[0], self.n_actions_)}"
+                )
+            return arr.astype(np.float64)
+        if arr.ndim == 0:
+            arr = np.full(X.shape[0], arr.item())
+        if arr.shape[0] != X.shape[0]:
+            raise ValueError(f"policy has {arr.shape[0]} actions for {X.shape[0]} rows")
+        return policy_matrix(self._encode(arr), self.n_actions_)
+
+    def evaluate(
+        self,
+        X,
+        y,
+        treatment=None,
+        propensity=None,
+        *,
+        policy=None,
+        n_boot=1000,
+        alpha=None,
+        random_state=None,
+    ):
+        """DR value of the learned policy with standard error, normal and bootstrap CIs.
+
+        Per-unit contributions psi_i = Gamma_{pi(X_i)}(X_i) (eq. 17) give the value, its
+        standard error sd(psi)/sqrt(n) and normal interval; a percentile bootstrap over rows
+        (outcome model held fixed, section 3.7) gives the bootstrap interval. The gain over
+        treating no one is the paired mean of psi_i - Gamma_control(X_i).
+
+        Parameters
+        ----------
+        X, y, treatment, propensity : held-out data, as in :meth:`score`
+        policy : action labels (n,) or one label, (n, K) probabilities, or an estimator
+            with ``predict``, optional
+            A second policy: its value, the paired difference (learned minus it) and the
+            share of rows on which both choose the same action are added.
+        n_boot : int, default=1000
+        alpha : float, optional
+            Defaults to the estimator's ``alpha``.
+        random_state : int or None
+            Seed of the bootstrap.
+
+        Returns
+        -------
+        dict
+            ``value, se, ci, ci_bootstrap, baseline_value, gain, gain_se, gain_ci,
+            gain_ci_bootstrap, action_shares, n`` and, with ``policy``,
+            ``policy_value, policy_se, policy_ci, difference, difference_se,
+            difference_ci, agreement``.
+        """
+        alpha = self.alpha if alpha is None else alpha
+        X, G = self._scores_on(X, y, treatment, propensity)
+        n = X.shape[0]
+        actions = self._actions(X)
+        psi = G[np.arange(n), actions]
+        rng = np.random.default_rng(random_state)
+        seed = int(rng.integers(np.iinfo(np.int32).max))
+
+        def summary(values):
+            m = float(np.mean(values))
+            se = float(np.std(values, ddof=1) / np.sqrt(n))
+            return m, se, normal_ci(m, se, alpha), bootstrap_ci(values, alpha, n_boot, seed)
+
+        value, se, ci, ci_b = summary(psi)
+        gain, gain_se, gain_ci, gain_ci_b = summary(psi - G[:, 0])
+        shares = np.bincount(actions, minlength=self.n_actions_) / n
+        result = {
+            "value": value,
+            "se": se,
+            "ci": ci,
+            "ci_bootstrap": ci_b,
+            "baseline_value": float(np.mean(G[:, 0])),
+            "gain": gain,
+            "gain_se": gain_se,
+            "gain_ci": gain_ci,
+            "gain_ci_bootstrap": gain_ci_b,
+            "action_shares": {
+                c.item() if hasattr(c, "item") else c: float(s)
+                for c, s in zip(self.classes_, shares, strict=True)
+            },
+            "n": n,
+        }
+        if policy is not None:
+            P = self._as_policy_matrix(policy, X)
+            other = np.sum(P * G, axis=1)
+            ov, ose, oci, _ = summary(other)
+            d, dse, dci, dci_b = summary(psi - other)
+            result.update(
+                policy_value=ov,
+                policy_se=ose,
+                policy_ci=oci,
+                difference=d,
+                difference_se=dse,
+                difference_ci=dci,
+                difference_ci_bootstrap=dci_b,
+                agreement=float(np.mean(P[np.arange(n), actions])),
+            )
+        return result
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        return tags
