@@ -7,7 +7,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, _fit_context, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import HasMethods, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = ["SurrogatePolicyLearner", "pack_surrogate_target", "unpack_surrogate_target"]
 
@@ -146,8 +146,8 @@ class SurrogatePolicyLearner(BaseEstimator):
     >>> si = si.fit(np.hstack([d.X_hist, d.S_hist]), d.y_hist)
     >>> learner = SurrogatePolicyLearner(si, random_state=0).fit(
     ...     d.X, surrogates=d.S, treatment=d.treatment, propensity=d.propensity
-    ... )  # doctest: +SKIP
-    >>> learner.predict(d.X[:5]).shape  # doctest: +SKIP
+    ... )
+    >>> learner.predict(d.X[:5]).shape
     (5,)
     """
 
@@ -259,14 +259,12 @@ class SurrogatePolicyLearner(BaseEstimator):
         self
         """
         self._check_index()
+        # X is checked here (numeric, finite, dense, 2-D) and passed on as given, so that a
+        # DataFrame keeps its column names for the index and the policy learner
+        validate_data(self, X, reset=True, dtype=None)
         surrogates, treatment, propensity = self._inputs(
             X, y, surrogates, treatment, propensity, "fit"
         )
-        if hasattr(X, "columns"):
-            self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        self.n_features_in_ = int(np.shape(X)[1])
         self.surrogate_index_ = self.surrogate_index
         self.y_tilde_ = self._impute(X, surrogates)
         self.policy_ = self._policy().fit(

@@ -128,9 +128,10 @@ def figure3_study(
         Regressor of the indices (``None``: the default gradient-boosted one).
     policy : estimator, default=None
         Policy learner (``None``: ``DRPolicyClassifier(random_state=random_state)``).
-    failure_modes : bool, default=True
+    failure_modes : bool or dict, default=True
         Also run the surrogacy and comparability violations (linear index, no latent
-        historical treatment, as spec 6.4 recommends) with the bias bound of eq. 31.
+        historical treatment, as spec 6.4 recommends) with the bias bound of eq. 31; a dict
+        ``{name: simulator keywords}`` chooses them (see :func:`failure_table`).
     test_size : float, default=0.2
     alpha : float, default=0.05
     n_mc : int, default=200_000
@@ -265,9 +266,14 @@ def figure3_study(
         "ate_truth": ate_truth,
         "reference": pd.Series({"value_none": v_none, "value_oracle": v_oracle}),
     }
-    if failure_modes:
+    if failure_modes is not False:
         out["failures"] = failure_table(
-            n_historical, n_experimental, policy=policy, n_mc=n_mc, random_state=random_state
+            n_historical,
+            n_experimental,
+            policy=policy,
+            modes=None if failure_modes is True else failure_modes,
+            n_mc=n_mc,
+            random_state=random_state,
         )
     return out
 
