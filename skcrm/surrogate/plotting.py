@@ -84,7 +84,7 @@ def plot_figure3(results, axes=None):
     for xi, agree in zip(x, m["agreement_with_truth_policy"], strict=True):
         ax.annotate(f"{agree:.0%}", (xi, ax.get_ylim()[1]), fontsize=7, ha="center", va="top")
     ax.set(
-        title="(d) index policy minus true-outcome policy (agreement on top)",
+        title="(d) index policy minus truth policy (agreement)",
         xlabel="months of surrogates",
         ylabel="value difference",
     )
