@@ -182,7 +182,9 @@ class DRPolicyClassifier(BaseEstimator):
     """
 
     __metadata_request__fit = {"treatment": True, "propensity": True}
-    __metadata_request__score = {"treatment": True, "propensity": True}
+    # sample_weight of score is requested so that Pipeline.score (which always forwards its
+    # sample_weight, None included, under metadata routing) reaches it.
+    __metadata_request__score = {"treatment": True, "propensity": True, "sample_weight": True}
 
     _parameter_constraints = {
         "outcome_model": [None, StrOptions({"xgboost"}), HasMethods(["fit", "predict"])],
@@ -724,7 +726,7 @@ class DRPolicyClassifier(BaseEstimator):
         """
         return self._scores_on(X, y, treatment, propensity)[1]
 
-    def score(self, X, y, treatment=None, propensity=None):
+    def score(self, X, y, treatment=None, propensity=None, sample_weight=None):
         """DR value (eq. 17) of the learned policy on these rows (higher is better).
 
         With ``score_baseline="control"`` the value minus that of treating no one.
@@ -734,16 +736,18 @@ class DRPolicyClassifier(BaseEstimator):
         X : array-like of shape (n, p)
         y : array-like of shape (n,) or packed 2-D target
         treatment, propensity : as in :meth:`fit`
+        sample_weight : array-like of shape (n,), optional
+            Weights of the rows in the mean.
 
         Returns
         -------
         float
         """
         X, G = self._scores_on(X, y, treatment, propensity)
-        value = dr_policy_value(G, self._actions(X))[0]
+        psi = G[np.arange(X.shape[0]), self._actions(X)]
         if self.score_baseline == "control":
-            value -= float(np.mean(G[:, 0]))
-        return float(value)
+            psi = psi - G[:, 0]
+        return float(np.average(psi, weights=sample_weight))
 
     def _as_policy_matrix(self, policy, X):
         if hasattr(policy, "predict"):
@@ -798,8 +802,8 @@ class DRPolicyClassifier(BaseEstimator):
         dict
             ``value, se, ci, ci_bootstrap, baseline_value, gain, gain_se, gain_ci,
             gain_ci_bootstrap, action_shares, n`` and, with ``policy``,
-            ``policy_value, policy_se, policy_ci, difference, difference_se,
-            difference_ci, agreement``.
+            ``policy_value, policy_se, policy_ci, policy_ci_bootstrap, difference,
+            difference_se, difference_ci, difference_ci_bootstrap, agreement``.
         """
         alpha = self.alpha if alpha is None else alpha
         X, G = self._scores_on(X, y, treatment, propensity)
@@ -836,12 +840,13 @@ class DRPolicyClassifier(BaseEstimator):
         if policy is not None:
             P = self._as_policy_matrix(policy, X)
             other = np.sum(P * G, axis=1)
-            ov, ose, oci, _ = summary(other)
+            ov, ose, oci, oci_b = summary(other)
             d, dse, dci, dci_b = summary(psi - other)
             result.update(
                 policy_value=ov,
                 policy_se=ose,
                 policy_ci=oci,
+                policy_ci_bootstrap=oci_b,
                 difference=d,
                 difference_se=dse,
                 difference_ci=dci,

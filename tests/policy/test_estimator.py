@@ -223,3 +223,41 @@ def test_no_warning_with_known_propensities(k2):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _fit(k2)
+
+
+def test_policy_features_restrict_the_tree_but_not_mu(k2):
+    pol = _fit(k2, policy_features=[2, 5])
+    used = pol.policy_model_.tree_["feature"]
+    assert set(used[used >= 0]) <= {0, 1}  # indices into the two policy columns
+    assert list(pol.policy_feature_names_) == ["x2", "x5"]
+    assert pol.policy_model_.n_features_in_ == 2
+    assert pol.decision_function(k2.X).shape == (2000, 2)  # mu still sees every column
+
+
+def test_argmax_reduction_recommends_best_regressed_score(k4):
+    pol = _fit(k4, policy_model=DecisionTreeClassifier(), reduction="argmax")
+    assert len(pol.value_models_) == 4
+    values = np.column_stack([m.predict(k4.X) for m in pol.value_models_])
+    np.testing.assert_array_equal(pol.predict(k4.X), np.argmax(values, axis=1))
+
+
+def test_xgboost_alias_for_the_outcome_model(k2):
+    pol = _fit(k2, outcome_model="xgboost")
+    assert type(pol.outcome_model_).__name__ == "XGBRegressor"
+    assert pol.dr_scores_.shape == (2000, 2)
+
+
+def test_weighted_reduction_rejects_more_than_two_actions(k4):
+    with pytest.raises(ValueError, match="reduction='weighted' needs 2 actions"):
+        _fit(k4, policy_model=DecisionTreeClassifier(), reduction="weighted")
+
+
+def test_sample_weight_multiplies_policy_objective(k2):
+    w = np.where(np.arange(2000) % 2 == 0, 2.0, 1.0)
+    pol = DRPolicyClassifier(random_state=0).fit(
+        k2.X, k2.y_long, treatment=k2.treatment, propensity=k2.propensity, sample_weight=w
+    )
+    a = pol.predict(k2.X)
+    G = pol.dr_scores_
+    achieved = np.sum(w * G[np.arange(2000), a])
+    assert pol.policy_model_.tree_["objective"] == pytest.approx(achieved, rel=1e-10)
