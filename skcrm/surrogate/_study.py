@@ -296,7 +296,8 @@ def failure_table(
     The bound of eq. 31 uses ``var(Y)`` and ``R2_{Y|S}`` (out-of-fold, pure-surrogate
     index) from the historical data and ``var(A)``, ``R2_{A|S}`` (out-of-fold linear
     regression of A on S) from the experiment. It bounds the bias of surrogacy
-    violations only; under a comparability shift it does not apply.
+    violations only; under a comparability shift it does not apply (``bound_applies`` is
+    False on that row).
 
     Returns
     -------
@@ -349,6 +350,7 @@ def failure_table(
                 "si_ate": ate["ate"],
                 "si_ate_bias": ate["ate"] - true_ate,
                 "bias_bound_eq31": bound,
+                "bound_applies": "comparability_shift" not in knobs,
                 "r2_y_given_s": pure.oof_r2_,
                 "r2_a_given_s": r2_a,
                 "si_policy_true_gain": v_si - v_none,

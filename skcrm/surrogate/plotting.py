@@ -114,7 +114,9 @@ def plot_failure_modes(table, ax=None):
     pos = np.arange(len(table))
     labels = [str(i) for i in table.index]
     axes[0].bar(pos - 0.2, table["si_ate_bias"].abs(), 0.4, label="|bias| of SI ATE")
-    axes[0].bar(pos + 0.2, table["bias_bound_eq31"], 0.4, label="bound (eq. 31)", alpha=0.6)
+    applies = table["bound_applies"].to_numpy(bool) if "bound_applies" in table else True
+    bound = np.where(applies, table["bias_bound_eq31"], 0.0)
+    axes[0].bar(pos + 0.2, bound, 0.4, label="bound (eq. 31; surrogacy only)", alpha=0.6)
     axes[0].set_xticks(pos, labels, rotation=25, ha="right", fontsize=7)
     axes[0].set(title="ATE bias and the Athey et al. bound")
     axes[0].legend(fontsize=7)
