@@ -73,7 +73,7 @@ def evaluate_against_baselines(policy, X, y, treatment, propensity, n_boot=1000,
             "learned_minus_this": res["difference"],
             "diff_ci": f"[{res['difference_ci'][0]:.3f}, {res['difference_ci'][1]:.3f}]",
         }
-    return pd.DataFrame(rows).T, base
+    return pd.DataFrame(rows).T.infer_objects(), base
 
 
 def run(report, quick=False):

@@ -15,6 +15,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from skcrm.utils import progress
+
 from ._core import bootstrap_ci, dr_policy_value, dr_scores, normal_ci, policy_matrix
 from ._policy_tree import PolicyTreeClassifier
 from ._target import unpack_policy_target
@@ -126,6 +128,8 @@ class DRPolicyClassifier(BaseEstimator):
         Seeds the folds, the outcome/propensity models and the bootstrap.
     n_jobs : int or None
         Parallel jobs over pairs (ovo) and bootstrap replicates.
+    verbose : int, default=0
+        Progress bars over the cross-fitting folds and the bootstrap replicates.
 
     Attributes
     ----------
@@ -205,6 +209,7 @@ class DRPolicyClassifier(BaseEstimator):
         "alpha": [Interval(numbers.Real, 0, 1, closed="neither")],
         "random_state": ["random_state"],
         "n_jobs": [None, numbers.Integral],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -228,6 +233,7 @@ class DRPolicyClassifier(BaseEstimator):
         alpha=0.05,
         random_state=None,
         n_jobs=None,
+        verbose=0,
     ):
         self.outcome_model = outcome_model
         self.propensity_model = propensity_model
@@ -247,6 +253,7 @@ class DRPolicyClassifier(BaseEstimator):
         self.alpha = alpha
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.verbose = verbose
 
     # ------------------------------------------------------------------ inputs
     def _split_target(self, y, treatment, propensity, n):
@@ -590,7 +597,7 @@ class DRPolicyClassifier(BaseEstimator):
         # (2) cross-fitted outcome model
         mu = np.empty((n, self.n_actions_))
         self.outcome_models_ = []
-        for k in range(self.n_folds):
+        for k in progress(range(self.n_folds), self.verbose, desc="cross-fitting mu"):
             train = fold != k
             m = self._fit_outcome(
                 X[train], out[train], a_idx[train], None if sw is None else sw[train], seed
@@ -646,7 +653,12 @@ class DRPolicyClassifier(BaseEstimator):
                 delayed(self._fit_policy)(
                     Xp[idx], X[idx], G[idx], None if sw is None else sw[idx], int(s)
                 )
-                for idx, s in zip(draws, seeds, strict=True)
+                for idx, s in progress(
+                    zip(draws, seeds, strict=True),
+                    self.verbose,
+                    desc="bootstrap policies",
+                    total=self.n_bootstrap,
+                )
             )
         return self
 
