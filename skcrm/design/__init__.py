@@ -1,3 +1,5 @@
 """Experimental-design helpers (e.g. garbled threshold propensities)."""
 
-__all__: list[str] = []
+from ._propensity import garbled_threshold_propensity
+
+__all__ = ["garbled_threshold_propensity"]

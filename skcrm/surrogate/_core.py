@@ -1,0 +1,227 @@
+"""Math core of the surrogate index: pure functions on arrays (no sklearn, no pandas).
+
+Equation numbers refer to Yang, Eckles, Dhillon & Aral, *Targeting for long-term outcomes*
+(the surrogate index is their Definition 3, eq. 4; the bias bounds eqs. 31-32 quote Athey,
+Chetty, Imbens & Kang 2019).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import ndtri
+
+__all__ = [
+    "aipw_scores",
+    "arm_contrasts",
+    "athey_bias_bound",
+    "hajek_arm_influence",
+    "normal_ci",
+    "outside_support_fraction",
+    "r2_score_1d",
+    "support_bounds",
+]
+
+
+def aipw_scores(y, arm, propensity_obs, mu):
+    """Doubly-robust (AIPW) scores of every unit under every arm (eq. 19).
+
+    ``Gamma[i, a] = mu[i, a] + (y[i] - mu[i, a]) / p_i * 1{arm[i] == a}``, with ``p_i`` the
+    design probability of the arm unit ``i`` actually received.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n,)
+        Outcome (here the imputed long-term outcome, the surrogate index).
+    arm : ndarray of int of shape (n,)
+        Index (0..K-1) of the arm each unit received.
+    propensity_obs : ndarray of shape (n,)
+        ``pi_D(arm[i] | X_i)``, strictly positive.
+    mu : ndarray of shape (n, K)
+        Outcome model ``mu(X_i, a)``, fitted without unit ``i`` (cross-fitting).
+
+    Returns
+    -------
+    ndarray of shape (n, K)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> aipw_scores(np.array([3.0]), np.array([1]), np.array([0.5]), np.array([[1.0, 2.0]]))
+    array([[1., 4.]])
+    """
+    y = np.asarray(y, dtype=np.float64)
+    mu = np.asarray(mu, dtype=np.float64)
+    arm = np.asarray(arm, dtype=np.intp)
+    rows = np.arange(len(y))
+    gamma = mu.copy()
+    gamma[rows, arm] += (y - mu[rows, arm]) / np.asarray(propensity_obs, dtype=np.float64)
+    return gamma
+
+
+def hajek_arm_influence(y, arm, propensity_obs, n_arms, normalize=True):
+    """Inverse-propensity arm means and their per-unit influence terms (eq. 16, fn. 12).
+
+    For "always arm a" the Hajek estimator (eq. 16 with ``pi_P`` = point mass on ``a``) is
+    ``m_a = sum_i w_ia y_i / sum_i w_ia`` with ``w_ia = 1{arm_i = a} / p_i``; the
+    Horvitz-Thompson form (``normalize=False``) is ``m_a = mean_i(w_ia y_i)``. The returned
+    influence terms ``psi[:, a]`` have mean ``m_a`` and their sample standard deviation over
+    ``sqrt(n)`` is the (linearised) standard error; contrasts of columns give the contrasts'.
+
+    Returns
+    -------
+    means : ndarray of shape (K,)
+    psi : ndarray of shape (n, K)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m, psi = hajek_arm_influence(
+    ...     np.array([1.0, 3.0, 5.0]), np.array([0, 1, 1]), np.array([0.5, 0.5, 0.25]), 2
+    ... )
+    >>> m.round(4).tolist()  # arm 1: (3/0.5 + 5/0.25) / (1/0.5 + 1/0.25)
+    [1.0, 4.3333]
+    """
+    y = np.asarray(y, dtype=np.float64)
+    arm = np.asarray(arm, dtype=np.intp)
+    n = len(y)
+    w = np.zeros((n, n_arms))
+    w[np.arange(n), arm] = 1.0 / np.asarray(propensity_obs, dtype=np.float64)
+    wy = w * y[:, None]
+    if not normalize:
+        return wy.mean(axis=0), wy
+    wbar = w.mean(axis=0)
+    if np.any(wbar == 0):
+        missing = np.flatnonzero(wbar == 0).tolist()
+        raise ValueError(f"no unit received arm(s) {missing}; their IPW mean is undefined")
+    means = wy.sum(axis=0) / w.sum(axis=0)
+    # linearisation of a ratio estimator: m_a + w_ia (y_i - m_a) / mean(w_a)
+    psi = means + w * (y[:, None] - means) / wbar
+    return means, psi
+
+
+def arm_contrasts(psi, control=0):
+    """Mean and standard error of every arm's contrast with ``control`` (eq. 20, averaged).
+
+    ``psi`` holds per-unit terms whose column means are arm values (AIPW scores of eq. 19
+    or the influence terms of :func:`hajek_arm_influence`). The contrast of arm ``a`` is
+    ``mean_i(psi[i, a] - psi[i, control])``, its standard error the sample standard deviation
+    of the differences over ``sqrt(n)``.
+
+    Returns
+    -------
+    effect, se : ndarray of shape (K,)
+        Zero for the control column.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> effect, se = arm_contrasts(np.array([[0.0, 1.0], [0.0, 3.0]]))
+    >>> effect.tolist(), se.round(4).tolist()
+    ([0.0, 2.0], [0.0, 1.0])
+    """
+    psi = np.asarray(psi, dtype=np.float64)
+    diff = psi - psi[:, [control]]
+    n = diff.shape[0]
+    return diff.mean(axis=0), diff.std(axis=0, ddof=1) / np.sqrt(n)
+
+
+def normal_ci(estimate, se, alpha=0.05):
+    """Two-sided normal confidence interval ``estimate -/+ z_{1-alpha/2} * se``.
+
+    Examples
+    --------
+    >>> lo, hi = normal_ci(1.0, 0.5)
+    >>> round(lo, 4), round(hi, 4)
+    (0.02, 1.98)
+    """
+    z = ndtri(1.0 - alpha / 2.0)
+    estimate = np.asarray(estimate, dtype=np.float64)
+    se = np.asarray(se, dtype=np.float64)
+    lo, hi = estimate - z * se, estimate + z * se
+    if lo.ndim == 0:
+        return float(lo), float(hi)
+    return lo, hi
+
+
+def athey_bias_bound(var_y, var_a, r2_y_s, r2_a_s):
+    """Bound on the bias of the surrogate-index treatment effect when surrogacy fails.
+
+    Eq. 31 (binary action, Athey et al. 2019):
+    ``|b| <= sqrt(var(Y) / var(A) * (1 - R2_{Y|S}) * (1 - R2_{A|S}))``; with conditional
+    variances and the R2 of regressions that also condition on X it is eq. 32 (``b_X``).
+    Vectorised: arrays give one bound per entry (e.g. per covariate cell).
+
+    Derivation (checked in the tests): the bias is ``cov(e, A) / var(A)`` with
+    ``e = Y - E[Y|S]``; ``e`` is orthogonal to functions of ``S``, so ``cov(e, A) =
+    cov(e, A - E[A|S])`` and Cauchy-Schwarz gives the bound, attained when ``e`` is
+    proportional to ``A - E[A|S]``.
+
+    Examples
+    --------
+    >>> round(athey_bias_bound(100.0, 0.25, 0.9, 0.6), 4)
+    4.0
+    """
+    var_y, var_a, r2_y_s, r2_a_s = (
+        np.asarray(v, dtype=np.float64) for v in (var_y, var_a, r2_y_s, r2_a_s)
+    )
+    if np.any(var_y < 0) or np.any(var_a <= 0):
+        raise ValueError("var_y must be >= 0 and var_a > 0")
+    for name, r2 in (("r2_y_s", r2_y_s), ("r2_a_s", r2_a_s)):
+        if np.any(r2 > 1) or np.any(~np.isfinite(r2)):
+            raise ValueError(f"{name} must be a finite R2 <= 1, got {r2}")
+    # a negative out-of-sample R2 means the regression explains nothing: cap at 0
+    out = np.sqrt(var_y / var_a * (1 - r2_y_s.clip(0)) * (1 - r2_a_s.clip(0)))
+    return float(out) if out.ndim == 0 else out
+
+
+def support_bounds(reference, quantiles=(0.005, 0.995)):
+    """Per-column ``quantiles`` of the historical surrogates (NaNs ignored).
+
+    Returns
+    -------
+    ndarray of shape (2, p)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> support_bounds(np.arange(1001.0)[:, None]).ravel().tolist()
+    [5.0, 995.0]
+    """
+    return np.asarray(np.nanquantile(np.asarray(reference, np.float64), quantiles, axis=0))
+
+
+def outside_support_fraction(values, bounds):
+    """Share of rows of ``values`` outside ``[bounds[0], bounds[1]]``, per column.
+
+    NaNs count as inside (a tree handles missing values on its own).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> vals = np.array([[-1.0], [500.0], [2000.0]])
+    >>> outside_support_fraction(vals, np.array([[5.0], [995.0]])).round(4).tolist()
+    [0.6667]
+    """
+    values = np.asarray(values, dtype=np.float64)
+    outside = (values < bounds[0]) | (values > bounds[1])
+    return outside.mean(axis=0)
+
+
+def r2_score_1d(y, pred, sample_weight=None):
+    """Coefficient of determination ``1 - SSE / SST`` (weighted if weights are given).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> r2_score_1d(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 4.0]))
+    0.5
+    """
+    y = np.asarray(y, dtype=np.float64)
+    pred = np.asarray(pred, dtype=np.float64)
+    w = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    ybar = np.average(y, weights=w)
+    sst = np.sum(w * (y - ybar) ** 2)
+    sse = np.sum(w * (y - pred) ** 2)
+    if sst == 0:  # constant outcome: perfect or nothing explained (sklearn's convention)
+        return 1.0 if sse == 0 else 0.0
+    return float(1.0 - sse / sst)

@@ -1,0 +1,326 @@
+"""The paper's recipe as one estimator: impute with a prefit index, learn a DR policy (Sec. 4.3)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, _fit_context, clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["SurrogatePolicyLearner", "pack_surrogate_target", "unpack_surrogate_target"]
+
+_ROUTED = {"surrogates": True, "treatment": True, "propensity": True}
+
+
+def pack_surrogate_target(surrogates, treatment, propensity):
+    """Pack treatment, design propensity and surrogates into one float ``y``.
+
+    With metadata routing off, ``GridSearchCV`` and ``cross_validate`` slice ``y`` for both
+    ``fit`` and ``score`` but pass keyword arguments to ``fit`` only; a packed ``y`` makes
+    the experimental surrogates, treatment and propensities reach the scorer too.
+
+    Parameters
+    ----------
+    surrogates : array-like of shape (n_samples, n_surrogates)
+        Experimental surrogates, in the column order the index was fitted on.
+    treatment : array-like of shape (n_samples,)
+        Numeric arm labels (0 = control, ...).
+    propensity : float, array-like of shape (n_samples,) or (n_samples, n_arms)
+        Design probability of the received arm, or of every arm (column ``a`` for arm code
+        ``a``).
+
+    Returns
+    -------
+    ndarray of shape (n_samples, 2 + n_surrogates)
+        Columns ``[treatment, p_obs, S_1, ..., S_q]``.
+
+    Examples
+    --------
+    >>> pack_surrogate_target([[5.0, 1.0]], [1], [[0.7, 0.3]])
+    array([[1. , 0.3, 5. , 1. ]])
+    """
+    S = np.asarray(surrogates, dtype=np.float64)
+    if S.ndim == 1:
+        S = S[:, None]
+    a = np.asarray(treatment)
+    if a.shape != (S.shape[0],):
+        raise ValueError(f"treatment must have shape ({S.shape[0]},), got {a.shape}")
+    try:
+        a = a.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError("treatment must be numeric to be packed; encode labels first") from exc
+    p = np.asarray(propensity, dtype=np.float64)
+    if p.ndim == 0:
+        p = np.full(S.shape[0], float(p))
+    elif p.ndim == 2:
+        codes = a.astype(np.int64)
+        if p.shape[0] != S.shape[0] or np.any(codes != a) or np.any(codes < 0):
+            raise ValueError(
+                "a propensity matrix needs one row per unit and arm codes 0..K-1 as treatment"
+            )
+        if codes.max() >= p.shape[1]:
+            raise ValueError(f"treatment code {codes.max()} has no propensity column")
+        p = p[np.arange(S.shape[0]), codes]
+    if p.shape != (S.shape[0],):
+        raise ValueError(f"propensity must have shape ({S.shape[0]},), got {p.shape}")
+    return np.column_stack([a, p, S])
+
+
+def unpack_surrogate_target(y):
+    """Inverse of :func:`pack_surrogate_target`: ``(surrogates, treatment, propensity)``.
+
+    Examples
+    --------
+    >>> S, a, p = unpack_surrogate_target([[1.0, 0.3, 5.0, 1.0]])
+    >>> S.tolist(), a.tolist(), p.tolist()
+    ([[5.0, 1.0]], [1], [0.3])
+    """
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 2 or y.shape[1] < 3:
+        raise ValueError(
+            "a packed surrogate target has columns [treatment, propensity, surrogates...] "
+            f"(at least 3), got shape {y.shape}; build it with pack_surrogate_target"
+        )
+    a = y[:, 0]
+    a = a.astype(np.int64) if np.all(a == np.round(a)) else a
+    return y[:, 2:], a, y[:, 1]
+
+
+class SurrogatePolicyLearner(BaseEstimator):
+    """Targeting for a long-term outcome: surrogate index, then DR policy learning.
+
+    The recipe of Yang et al. (Sec. 4.3): a surrogate index fitted beforehand on historical
+    data imputes the long-term outcome of each experimental unit from its short-term
+    surrogates and covariates (step 2, eq. 9); a doubly-robust policy learner then learns
+    whom to treat from the covariates alone (step 3, eqs. 19, 21-22). ``predict`` needs only
+    the covariates, because the surrogates are observed after treatment and are not
+    available when the policy is applied.
+
+    Parameters
+    ----------
+    surrogate_index : fitted SurrogateIndexTransformer (or any fitted regressor)
+        Prefit on historical data with inputs laid out as ``index_input`` says. It is not
+        refitted; inside ``GridSearchCV`` wrap it in ``sklearn.frozen.FrozenEstimator`` so
+        that cloning keeps it fitted.
+    policy : estimator, default=None
+        Policy learner with ``fit(X, y, treatment=, propensity=)``, ``predict`` and
+        ``score(X, y, treatment=, propensity=)``; ``None`` is
+        ``skcrm.policy.DRPolicyClassifier(random_state=random_state)``.
+    index_input : {"covariates+surrogates", "surrogates"}, default="covariates+surrogates"
+        What the index reads: the covariates followed by the surrogates (the default,
+        Definition 3 conditions on both), or the surrogates alone.
+    horizon : str, default=None
+        Which horizon of a multi-horizon index imputes the outcome (default: the first).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the default policy learner.
+
+    Attributes
+    ----------
+    surrogate_index_ : estimator
+        The prefit index used (the same object as ``surrogate_index``).
+    policy_ : estimator
+        The fitted policy learner.
+    y_tilde_ : ndarray of shape (n_samples,)
+        Imputed long-term outcome of the training units.
+    classes_ : ndarray
+        Actions, as the policy learner orders them.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Covariate names when ``X`` is a DataFrame.
+
+    References
+    ----------
+    .. [1] Yang, J., Eckles, D., Dhillon, P., & Aral, S. Targeting for long-term outcomes.
+       Management Science, Sec. 4.3 (the workflow) and Sec. 5.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from skcrm.datasets import make_surrogate_targeting
+    >>> from skcrm.surrogate import SurrogateIndexTransformer, SurrogatePolicyLearner
+    >>> d = make_surrogate_targeting(4000, 2000, random_state=0)
+    >>> si = SurrogateIndexTransformer(LinearRegression(), covariate_cols=list(range(6)))
+    >>> si = si.fit(np.hstack([d.X_hist, d.S_hist]), d.y_hist)
+    >>> learner = SurrogatePolicyLearner(si, random_state=0).fit(
+    ...     d.X, surrogates=d.S, treatment=d.treatment, propensity=d.propensity
+    ... )
+    >>> learner.predict(d.X[:5]).shape
+    (5,)
+    """
+
+    __metadata_request__fit = _ROUTED
+    __metadata_request__score = _ROUTED
+
+    _parameter_constraints: dict = {
+        "surrogate_index": [HasMethods(["predict"])],
+        "policy": [HasMethods(["fit", "predict"]), None],
+        "index_input": [StrOptions({"covariates+surrogates", "surrogates"})],
+        "horizon": [str, None],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        surrogate_index,
+        policy=None,
+        *,
+        index_input="covariates+surrogates",
+        horizon=None,
+        random_state=None,
+    ):
+        self.surrogate_index = surrogate_index
+        self.policy = policy
+        self.index_input = index_input
+        self.horizon = horizon
+        self.random_state = random_state
+
+    def _policy(self):
+        if self.policy is not None:
+            return clone(self.policy)
+        from skcrm.policy import DRPolicyClassifier
+
+        return DRPolicyClassifier(random_state=self.random_state)
+
+    def _inputs(self, X, y, surrogates, treatment, propensity, method):
+        """Resolve keyword or packed inputs; return (surrogates, treatment, propensity)."""
+        if surrogates is None and treatment is None and propensity is None:
+            if y is None:
+                raise ValueError(
+                    f"{method} needs the experimental surrogates, treatment and propensity: "
+                    "pass them as keywords (surrogates=, treatment=, propensity=; with "
+                    "metadata routing inside GridSearchCV) or packed in y with "
+                    "pack_surrogate_target"
+                )
+            return unpack_surrogate_target(y)
+        missing = [
+            k for k, v in (("surrogates", surrogates), ("treatment", treatment)) if v is None
+        ]
+        if propensity is None:
+            missing.append("propensity")
+        if missing:
+            raise ValueError(
+                f"{method} got some but not all of surrogates/treatment/propensity; missing "
+                f"{missing}"
+            )
+        if y is not None:
+            raise ValueError(
+                "y must be None when surrogates/treatment/propensity are given as keywords: "
+                "the outcome is imputed by the surrogate index"
+            )
+        return surrogates, treatment, propensity
+
+    def _impute(self, X, surrogates):
+        index = self.surrogate_index
+        if len(surrogates) != len(X):
+            raise ValueError(f"surrogates has {len(surrogates)} rows but X has {len(X)}")
+        if self.index_input == "surrogates":
+            Z = surrogates
+        elif isinstance(X, pd.DataFrame) and isinstance(surrogates, pd.DataFrame):
+            Z = pd.concat([X.reset_index(drop=True), surrogates.reset_index(drop=True)], axis=1)
+        else:
+            Z = np.hstack([np.asarray(X, dtype=np.float64), _as_2d(surrogates)])
+        kwargs = {} if self.horizon is None else {"horizon": self.horizon}
+        y_tilde = np.asarray(index.predict(Z, **kwargs), dtype=np.float64)
+        if not np.all(np.isfinite(y_tilde)):
+            raise ValueError("the surrogate index imputed non-finite outcomes; check its inputs")
+        return y_tilde
+
+    def _check_index(self):
+        try:
+            check_is_fitted(self.surrogate_index)
+        except NotFittedError as exc:
+            raise ValueError(
+                "surrogate_index must be fitted beforehand on the historical data (the index "
+                "and the policy are learned on different units). Inside GridSearchCV wrap it "
+                "in sklearn.frozen.FrozenEstimator so that cloning keeps it fitted."
+            ) from exc
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None, *, surrogates=None, treatment=None, propensity=None):
+        """Impute the long-term outcome, then learn the policy on the covariates.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_covariates)
+            Pre-treatment covariates of the experimental units (what the policy reads).
+        y : None or ndarray of shape (n_samples, 2 + n_surrogates)
+            ``None``, or the packed target of :func:`pack_surrogate_target`.
+        surrogates : array-like or DataFrame of shape (n_samples, n_surrogates)
+            Experimental surrogates (post-treatment, short-term).
+        treatment : array-like of shape (n_samples,)
+        propensity : float or array-like of shape (n_samples,) or (n_samples, n_arms)
+            Design probabilities.
+
+        Returns
+        -------
+        self
+        """
+        self._check_index()
+        # X is checked here (numeric, finite, dense, 2-D) and passed on as given, so that a
+        # DataFrame keeps its column names for the index and the policy learner
+        validate_data(self, X, reset=True, dtype=None)
+        surrogates, treatment, propensity = self._inputs(
+            X, y, surrogates, treatment, propensity, "fit"
+        )
+        self.surrogate_index_ = self.surrogate_index
+        self.y_tilde_ = self._impute(X, surrogates)
+        self.policy_ = self._policy().fit(
+            X, self.y_tilde_, treatment=np.asarray(treatment), propensity=propensity
+        )
+        if hasattr(self.policy_, "classes_"):
+            self.classes_ = self.policy_.classes_
+        return self
+
+    def predict(self, X):
+        """Recommended action for each unit, from its covariates only.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "policy_")
+        return self.policy_.predict(X)
+
+    def predict_proba(self, X):
+        """Policy probabilities ``pi(a | x)`` (one-hot unless the learner explores).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_actions)
+        """
+        check_is_fitted(self, "policy_")
+        return self.policy_.predict_proba(X)
+
+    def score(self, X, y=None, *, surrogates=None, treatment=None, propensity=None):
+        """DR value of the learned policy on held-out units, on the imputed outcome.
+
+        The held-out outcome is imputed by the same prefit index; the value is what the
+        policy learner's ``score`` reports (for ``DRPolicyClassifier``: eq. 17, or the gain
+        over control with ``score_baseline="control"``). Higher is better.
+
+        Returns
+        -------
+        float
+        """
+        check_is_fitted(self, "policy_")
+        surrogates, treatment, propensity = self._inputs(
+            X, y, surrogates, treatment, propensity, "score"
+        )
+        y_tilde = self._impute(X, surrogates)
+        return float(
+            self.policy_.score(X, y_tilde, treatment=np.asarray(treatment), propensity=propensity)
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = False
+        tags.non_deterministic = False
+        return tags
+
+
+def _as_2d(a):
+    a = np.asarray(a, dtype=np.float64)
+    return a[:, None] if a.ndim == 1 else a
