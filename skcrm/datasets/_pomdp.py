@@ -78,6 +78,69 @@ class POMDPTruth:
         """Index of the optimal action at belief b."""
         return self.solution().action(b)
 
+    def evaluate_estimator(
+        self,
+        est,
+        *,
+        policy="pomdp",
+        method="exact",
+        n_customers=100_000,
+        horizon=None,
+        random_state=0,
+    ):
+        """Value on this true process of a fitted POMDPPolicy's plug-in policy (spec §6).
+
+        The policy filters with the fitted ``transmat_``/``emissionprob_`` from its own
+        ``startprob_`` and acts with its own solution, while customers follow the truth
+        from ``b0``.
+
+        Parameters
+        ----------
+        policy : {"pomdp", "open_loop", "myopic"}
+        method : {"exact", "simulate"}
+            ``"exact"`` (two fitted states): joint (true state, policy belief) grid;
+            ``"simulate"``: Monte Carlo with ``n_customers`` paths.
+
+        Returns
+        -------
+        float (exact) or (mean, standard error) (simulate)
+        """
+        from skcrm.pomdp import _solver
+
+        sol = est._solution()
+        to_truth = np.searchsorted(self.actions, est.actions_)
+        if not np.array_equal(self.actions[to_truth], est.actions_):
+            raise ValueError("the estimator's actions are not those of this truth")
+
+        def act(b):
+            return to_truth[sol.action(b, policy=policy)]
+
+        Qm = np.zeros((len(self.actions), *est.transmat_.shape[1:]))
+        Pm = np.ones((len(self.actions), est.n_states, est.emissionprob_.shape[2]))
+        Qm[to_truth] = est.transmat_
+        if policy != "open_loop":
+            Pm[to_truth] = est.emissionprob_
+        if method == "exact":
+            x, V = _solver.evaluate_policy_grid(
+                act, Qm, Pm, self.Q, self.P, self.R, self.gamma, horizon=horizon
+            )
+            start = float(est.startprob_[1])
+            return float(sum(self.b0[s] * np.interp(start, x, V[s]) for s in range(len(self.b0))))
+        return _solver.simulate_policy(
+            act,
+            Qm,
+            Pm,
+            est.startprob_,
+            self.Q,
+            self.P,
+            self.R,
+            self.b0,
+            self.gamma,
+            n_customers=n_customers,
+            horizon=horizon,
+            random_state=random_state,
+        )
+
 
 def _crm3():
     Q = np.array(

@@ -169,9 +169,10 @@ def _stack_actions(Q_ext):
 
 def _take_action(stacked, actions_t, K):
     """Pick ``stacked[r, n, a_n*K:(a_n+1)*K]`` for every r, n: (R, N, A1*K) -> (R, N, K)."""
-    R, N, _ = stacked.shape
-    idx = (actions_t % (stacked.shape[-1] // K))[None, :, None] * K + np.arange(K)
-    return np.take_along_axis(stacked, np.broadcast_to(idx, (R, N, K)), axis=-1)
+    R, N, W = stacked.shape
+    A1 = W // K
+    idx = (np.arange(N) * W + (actions_t % A1) * K)[:, None] + np.arange(K)
+    return stacked.reshape(R, N * W)[:, idx]
 
 
 def forward_filter(startprob, transition, E, actions):

@@ -16,7 +16,7 @@ __all__ = ["fit_em", "initial_parameters", "m_step", "order_states", "n_free_par
 _CELL_BUDGET = 6_000_000  # restarts x customers x periods processed at once
 
 
-def initial_parameters(n_init, n_states, n_actions, n_outcomes, rng, empirical=None):
+def initial_parameters(n_init, n_states, n_actions, n_outcomes, rng, empirical=None, informed=None):
     """Random starts: diagonal-heavy transitions, Dirichlet-random emissions (spec §2.4).
 
     ``empirical`` (L,) outcome frequencies centre the emission draws so every start
@@ -30,7 +30,27 @@ def initial_parameters(n_init, n_states, n_actions, n_outcomes, rng, empirical=N
     P = rng.gamma(np.broadcast_to(base, (n_init, 1, K, L)))
     P = np.broadcast_to(P / P.sum(-1, keepdims=True), (n_init, A, K, L)).copy()
     pi = rng.dirichlet(np.ones(K), size=n_init)
+    if informed is not None and K > 1:
+        # restart 0: states graded from "outcomes like the average month" to "outcomes
+        # like the months with the highest levels" (purchase-ready state), so sparse
+        # panels where one state almost always buys start near that solution
+        P[0] = np.broadcast_to(informed, (A, K, L))
+        pi[0] = np.full(K, 1 / K)
     return pi, Q, P
+
+
+def _graded_emissions(outcomes_obs, K, L):
+    """(K, L) emission start: state k mixes the overall mix with the upper outcome levels."""
+    emp = np.bincount(outcomes_obs, minlength=L) / max(len(outcomes_obs), 1)
+    rows = []
+    for k in range(K):
+        cut = int(np.floor(k * L / K)) if k else 0
+        upper = np.where(np.arange(L) >= max(cut, 1 if k else 0), emp, 0.0) + 1e-3
+        upper /= upper.sum()
+        w = k / (K - 1)
+        rows.append((1 - w) * emp + w * upper)
+    rows = np.asarray(rows) + 1e-4
+    return rows / rows.sum(1, keepdims=True)
 
 
 def m_step(start_counts, trans_counts, emit_counts, pseudo_count, action_effects, initial_state):
@@ -159,7 +179,8 @@ def fit_em(
     if init is None:
         obs = outcomes[(actions >= 0) & (outcomes >= 0)]
         emp = np.bincount(obs, minlength=L) / max(len(obs), 1)
-        pi, Q, P = initial_parameters(n_init, K, A, L, rng, emp)
+        informed = _graded_emissions(obs, K, L) if K > 1 else None
+        pi, Q, P = initial_parameters(n_init, K, A, L, rng, emp, informed)
     else:
         pi, Q, P = (np.array(x, dtype=float) for x in init)
     if isinstance(initial_state, np.ndarray):

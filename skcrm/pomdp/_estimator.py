@@ -233,7 +233,8 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
     def _columns(self, X, y, reset):
         """(ids, times, action labels, outcome values or None) from a table or an array."""
         if isinstance(X, pd.DataFrame):
-            validate_data(self, X, reset=reset, skip_check_array=True)
+            if reset:
+                validate_data(self, X, reset=True, skip_check_array=True)
             missing = [c for c in (self.id_col, self.time_col, self.action_col) if c not in X]
             if missing:
                 raise ValueError(

@@ -95,8 +95,8 @@ def blind_alpha_vectors(Q, R, gamma):
 
 
 def _projections(Gamma, Q, P):
-    """``g[m, a, y, s] = sum_s' Q_a(s, s') P_a(s', y) alpha_m(s')`` (spec §3.8)."""
-    return np.einsum("asz,azy,mz->mays", Q, P, Gamma, optimize=True)
+    """``g[a, y, m, s] = sum_s' Q_a(s, s') P_a(s', y) alpha_m(s')`` (spec §3.8)."""
+    return np.einsum("asz,azy,mz->ayms", Q, P, Gamma, optimize=True)
 
 
 def _backup(Gamma, Q, P, R, gamma, B):
@@ -105,17 +105,17 @@ def _backup(Gamma, Q, P, R, gamma, B):
     Returns the backed-up vectors (n, K), their actions (n,) and the Q-values (n, A).
     """
     A, K, L = P.shape
-    g = _projections(Gamma, Q, P)  # (m, A, L, K)
-    m = g.shape[0]
-    flat = g.reshape(m * A * L, K)
+    g = _projections(Gamma, Q, P)  # (A, L, m, K)
+    m = g.shape[2]
+    flat = np.ascontiguousarray(g.reshape(A * L * m, K).T)
     n = B.shape[0]
     step = max(1, _CHUNK // max(1, m * A * L))
     sel = np.empty((n, A, L, K))
     ai, yi = np.arange(A)[None, :, None], np.arange(L)[None, None, :]
     for lo in range(0, n, step):
-        vals = (B[lo : lo + step] @ flat.T).reshape(-1, m, A, L)
-        best = vals.argmax(1)  # (chunk, A, L)
-        sel[lo : lo + step] = g[best, ai, yi]
+        vals = (B[lo : lo + step] @ flat).reshape(-1, A, L, m)
+        best = vals.argmax(-1)  # (chunk, A, L)
+        sel[lo : lo + step] = g[ai, yi, best]
     alpha = R.T[None, :, :] + gamma * sel.sum(2)  # (n, A, K)
     qv = np.einsum("nk,nak->na", B, alpha)
     act = qv.argmax(1)
@@ -221,13 +221,13 @@ def q_values(Gamma, Q, P, R, gamma, B):
     B = np.atleast_2d(np.asarray(B, dtype=float))
     A, K, L = P.shape
     g = _projections(np.asarray(Gamma, float), Q, P)
-    m = g.shape[0]
-    flat = g.reshape(m * A * L, K)
+    m = g.shape[2]
+    flat = np.ascontiguousarray(g.reshape(A * L * m, K).T)
     step = max(1, _CHUNK // max(1, m * A * L))
     out = np.empty((B.shape[0], A))
     for lo in range(0, B.shape[0], step):
-        vals = (B[lo : lo + step] @ flat.T).reshape(-1, m, A, L)
-        out[lo : lo + step] = B[lo : lo + step] @ R + gamma * vals.max(1).sum(2)
+        vals = (B[lo : lo + step] @ flat).reshape(-1, A, L, m)
+        out[lo : lo + step] = B[lo : lo + step] @ R + gamma * vals.max(-1).sum(2)
     return out
 
 
