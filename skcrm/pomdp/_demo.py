@@ -33,9 +33,9 @@ def run(report, quick=False):
         "outcome_values": truth.rev,
         "discount": 0.95,
         "action_effects": "transition",
-        "n_init": 2 if quick else 4,
-        "n_belief_points": 101 if quick else 201,
-        "max_iter": 300,
+        "n_init": 1 if quick else 4,
+        "n_belief_points": 51 if quick else 201,
+        "max_iter": 100 if quick else 500,
         "tol": 1e-5,
         "random_state": 0,
     }
@@ -160,6 +160,47 @@ def run(report, quick=False):
         "50 switches at P(high) ~ 0.3 in the truth, and the myopic policy is nearly "
         "optimal, spec §6.2), so estimation error in the sparse panel can cost as much as "
         "filtering gains."
+    )
+
+    # the same comparison where the actions differ clearly: the spec's CRM3 problem
+    Xc, yc, crm3 = make_pomdp_crm(n_customers=300 if quick else 1000, n_periods=60, random_state=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est3 = POMDPPolicy(
+            action_costs=[0, 2, 10],
+            outcome_values=[0, 10, 40],
+            n_init=2 if quick else 5,
+            n_belief_points=51 if quick else 201,
+            random_state=0,
+        ).fit(Xc, yc)
+    vals = {
+        pol: crm3.evaluate_estimator(est3, policy=pol) for pol in ("pomdp", "open_loop", "myopic")
+    }
+    v3 = crm3.optimal_value(crm3.b0)
+    crm_table = pd.DataFrame(
+        {
+            "value on the true process": [vals["pomdp"], vals["open_loop"], vals["myopic"], v3],
+        },
+        index=[
+            "fitted POMDP policy",
+            "fitted open-loop plan",
+            "fitted myopic policy",
+            "true optimum",
+        ],
+    )
+    crm_table["gain of POMDP policy"] = vals["pomdp"] / crm_table.iloc[:, 0] - 1
+    report.table(
+        crm_table,
+        caption=f"CRM3 (no contact / e-mail / call), {len(Xc) // 60:,} "
+        "customers x 60 periods: fitted policies on the truth",
+        floatfmt=".6g",
+    )
+    g_ol3 = 100 * (vals["pomdp"] / vals["open_loop"] - 1)
+    g_my3 = 100 * (vals["pomdp"] / vals["myopic"] - 1)
+    report.text(
+        f"On CRM3 the belief-based policy earns {g_ol3:+.2f}% over the open-loop plan and "
+        f"{g_my3:+.2f}% over the myopic policy (exact gaps with the true parameters: "
+        f"+5.23% and +8.74%); regret {100 * (1 - vals['pomdp'] / v3):.3f}%."
     )
 
     cust = picks[0]
