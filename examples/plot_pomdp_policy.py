@@ -19,8 +19,12 @@ est = POMDPPolicy(
 ).fit(X, y)
 print("fitted transitions\n", est.transmat_.round(3))
 print("DCV at start", round(est.value_at_start_, 2), "VOL", round(est.vol_at_start_, 2))
-print("value on the true process", round(truth.evaluate_estimator(est), 2),
-      "true optimum", round(truth.optimal_value(truth.b0), 2))
+print(
+    "value on the true process",
+    round(truth.evaluate_estimator(est), 2),
+    "true optimum",
+    round(truth.optimal_value(truth.b0), 2),
+)
 print(est.strategic_segments(X, y)["quadrant"].value_counts())
 
 fig, axes = plt.subplots(3, 1, figsize=(8, 10))
