@@ -185,3 +185,17 @@ def test_bic_and_grouped_cross_validation_choose_two_states():
     assert search.best_params_["n_states"] == 2
     assert isinstance(search.cv_results_["mean_test_score"], np.ndarray)
     assert pd.notna(search.best_score_)
+
+
+def test_jax_and_numpy_e_steps_give_the_same_fit():
+    X, y, _ = make_pomdp_crm(n_customers=60, n_periods=15, random_state=8)
+    acts, ys = (a.copy() for a in _arrays(X, y, 60, 15))
+    acts[5, 10:] = -1
+    ys[5, 10:] = -1
+    ys[7, 3] = -1
+    kw = {"n_init": 2, "max_iter": 15, "tol": 0.0, "rng": 0}
+    a = fit_em(acts, ys, 2, 3, 3, backend="numpy", **kw)
+    b = fit_em(acts, ys, 2, 3, 3, backend="jax", **kw)
+    np.testing.assert_allclose(b["history"], a["history"], rtol=1e-10)
+    np.testing.assert_allclose(b["transmat"], a["transmat"], atol=1e-10)
+    np.testing.assert_allclose(b["emissionprob"], a["emissionprob"], atol=1e-10)
