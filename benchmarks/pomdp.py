@@ -201,7 +201,8 @@ rows.append(
 )
 tables["Point-based value iteration (Perseus retention), tol 1e-6"] = rows
 notes.append(
-    "EM: restarts batched; numpy only, one thread; hmmlearn gets the same data, the "
+    "EM: restarts batched; E-step in JAX (lax.scan, float64, one thread) from 200,000 "
+    "customer-periods, numpy below; hmmlearn gets the same data, the "
     "same start (its start distribution = ours times Q) and the same absolute "
     "log-likelihood tolerance"
 )

@@ -111,7 +111,15 @@ class POMDPModel:
             self.horizon,
         )
 
-    def solve(self, n_belief_points=201, *, tol=1e-6, max_iter=10_000, belief_points=None):
+    def solve(
+        self,
+        n_belief_points=201,
+        *,
+        tol=1e-6,
+        max_iter=10_000,
+        belief_points=None,
+        method="pbvi",
+    ):
         """Solve the POMDP and its open-loop baseline by point-based value iteration.
 
         Parameters
@@ -124,6 +132,11 @@ class POMDPModel:
         max_iter : int
         belief_points : array (n, K), optional
             Extra belief points (e.g. the start belief) added to the grid.
+        method : {"pbvi", "perseus"}
+            ``"pbvi"``: every belief point backed up every iteration, with retention
+            (the reference; exact on the test problems). ``"perseus"``: randomised
+            backups until every point improved (much faster on large belief sets, a
+            slightly lower bound); infinite horizon only.
 
         Returns
         -------
@@ -132,9 +145,12 @@ class POMDPModel:
         B = _solver.belief_grid(self.n_states, n_belief_points, extra=belief_points)
         Q, P, R, g = self.transition, self.emission, self.reward, self.discount
         P_ol = np.ones((self.n_actions, self.n_states, 1))
+        if method not in ("pbvi", "perseus"):
+            raise ValueError(f"method must be 'pbvi' or 'perseus', got {method!r}")
         if self.horizon is None:
-            G, act, it, res = _solver.pbvi(Q, P, R, g, B, tol=tol, max_iter=max_iter)
-            G_ol, act_ol, it_ol, res_ol = _solver.pbvi(Q, P_ol, R, g, B, tol=tol, max_iter=max_iter)
+            solver = _solver.pbvi if method == "pbvi" else _solver.perseus
+            G, act, it, res = solver(Q, P, R, g, B, tol=tol, max_iter=max_iter)
+            G_ol, act_ol, it_ol, res_ol = solver(Q, P_ol, R, g, B, tol=tol, max_iter=max_iter)
             stages = stages_ol = None
             info = {
                 "n_iter": it,

@@ -325,3 +325,13 @@ def test_brute_force_open_loop_plans_equal_open_loop_value(crm3):
             b = b @ truth.Q[a]
         best = max(best, total)
     assert fin.value(truth.b0, policy="open_loop") == pytest.approx(best, abs=1e-9)
+
+
+def test_perseus_matches_pbvi_on_tiger_and_crm3(crm3):
+    tiger = POMDPModel(*pomdp_tiger(), discount=0.95).solve(201, method="perseus")
+    assert tiger.value([0.5, 0.5]) == pytest.approx(19.371368, abs=1e-3)
+    truth, model, sol = crm3
+    fast = model.solve(201, method="perseus")
+    B = sol.belief_points
+    assert np.all(fast.value(B) <= sol.value(B) + 1e-3)
+    assert fast.value(truth.b0) == pytest.approx(129.773298, abs=0.01)
