@@ -11,24 +11,6 @@ def truth():
     return make_pomdp_crm(n_customers=1, n_periods=1, random_state=0)[2]
 
 
-def test_monte_carlo_of_the_optimal_policy_matches_the_exact_value_small(truth):
-    sol = truth.solution()
-    mean, se = _solver.simulate_policy(
-        sol.action,
-        truth.Q,
-        truth.P,
-        truth.b0,
-        truth.Q,
-        truth.P,
-        truth.R,
-        truth.b0,
-        0.95,
-        n_customers=20_000,
-        random_state=1,
-    )
-    assert abs(mean - 129.7733) < 4 * se and se < 0.5
-
-
 @pytest.mark.slow
 def test_monte_carlo_of_the_optimal_policy_matches_the_exact_value(truth):
     sol = truth.solution()
