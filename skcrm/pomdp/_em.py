@@ -258,13 +258,17 @@ def _em_batch(
     loglik = np.full(R, -np.inf)
     objective = np.full(R, -np.inf)
     history = []
+    if use_jax:
+        from ._jax_core import forward_backward_jax, prepare_panel
+
+        prepared = prepare_panel(actions, outcomes)
     for it in range(1, max_iter + 1):
         idx = np.flatnonzero(active)
         if use_jax:
-            from ._jax_core import forward_backward_jax
-
             # all restarts every time: one compiled shape; the converged ones are ignored
-            ll, sc, tc, ec = (x[idx] for x in forward_backward_jax(pi, Q, P, actions, outcomes))
+            ll, sc, tc, ec = (
+                x[idx] for x in forward_backward_jax(pi, Q, P, actions, outcomes, prepared=prepared)
+            )
         else:
             E = emission_likelihoods(P[idx], actions, outcomes)
             ll, sc, tc, ec = forward_backward(pi[idx], Q[idx], E, actions, outcomes, L)

@@ -13,7 +13,7 @@ import functools
 
 import numpy as np
 
-__all__ = ["forward_backward_jax"]
+__all__ = ["forward_backward_jax", "prepare_panel"]
 
 
 @functools.lru_cache(maxsize=8)
@@ -66,7 +66,17 @@ def _compiled(A, K, L):
     return jax.jit(jax.vmap(estep, in_axes=(0, 0, 0, None, None)))
 
 
-def forward_backward_jax(startprob, transition, emission, actions, outcomes):
+def prepare_panel(actions, outcomes):
+    """Time-major int32 device copies of the panel, made once per fit."""
+    import jax.numpy as jnp
+
+    return (
+        jnp.asarray(np.ascontiguousarray(actions.T), dtype=jnp.int32),
+        jnp.asarray(np.ascontiguousarray(outcomes.T), dtype=jnp.int32),
+    )
+
+
+def forward_backward_jax(startprob, transition, emission, actions, outcomes, prepared=None):
     """Batched E-step; same outputs as :func:`skcrm.pomdp._core.forward_backward`.
 
     Parameters
@@ -86,11 +96,12 @@ def forward_backward_jax(startprob, transition, emission, actions, outcomes):
     R, A, K, L = emission.shape
     with x64():
         fn = _compiled(A, K, L)
+        acts_t, outs_t = prepared if prepared is not None else prepare_panel(actions, outcomes)
         out = fn(
             jnp.asarray(startprob, dtype=jnp.float64),
             jnp.asarray(transition, dtype=jnp.float64),
             jnp.asarray(emission, dtype=jnp.float64),
-            jnp.asarray(np.ascontiguousarray(actions.T), dtype=jnp.int32),
-            jnp.asarray(np.ascontiguousarray(outcomes.T), dtype=jnp.int32),
+            acts_t,
+            outs_t,
         )
         return tuple(np.asarray(x, dtype=np.float64) for x in out)
