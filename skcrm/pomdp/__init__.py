@@ -1,6 +1,19 @@
 """Hidden relationship states and optimal contact policies (Fan 2015).
 
-POMDPPolicy, POMDPModel, value of learning.
+- :class:`POMDPPolicy` — estimator: IO-HMM by EM, POMDP policy, DCV, value of learning;
+- :class:`POMDPModel` — solve your own POMDP (point-based value iteration, open loop);
+- :func:`strategic_quadrants`, :func:`learning_effect`, :func:`learning_effect_argmax`.
 """
 
-__all__: list[str] = []
+from ._estimator import POMDPPolicy
+from ._model import POMDPModel, POMDPSolution
+from ._strategy import learning_effect, learning_effect_argmax, strategic_quadrants
+
+__all__ = [
+    "POMDPPolicy",
+    "POMDPModel",
+    "POMDPSolution",
+    "learning_effect",
+    "learning_effect_argmax",
+    "strategic_quadrants",
+]

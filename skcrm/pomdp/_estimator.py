@@ -1,0 +1,892 @@
+"""POMDPPolicy: the scikit-learn shell around the IO-HMM estimation and the POMDP solver."""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
+
+from . import _solver
+from ._core import belief_update, emission_likelihoods, forward_filter
+from ._em import fit_em, n_free_parameters, order_states
+from ._model import POMDPModel
+from ._strategy import strategic_quadrants
+
+__all__ = ["POMDPPolicy"]
+
+
+class _Panel:
+    """A validated customer-period panel, padded to (n_customers, n_periods)."""
+
+    def __init__(self, customers, codes, pos, actions, outcomes):
+        self.customers = customers  # (N,) ids in order of first appearance
+        self.codes = codes  # (n_rows,) customer index of each input row
+        self.pos = pos  # (n_rows,) period index within the customer (0-based)
+        N = len(customers)
+        T = int(pos.max()) + 1 if len(pos) else 0
+        self.actions = np.full((N, T), -1, dtype=np.int64)
+        self.outcomes = np.full((N, T), -1, dtype=np.int64)
+        self.actions[codes, pos] = actions
+        self.outcomes[codes, pos] = outcomes
+        self.lengths = np.bincount(codes, minlength=N)
+
+    @property
+    def n_rows(self):
+        return len(self.codes)
+
+
+class POMDPPolicy(TransformerMixin, BaseEstimator):
+    """Hidden relationship states, optimal contact policy and value of learning (Fan 2015).
+
+    Fits an input-output hidden Markov model to a long customer-period panel (hidden
+    relationship states; action-dependent transitions ``Q[a]`` and outcome emissions
+    ``P[a]``; EM with restarts and Dirichlet pseudo-counts), then solves the POMDP of the
+    firm that filters each customer's state from purchases (the "adaptive learning"
+    policy) and the open-loop baseline that plans without looking (the dissertation's
+    "HMM"). Timing is transit-then-emit: the action of period t moves the state into
+    period t and shapes period t's outcome.
+
+    The "learning" here is *filtering of the hidden state*, as in the dissertation: the
+    parameters are point estimates treated as known afterwards; there is no Bayesian
+    learning of parameters. The value of learning (VOL) is ``DCV_POMDP - DCV_open_loop``.
+
+    Parameters
+    ----------
+    n_states : int, default=2
+        Number of hidden relationship states K. After fitting, state 0 is the weakest
+        (lowest expected outcome value under the most frequent action).
+    discount : float, default=0.95
+        Discount factor per period, in (0, 1) (1 is allowed with a finite ``horizon``).
+        It does not change the likelihood, so do not tune it with ``score``.
+    horizon : int or None, default=None
+        None for the infinite discounted horizon; an int for a finite horizon (each row's
+        decision then plans ``horizon`` periods ahead).
+    action_costs : None, "identity", dict or array-like, default=None
+        Cost of each action: None = zero, ``"identity"`` = the numeric action label is
+        the spend (dissertation: reward = revenue - marketing), a dict ``label -> cost``
+        or an array aligned with the sorted action labels.
+    outcome_values : array-like or None, default=None
+        Value of each outcome level (dissertation: mean revenue per purchase level).
+        None = the level index ``0, 1, ..., L-1``.
+    action_effects : {"both", "transition", "emission"}, default="both"
+        Which matrices depend on the action; the others are shared across actions.
+    n_init : int, default=5
+        EM restarts; the best penalised log-likelihood is kept.
+    max_iter : int, default=500
+        EM iterations per restart.
+    tol : float, default=1e-6
+        Relative change of the EM objective that stops a restart.
+    pseudo_count : float, default=0.1
+        Dirichlet pseudo-count added to every expected count (MAP); 0 = maximum
+        likelihood.
+    initial_state : "estimate" or array-like of shape (K,), default="estimate"
+        Estimate the distribution of the state before the first period, or fix it (a
+        fixed array keeps the states in the EM's order, not re-sorted).
+    n_belief_points : int, default=201
+        Belief points of the point-based solver (grid on P(high) for two states, simplex
+        lattice with at most this many points otherwise).
+    solver_tol : float, default=1e-6
+        Absolute stopping tolerance of value iteration.
+    solver_max_iter : int, default=10000
+    id_col, time_col, action_col : str
+        Columns of X with the customer id, the integer period (consecutive within a
+        customer) and the action label of that period.
+    outcome_col : str or None, default="outcome"
+        Column of X with the outcome level, used when ``y`` is None (so a Pipeline can
+        carry another target). NaN outcomes are unobserved periods.
+    random_state : int, RandomState or None, default=None
+        Seeds the EM restarts and the simulations.
+    verbose : int, default=0
+        Print EM progress.
+
+    Attributes
+    ----------
+    actions_ : ndarray (A,)
+        Sorted action labels seen in fit.
+    outcome_levels_ : ndarray (L,)
+        Outcome labels; column l of the emissions is ``outcome_levels_[l]``.
+    outcome_values_, action_costs_ : ndarray (L,), (A,)
+    startprob_ : ndarray (K,)
+        Distribution of the state before each customer's first period.
+    transmat_ : ndarray (A, K, K)
+        ``transmat_[a, s, s']``.
+    emissionprob_ : ndarray (A, K, L)
+        ``emissionprob_[a, s', y]``.
+    reward_ : ndarray (K, A)
+        ``R[s, a] = sum_s' Q_a(s,s') sum_y P_a(s',y) v_y - c_a``.
+    state_order_ : ndarray (K,)
+        Permutation applied to the EM's states to sort them (state 0 = weakest).
+    loglik_, n_iter_, converged_ : float, int, bool
+    n_params_, aic_, bic_ : int, float, float
+        Free parameters and information criteria (n = observed outcomes).
+    alpha_vectors_, alpha_actions_ : ndarray (m, K), (m,)
+        Alpha vectors of V* and their actions.
+    alpha_vectors_open_loop_ : ndarray (m', K)
+    alpha_stages_, alpha_stages_open_loop_ : list of ndarray or None
+        Per-stage alpha sets for a finite horizon.
+    mdp_values_ : ndarray (K,) or None
+    belief_points_ : ndarray (n, K)
+    solver_n_iter_, solver_residual_ : int, float
+    value_at_start_, vol_at_start_ : float
+        DCV (POMDP) and VOL at ``startprob_``.
+    n_features_in_, feature_names_in_
+
+    References
+    ----------
+    Fan, J. (2015). A Double Loop Learning Model for Integrated and Proactive Customer
+    Relationship Management. PhD dissertation.
+
+    Examples
+    --------
+    >>> from skcrm.datasets import make_pomdp_crm
+    >>> X, y, truth = make_pomdp_crm(n_customers=300, n_periods=30, random_state=0)
+    >>> est = POMDPPolicy(action_costs=[0, 2, 10], outcome_values=[0, 10, 40],
+    ...                   n_init=2, random_state=0).fit(X, y)
+    >>> est.transform(X, y).shape, est.predict(X, y)[:3].tolist()
+    ((9000, 2), [2, 2, 2])
+    >>> bool(est.vol_at_start_ > 0)
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "n_states": [Interval(Integral, 1, None, closed="left")],
+        "discount": [Interval(Real, 0, 1, closed="right")],
+        "horizon": [None, Interval(Integral, 1, None, closed="left")],
+        "action_costs": [None, StrOptions({"identity"}), dict, "array-like"],
+        "outcome_values": [None, "array-like"],
+        "action_effects": [StrOptions({"both", "transition", "emission"})],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "pseudo_count": [Interval(Real, 0, None, closed="left")],
+        "initial_state": [StrOptions({"estimate"}), "array-like"],
+        "n_belief_points": [Interval(Integral, 3, None, closed="left")],
+        "solver_tol": [Interval(Real, 0, None, closed="neither")],
+        "solver_max_iter": [Interval(Integral, 1, None, closed="left")],
+        "id_col": [str],
+        "time_col": [str],
+        "action_col": [str],
+        "outcome_col": [None, str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_states=2,
+        discount=0.95,
+        horizon=None,
+        action_costs=None,
+        outcome_values=None,
+        action_effects="both",
+        n_init=5,
+        max_iter=500,
+        tol=1e-6,
+        pseudo_count=0.1,
+        initial_state="estimate",
+        n_belief_points=201,
+        solver_tol=1e-6,
+        solver_max_iter=10_000,
+        id_col="customer_id",
+        time_col="period",
+        action_col="action",
+        outcome_col="outcome",
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_states = n_states
+        self.discount = discount
+        self.horizon = horizon
+        self.action_costs = action_costs
+        self.outcome_values = outcome_values
+        self.action_effects = action_effects
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.pseudo_count = pseudo_count
+        self.initial_state = initial_state
+        self.n_belief_points = n_belief_points
+        self.solver_tol = solver_tol
+        self.solver_max_iter = solver_max_iter
+        self.id_col = id_col
+        self.time_col = time_col
+        self.action_col = action_col
+        self.outcome_col = outcome_col
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = False
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        return tags
+
+    # ------------------------------------------------------------------ input handling
+    def _columns(self, X, y, reset):
+        """(ids, times, action labels, outcome values or None) from a table or an array."""
+        if isinstance(X, pd.DataFrame):
+            if reset:
+                validate_data(self, X, reset=True, skip_check_array=True)
+            missing = [c for c in (self.id_col, self.time_col, self.action_col) if c not in X]
+            if missing:
+                raise ValueError(
+                    f"X is missing column(s) {missing} (set id_col/time_col/action_col); "
+                    f"it has {list(X.columns)}"
+                )
+            ids = X[self.id_col].to_numpy()
+            times = X[self.time_col].to_numpy()
+            acts = X[self.action_col].to_numpy()
+            if y is None and self.outcome_col is not None and self.outcome_col in X:
+                y = X[self.outcome_col].to_numpy()
+        else:
+            arr = validate_data(
+                self,
+                X,
+                reset=reset,
+                dtype=None,
+                ensure_all_finite="allow-nan",
+                ensure_min_samples=1,
+            )
+            if arr.shape[1] < 3:
+                raise ValueError(
+                    "an array X needs the columns [customer id, period, action] (and "
+                    f"optionally the outcome); got {arr.shape[1]} column(s)"
+                )
+            ids, times, acts = arr[:, 0], arr[:, 1], arr[:, 2]
+            if y is None and arr.shape[1] >= 4:
+                y = arr[:, 3]
+        if len(ids) == 0:
+            raise ValueError("X has no rows")
+        if pd.isna(pd.Series(ids)).any():
+            raise ValueError(f"column {self.id_col!r} has missing customer ids")
+        return ids, times, acts, y
+
+    def _panel(self, X, y, *, fitting):
+        ids, times, acts, y = self._columns(X, y, reset=fitting)
+        if y is None:
+            raise ValueError(
+                "outcomes are needed: pass y or include the outcome column "
+                f"{self.outcome_col!r} in X"
+            )
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != len(ids):
+            raise ValueError(
+                f"y must be 1-D with one outcome per row of X ({len(ids)}), got {y.shape}"
+            )
+        t = pd.to_numeric(pd.Series(times), errors="coerce").to_numpy(dtype=float)
+        if np.any(~np.isfinite(t)) or np.any(t != np.round(t)):
+            raise ValueError(f"column {self.time_col!r} must hold integer periods")
+        codes, customers = pd.factorize(pd.Series(ids), sort=False)
+        order = np.lexsort((t, codes))
+        sc, st = codes[order], t[order]
+        same = sc[1:] == sc[:-1]
+        step = st[1:] - st[:-1]
+        if np.any(same & (step == 0)):
+            who = _plain(np.asarray(customers)[sc[1:][same & (step == 0)][0]])
+            raise ValueError(
+                f"duplicate periods: customer {who!r} has two rows with the same {self.time_col!r}"
+            )
+        if np.any(same & (step != 1)):
+            who = _plain(np.asarray(customers)[sc[1:][same & (step != 1)][0]])
+            raise ValueError(
+                f"gap in periods: customer {who!r} skips a {self.time_col!r} value; periods "
+                "must be consecutive within a customer (add the missing periods with a NaN "
+                "outcome if they were not observed)"
+            )
+        first = np.full(len(customers), np.inf)
+        np.minimum.at(first, codes, t)
+        pos = (t - first[codes]).astype(np.int64)
+        a_idx = self._encode_actions(acts, fitting)
+        y_idx = self._encode_outcomes(y, fitting)
+        return _Panel(np.asarray(customers), codes.astype(np.int64), pos, a_idx, y_idx)
+
+    def _encode_actions(self, acts, fitting):
+        acts = np.asarray(acts)
+        if pd.isna(pd.Series(acts)).any():
+            raise ValueError(f"column {self.action_col!r} has missing actions")
+        if fitting:
+            self.actions_ = np.unique(acts)
+        idx = np.searchsorted(self.actions_, acts)
+        idx = np.clip(idx, 0, len(self.actions_) - 1)
+        bad = self.actions_[idx] != acts
+        if np.any(bad):
+            unknown = sorted(set(np.asarray(acts)[bad].tolist()), key=str)[:5]
+            raise ValueError(
+                f"unknown action(s) {unknown} in column {self.action_col!r}; the model was "
+                f"fitted on actions {self.actions_.tolist()}"
+            )
+        return idx.astype(np.int64)
+
+    def _encode_outcomes(self, y, fitting):
+        missing = pd.isna(pd.Series(y)).to_numpy()
+        obs = y[~missing]
+        if fitting:
+            if obs.size == 0:
+                raise ValueError("y has no observed outcome (all NaN)")
+            numeric = np.issubdtype(np.asarray(obs).dtype, np.number) or all(
+                isinstance(v, Real) for v in obs[:100]
+            )
+            vals = np.asarray(obs, dtype=float) if numeric else None
+            if numeric and np.all(vals == np.round(vals)) and vals.min() >= 0:
+                L = int(vals.max()) + 1
+                if self.outcome_values is not None:
+                    L = max(L, len(np.asarray(self.outcome_values)))
+                self.outcome_levels_ = np.arange(L)
+            else:
+                self.outcome_levels_ = np.unique(obs)
+        levels = self.outcome_levels_
+        out = np.full(len(y), -1, dtype=np.int64)
+        if obs.size:
+            if np.issubdtype(levels.dtype, np.number):
+                o = np.asarray(obs, dtype=float)
+                idx = np.clip(np.searchsorted(levels, o), 0, len(levels) - 1)
+                bad = levels[idx] != o
+            else:
+                idx = np.clip(np.searchsorted(levels, obs), 0, len(levels) - 1)
+                bad = levels[idx] != obs
+            if np.any(bad):
+                raise ValueError(
+                    f"outcome level(s) {sorted(set(np.asarray(obs)[bad].tolist()), key=str)[:5]} "
+                    f"outside the fitted range {levels.tolist()}"
+                )
+            out[~missing] = idx
+        return out
+
+    def _costs(self):
+        A = len(self.actions_)
+        c = self.action_costs
+        if c is None:
+            return np.zeros(A)
+        if isinstance(c, str):
+            try:
+                return self.actions_.astype(float)
+            except (TypeError, ValueError) as exc:
+                raise ValueError("action_costs='identity' needs numeric action labels") from exc
+        if isinstance(c, dict):
+            missing = [a for a in self.actions_.tolist() if a not in c]
+            if missing:
+                raise ValueError(f"action_costs has no cost for action(s) {missing}")
+            return np.array([float(c[a]) for a in self.actions_.tolist()])
+        c = np.asarray(c, dtype=float)
+        if c.shape != (A,):
+            raise ValueError(
+                f"action_costs must have one cost per action ({A}: {self.actions_.tolist()}), "
+                f"got shape {c.shape}"
+            )
+        return c
+
+    def _values(self):
+        L = len(self.outcome_levels_)
+        if self.outcome_values is None:
+            return np.arange(L, dtype=float)
+        v = np.asarray(self.outcome_values, dtype=float)
+        if v.shape != (L,):
+            raise ValueError(
+                f"outcome_values must have one value per outcome level ({L}), got {v.shape}"
+            )
+        return v
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Estimate the model by EM and solve the POMDP and its open-loop baseline.
+
+        Parameters
+        ----------
+        X : DataFrame or array (n_rows, 3 or 4)
+            Long customer-period panel (see the class docstring).
+        y : array-like (n_rows,), optional
+            Outcome level per row (NaN = unobserved); default ``X[outcome_col]``.
+
+        Returns
+        -------
+        self
+        """
+        if self.horizon is None and self.discount >= 1:
+            raise ValueError(
+                f"discount must be in (0, 1) for the infinite horizon, got {self.discount}; "
+                "discount=1 needs a finite horizon"
+            )
+        panel = self._panel(X, y, fitting=True)
+        if panel.n_rows < 2:
+            raise ValueError(
+                "the panel has one customer with one period: at least two customer-periods "
+                "are needed to estimate the model"
+            )
+        K, A, L = self.n_states, len(self.actions_), len(self.outcome_levels_)
+        self.n_actions_, self.n_outcomes_ = A, L
+        self.action_costs_ = self._costs()
+        self.outcome_values_ = self._values()
+        init_state = self.initial_state
+        if not isinstance(init_state, str):
+            init_state = np.asarray(init_state, dtype=float)
+            if init_state.shape != (K,) or not np.isclose(init_state.sum(), 1):
+                raise ValueError(
+                    f"initial_state must be 'estimate' or {K} probabilities summing to 1"
+                )
+        rng = check_random_state(self.random_state)
+        res = fit_em(
+            panel.actions,
+            panel.outcomes,
+            K,
+            A,
+            L,
+            n_init=self.n_init,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            pseudo_count=self.pseudo_count,
+            action_effects=self.action_effects,
+            initial_state=init_state,
+            rng=np.random.default_rng(rng.randint(2**31 - 1)),
+            verbose=self.verbose,
+        )
+        pi, Q, P = res["startprob"], res["transmat"], res["emissionprob"]
+        if isinstance(init_state, str):
+            freq = np.bincount(panel.actions[panel.actions >= 0], minlength=A)
+            perm = order_states(P, self.outcome_values_, int(np.argmax(freq)))
+        else:
+            perm = np.arange(K)
+        self.state_order_ = perm
+        self.startprob_ = pi[perm]
+        self.transmat_ = Q[:, perm][:, :, perm]
+        self.emissionprob_ = P[:, perm]
+        self.loglik_ = res["loglik"]
+        self.n_iter_ = res["n_iter"]
+        self.converged_ = res["converged"]
+        self.loglik_history_ = np.asarray(res["history"], dtype=float)
+        if not self.converged_:
+            warnings.warn(
+                f"EM did not converge in max_iter={self.max_iter} iterations (tol={self.tol}); "
+                "increase max_iter or tol",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        n_obs = int((panel.outcomes >= 0).sum())
+        self.n_params_ = n_free_parameters(
+            K, A, L, self.action_effects, "estimate" if isinstance(init_state, str) else "fixed"
+        )
+        self.aic_ = 2 * self.n_params_ - 2 * self.loglik_
+        self.bic_ = self.n_params_ * np.log(n_obs) - 2 * self.loglik_
+        self.reward_ = (
+            np.einsum("asz,azy,y->sa", self.transmat_, self.emissionprob_, self.outcome_values_)
+            - self.action_costs_[None, :]
+        )
+        self._solve()
+        return self
+
+    def _model(self, horizon="self"):
+        h = self.horizon if horizon == "self" else horizon
+        return POMDPModel(self.transmat_, self.emissionprob_, self.reward_, self.discount, h)
+
+    def _solve(self):
+        model = self._model()
+        with warnings.catch_warnings():
+            sol = model.solve(
+                self.n_belief_points,
+                tol=self.solver_tol,
+                max_iter=self.solver_max_iter,
+                belief_points=self.startprob_,
+            )
+        self.belief_points_ = sol.belief_points
+        self.alpha_vectors_ = sol.alpha_vectors
+        self.alpha_vectors_open_loop_ = sol.alpha_vectors_open_loop
+        self.alpha_stages_ = sol.stages
+        self.alpha_stages_open_loop_ = sol.stages_open_loop
+        self.mdp_values_ = sol.mdp_values
+        self.solver_n_iter_ = int(sol.info["n_iter"])
+        self.solver_residual_ = float(sol.info["residual"])
+        if self.horizon is None and self.solver_residual_ >= self.solver_tol:
+            warnings.warn(
+                f"value iteration stopped after solver_max_iter={self.solver_max_iter} "
+                f"iterations with residual {self.solver_residual_:.3g}; increase "
+                "solver_max_iter or solver_tol",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        self.alpha_actions_ = self._alpha_actions(sol)
+        self.value_at_start_ = float(sol.value(self.startprob_))
+        self.vol_at_start_ = float(self.value_at_start_ - sol.value(self.startprob_, "open_loop"))
+
+    def _alpha_actions(self, sol):
+        # the action of each vector = the best action at the belief point it is best at
+        B = self.belief_points_
+        best = (B @ self.alpha_vectors_.T).argmax(1)
+        acts = np.zeros(len(self.alpha_vectors_), dtype=np.int64)
+        acts[best] = sol.action(B)
+        return acts
+
+    def _solution(self):
+        from ._model import POMDPSolution
+
+        return POMDPSolution(
+            model=self._model(),
+            belief_points=self.belief_points_,
+            alpha_vectors=self.alpha_vectors_,
+            alpha_vectors_open_loop=self.alpha_vectors_open_loop_,
+            stages=self.alpha_stages_,
+            stages_open_loop=self.alpha_stages_open_loop_,
+            mdp_values=self.mdp_values_,
+            info={"n_iter": self.solver_n_iter_, "residual": self.solver_residual_},
+        )
+
+    # ------------------------------------------------------------------ per-row outputs
+    def _filter(self, X, y):
+        check_is_fitted(self)
+        panel = self._panel(X, y, fitting=False)
+        E = emission_likelihoods(self.emissionprob_[None], panel.actions, panel.outcomes)
+        alpha, log_c = forward_filter(self.startprob_[None], self.transmat_[None], E, panel.actions)
+        return panel, alpha[0], log_c[0]
+
+    def transform(self, X, y=None):
+        """Filtered beliefs ``P(S_t | outcomes and actions up to row t)``, one row per row.
+
+        Returns an array (n_rows, K) in the original row order; rows sum to 1.
+        """
+        panel, alpha, _ = self._filter(X, y)
+        return alpha[panel.pos, panel.codes]
+
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit, then return the filtered beliefs of the training rows."""
+        return self.fit(X, y, **fit_params).transform(X, y)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the belief columns: ``belief_state0 ... belief_state{K-1}``."""
+        check_is_fitted(self)
+        return np.asarray([f"belief_state{k}" for k in range(self.n_states)], dtype=object)
+
+    def decision_function(self, X, y=None):
+        """Q-values ``Q(b_t, a)`` of the next period's actions at each row's belief (n_rows, A)."""
+        b = self.transform(X, y)
+        return self._solution().q_values(b)
+
+    def predict(self, X, y=None):
+        """The optimal next action (label) after each row: ``actions_[argmax Q]``."""
+        q = self.decision_function(X, y)
+        return self.actions_[np.argmax(q, axis=1)]
+
+    def predict_outcome_proba(self, X, y=None, action=None):
+        """``Pr(y_{t+1} | history, a_{t+1})`` per row; ``action`` label, default optimal."""
+        b = self.transform(X, y)
+        if action is None:
+            a = np.argmax(self._solution().q_values(b), axis=1)
+        else:
+            a = np.full(len(b), self._encode_actions(np.array([action]), False)[0])
+        phi = np.einsum("nk,nkj->nj", b, self.transmat_[a])
+        return np.einsum("nk,nky->ny", phi, self.emissionprob_[a])
+
+    def score(self, X, y=None):
+        """Mean one-step-ahead log-likelihood per observed row (higher is better).
+
+        ``(1/n) sum_t log Pr(y_t | y_<t, a_<=t)`` over rows with an observed outcome.
+        Cross-validate with ``GroupKFold`` on the customer id so that customers are never
+        split across folds.
+        """
+        panel, _, log_c = self._filter(X, y)
+        obs = panel.outcomes[panel.codes, panel.pos] >= 0
+        vals = log_c[panel.pos, panel.codes][obs]
+        if vals.size == 0:
+            raise ValueError("score needs at least one observed outcome")
+        return float(vals.mean())
+
+    # ------------------------------------------------------------------ per-customer outputs
+    def _last_beliefs(self, X, y):
+        panel, alpha, _ = self._filter(X, y)
+        last = panel.lengths - 1
+        return panel.customers, alpha[last, np.arange(len(panel.customers))]
+
+    def _beliefs_or_start(self, X, y):
+        check_is_fitted(self)
+        if X is None:
+            return None, self.startprob_[None]
+        return self._last_beliefs(X, y)
+
+    def recommend(self, X, y=None):
+        """One row per customer: current belief, recommended action, Q-values, DCV, VOL.
+
+        Returns
+        -------
+        DataFrame indexed by customer id with columns ``belief_state<k>``, ``action``,
+        ``q_<action>`` per action, ``dcv`` (V* at the belief) and ``vol``
+        (V* - V_open_loop).
+        """
+        customers, b = self._last_beliefs(X, y)
+        sol = self._solution()
+        q = sol.q_values(b)
+        dcv = sol.value(b)
+        vol = dcv - sol.value(b, policy="open_loop")
+        out = pd.DataFrame(b, columns=[f"belief_state{k}" for k in range(self.n_states)])
+        out.insert(self.n_states, "action", self.actions_[q.argmax(1)])
+        for j, a in enumerate(self.actions_.tolist()):
+            out[f"q_{a}"] = q[:, j]
+        out["dcv"], out["vol"] = dcv, vol
+        out.index = pd.Index(customers, name=self.id_col)
+        return out
+
+    def _policy_fn(self, policy, sol):
+        if policy == "pomdp":
+            return lambda b: sol.action(b)
+        if policy == "open_loop":
+            return lambda b: sol.action(b, policy="open_loop")
+        if policy == "myopic":
+            return lambda b: sol.action(b, policy="myopic")
+        raise ValueError(
+            f"policy must be 'pomdp', 'open_loop', 'myopic' or 'mdp_bound', got {policy!r}"
+        )
+
+    def dynamic_customer_value(
+        self,
+        X=None,
+        y=None,
+        *,
+        policy="pomdp",
+        horizon=None,
+        method="exact",
+        n_simulations=1000,
+        random_state=None,
+    ):
+        """Dynamic customer value (DCV): expected discounted profit from the current belief.
+
+        Parameters
+        ----------
+        X, y : panel, optional
+            Customers' histories; None gives the value at ``startprob_`` (a float).
+        policy : {"pomdp", "open_loop", "myopic", "mdp_bound"}
+            Adaptive (belief-updating) optimal policy, the open-loop plan (the
+            dissertation's "HMM"), the myopic policy, or the fully observed upper bound.
+        horizon : int, optional
+            Value over this many periods of the (stationary) policy; None = infinite.
+        method : {"exact", "simulate"}
+            ``"exact"``: alpha vectors (pomdp/open_loop, infinite horizon) or the joint
+            grid evaluation (two states); ``"simulate"``: Monte Carlo with
+            ``n_simulations`` paths per customer on the fitted model.
+
+        Returns
+        -------
+        Series indexed by customer id, or a float when X is None.
+        """
+        customers, b = self._beliefs_or_start(X, y)
+        vals = self._dcv(b, policy, horizon, method, n_simulations, random_state)
+        if customers is None:
+            return float(vals[0])
+        return pd.Series(vals, index=pd.Index(customers, name=self.id_col), name="dcv")
+
+    def _dcv(self, b, policy, horizon, method, n_simulations, random_state):
+        sol = self._solution()
+        if method not in ("exact", "simulate"):
+            raise ValueError(f"method must be 'exact' or 'simulate', got {method!r}")
+        if policy == "mdp_bound":
+            if self.mdp_values_ is None:
+                raise ValueError("policy='mdp_bound' needs an infinite-horizon model")
+            return b @ self.mdp_values_
+        fn = self._policy_fn(policy, sol)
+        if method == "exact" and horizon is None and policy in ("pomdp", "open_loop"):
+            return sol.value(b, policy=policy)
+        if method == "exact" and policy == "open_loop" and horizon is not None:
+            return self._open_loop_truncated(b, horizon, sol)
+        if method == "exact" and self.n_states == 2:
+            return sol.evaluate(fn, b, horizon=horizon)
+        if method == "exact":
+            method = "simulate"
+        rs = check_random_state(self.random_state if random_state is None else random_state)
+        mean, _ = _solver.simulate_policy(
+            fn,
+            self.transmat_,
+            self.emissionprob_,
+            b,
+            self.transmat_,
+            self.emissionprob_,
+            self.reward_,
+            b,
+            self.discount,
+            n_customers=n_simulations,
+            horizon=horizon,
+            random_state=rs.randint(2**31 - 1),
+        )
+        return np.atleast_1d(mean)
+
+    def _open_loop_truncated(self, b, horizon, sol):
+        """Open-loop plan over ``horizon`` periods: the belief path is deterministic."""
+        b = np.array(b, dtype=float)
+        total = np.zeros(len(b))
+        disc = 1.0
+        for _ in range(int(horizon)):
+            a = sol.action(b, policy="open_loop")
+            total += disc * np.einsum("nk,nk->n", b, self.reward_[:, a].T)
+            disc *= self.discount
+            b = np.einsum("nk,nkj->nj", b, self.transmat_[a])
+        return total
+
+    def value_of_learning(
+        self, X=None, y=None, *, horizon=None, policy_horizon="matched", relative=False
+    ):
+        """VOL = DCV under adaptive learning minus DCV under the open-loop plan (§3.5).
+
+        Parameters
+        ----------
+        horizon : int, optional
+            Planning horizon; None = infinite.
+        policy_horizon : {"matched", "infinite"}
+            ``"matched"``: policies optimal for ``horizon`` (VOL >= 0). ``"infinite"``:
+            the stationary policies truncated at ``horizon``, as the dissertation
+            simulates (can be negative at short horizons).
+        relative : bool
+            Divide by the open-loop DCV.
+
+        Returns
+        -------
+        Series indexed by customer id, or a float when X is None.
+        """
+        customers, b = self._beliefs_or_start(X, y)
+        pomdp, ol = self._vol_parts(b, horizon, policy_horizon)
+        vol = pomdp - ol
+        if relative:
+            vol = vol / ol
+        if customers is None:
+            return float(vol[0])
+        return pd.Series(vol, index=pd.Index(customers, name=self.id_col), name="vol")
+
+    def _vol_parts(self, b, horizon, policy_horizon):
+        if policy_horizon not in ("matched", "infinite"):
+            raise ValueError(
+                f"policy_horizon must be 'matched' or 'infinite', got {policy_horizon!r}"
+            )
+        if horizon is None:
+            sol = self._solution()
+            return sol.value(b), sol.value(b, policy="open_loop")
+        if policy_horizon == "matched":
+            fin = self._model(horizon=int(horizon)).solve(
+                self.n_belief_points, belief_points=b if len(b) <= 1000 else None
+            )
+            return fin.value(b), fin.value(b, policy="open_loop")
+        return (
+            self._dcv(b, "pomdp", horizon, "exact", 1000, None),
+            self._dcv(b, "open_loop", horizon, "exact", 1000, None),
+        )
+
+    def vol_curve(
+        self, X=None, y=None, horizons=(12, 24, 36, 48, 60, 120), policy_horizon="infinite"
+    ):
+        """DCV (POMDP, open loop) and VOL over planning horizons (Figure 15 analogue).
+
+        With X, the values are averaged over its customers (at their current beliefs).
+
+        Returns
+        -------
+        DataFrame indexed by ``horizon`` with columns ``dcv_pomdp``, ``dcv_open_loop``,
+        ``vol``.
+        """
+        _, b = self._beliefs_or_start(X, y)
+        rows = []
+        for h in horizons:
+            p, o = self._vol_parts(b, int(h), policy_horizon)
+            rows.append((int(h), float(np.mean(p)), float(np.mean(o))))
+        out = pd.DataFrame(rows, columns=["horizon", "dcv_pomdp", "dcv_open_loop"])
+        out["vol"] = out["dcv_pomdp"] - out["dcv_open_loop"]
+        return out.set_index("horizon")
+
+    def strategic_segments(self, X, y=None, *, dcv_threshold="median", vol_threshold="median"):
+        """Place customers on the DCV x VOL map (dissertation §2.5, Table 6, Figure 18).
+
+        Returns
+        -------
+        DataFrame indexed by customer id with ``dcv``, ``vol``, ``quadrant`` (good_friend:
+        high DCV and VOL; acquaintance: low DCV, high VOL; best_friend: high DCV, low
+        VOL; stranger: both low) and ``learning_mode`` ("adaptive" where VOL exceeds
+        ``vol_threshold``, e.g. the monitoring cost, else "open_loop").
+        """
+        rec = self.recommend(X, y)
+        quad, mode = strategic_quadrants(
+            rec["dcv"].to_numpy(), rec["vol"].to_numpy(), dcv_threshold, vol_threshold
+        )
+        return pd.DataFrame(
+            {"dcv": rec["dcv"], "vol": rec["vol"], "quadrant": quad, "learning_mode": mode},
+            index=rec.index,
+        )
+
+    def plan_open_loop(self, X=None, y=None, n_periods=12):
+        """Fixed action plans (labels) for open-loop customers: (n_customers, n_periods)."""
+        customers, b = self._beliefs_or_start(X, y)
+        sol = self._solution()
+        b = np.array(b, dtype=float)
+        plan = np.empty((len(b), int(n_periods)), dtype=np.int64)
+        for t in range(int(n_periods)):
+            a = sol.action(b, policy="open_loop")
+            plan[:, t] = a
+            b = np.einsum("nk,nkj->nj", b, self.transmat_[a])
+        out = self.actions_[plan]
+        return out if customers is not None else out[0]
+
+    def belief_update(self, belief, action, outcome):
+        """One Bayes step from ``belief`` after ``action`` (label) and ``outcome`` (level).
+
+        Returns ``(new_belief, probability of the outcome)``.
+        """
+        check_is_fitted(self)
+        a = self._encode_actions(np.array([action]), False)[0]
+        yv = self._encode_outcomes(np.array([outcome], dtype=object), False)[0]
+        return belief_update(belief, self.transmat_, self.emissionprob_, a, yv)
+
+    def simulate(self, n_customers, n_periods, *, policy="pomdp", random_state=None):
+        """Simulate a panel from the fitted model, acting with a policy on filtered beliefs.
+
+        Parameters
+        ----------
+        policy : {"pomdp", "open_loop", "myopic", "random"}
+
+        Returns
+        -------
+        X : DataFrame (id, time, action columns), y : ndarray of outcome labels,
+        states : ndarray of hidden states (same row order).
+        """
+        check_is_fitted(self)
+        rng = check_random_state(self.random_state if random_state is None else random_state)
+        sol = self._solution()
+        N, T, K = int(n_customers), int(n_periods), self.n_states
+        A = self.n_actions_
+        s = _draw(np.broadcast_to(self.startprob_, (N, K)), rng)
+        b = np.broadcast_to(self.startprob_, (N, K)).copy()
+        ol_b = b.copy()
+        S = np.empty((N, T), dtype=np.int64)
+        Ac = np.empty((N, T), dtype=np.int64)
+        Y = np.empty((N, T), dtype=np.int64)
+        for t in range(T):
+            if policy == "random":
+                a = rng.randint(A, size=N)
+            elif policy == "open_loop":
+                a = sol.action(ol_b, policy="open_loop")
+            elif policy in ("pomdp", "myopic"):
+                a = sol.action(b, policy=policy)
+            else:
+                raise ValueError(
+                    f"policy must be 'pomdp', 'open_loop', 'myopic' or 'random', got {policy!r}"
+                )
+            s = _draw(self.transmat_[a, s], rng)
+            yy = _draw(self.emissionprob_[a, s], rng)
+            b, _ = belief_update(b, self.transmat_, self.emissionprob_, a, yy)
+            ol_b = np.einsum("nk,nkj->nj", ol_b, self.transmat_[a])
+            S[:, t], Ac[:, t], Y[:, t] = s, a, yy
+        X = pd.DataFrame(
+            {
+                self.id_col: np.repeat(np.arange(N), T),
+                self.time_col: np.tile(np.arange(1, T + 1), N),
+                self.action_col: self.actions_[Ac.ravel()],
+            }
+        )
+        return X, self.outcome_levels_[Y.ravel()], S.ravel()
+
+
+def _draw(prob, rng):
+    u = rng.random_sample(prob.shape[0])
+    return np.minimum((prob.cumsum(1) < u[:, None]).sum(1), prob.shape[1] - 1)
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value

@@ -1,0 +1,356 @@
+"""Public POMDP model object: users solve their own POMDPs with it (spec §3.8)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _solver
+from ._core import belief_update
+
+__all__ = ["POMDPModel", "POMDPSolution"]
+
+_POLICIES = ("pomdp", "open_loop", "myopic", "mdp_bound")
+
+
+def _check_stochastic(arr, name, axis=-1):
+    if np.any(~np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"{name} must hold finite non-negative probabilities")
+    sums = arr.sum(axis)
+    if not np.allclose(sums, 1.0, atol=1e-8):
+        bad = float(np.max(np.abs(sums - 1)))
+        raise ValueError(f"{name} rows must sum to 1 (largest deviation {bad:.3g})")
+
+
+class POMDPModel:
+    """A finite POMDP with transit-then-emit timing (spec §1.4).
+
+    Each period, from pre-action state ``s`` the action ``a`` earns ``reward[s, a]`` in
+    expectation, the state moves to ``s' ~ transition[a, s, :]`` and the outcome
+    ``y ~ emission[a, s', :]`` is observed.
+
+    Parameters
+    ----------
+    transition : array-like of shape (A, K, K)
+        ``transition[a, s, s']``, rows sum to 1.
+    emission : array-like of shape (A, K, L)
+        ``emission[a, s', y]``, rows sum to 1.
+    reward : array-like of shape (K, A)
+        ``reward[s, a]``.
+    discount : float
+        In (0, 1) for the infinite horizon; 1 is allowed with a finite ``horizon``.
+    horizon : int, optional
+        Number of periods; None (default) for the infinite discounted horizon.
+
+    Examples
+    --------
+    The Tiger problem at discount 0.75 (R package ``pomdp``: 1.933439).
+
+    >>> from skcrm.datasets import pomdp_tiger
+    >>> sol = POMDPModel(*pomdp_tiger(), discount=0.75).solve(n_belief_points=201)
+    >>> round(float(sol.value([0.5, 0.5])), 4)
+    1.9334
+    >>> sol.action([[0.5, 0.5], [0.01, 0.99]]).tolist()
+    [0, 1]
+    """
+
+    def __init__(self, transition, emission, reward, discount, horizon=None):
+        Q = np.asarray(transition, dtype=float)
+        P = np.asarray(emission, dtype=float)
+        R = np.asarray(reward, dtype=float)
+        if Q.ndim != 3 or Q.shape[1] != Q.shape[2]:
+            raise ValueError(f"transition must have shape (A, K, K), got {Q.shape}")
+        A, K, _ = Q.shape
+        if P.ndim != 3 or P.shape[:2] != (A, K):
+            raise ValueError(f"emission must have shape ({A}, {K}, L), got {P.shape}")
+        if R.shape != (K, A):
+            raise ValueError(
+                f"reward must have shape ({K}, {A}) = (states, actions), got {R.shape}"
+            )
+        if not np.all(np.isfinite(R)):
+            raise ValueError("reward must be finite")
+        _check_stochastic(Q, "transition")
+        _check_stochastic(P, "emission")
+        discount = float(discount)
+        if horizon is None and not 0.0 < discount < 1.0:
+            raise ValueError(
+                f"discount must be in (0, 1) for the infinite horizon, got {discount}; "
+                "discount=1 needs a finite horizon"
+            )
+        if horizon is not None:
+            if int(horizon) != horizon or horizon < 1:
+                raise ValueError(f"horizon must be a positive integer or None, got {horizon}")
+            if not 0.0 < discount <= 1.0:
+                raise ValueError(f"discount must be in (0, 1], got {discount}")
+        self.transition, self.emission, self.reward = Q, P, R
+        self.discount = discount
+        self.horizon = None if horizon is None else int(horizon)
+
+    @property
+    def n_states(self):
+        return self.transition.shape[1]
+
+    @property
+    def n_actions(self):
+        return self.transition.shape[0]
+
+    @property
+    def n_outcomes(self):
+        return self.emission.shape[2]
+
+    def belief_update(self, belief, action, outcome):
+        """One Bayes step; returns ``(new_belief, Pr(outcome | belief, action))``."""
+        return belief_update(belief, self.transition, self.emission, action, outcome)
+
+    def open_loop(self):
+        """The same model with the outcome channel removed (the dissertation's "HMM")."""
+        return POMDPModel(
+            self.transition,
+            np.ones((self.n_actions, self.n_states, 1)),
+            self.reward,
+            self.discount,
+            self.horizon,
+        )
+
+    def solve(
+        self,
+        n_belief_points=201,
+        *,
+        tol=1e-6,
+        max_iter=10_000,
+        belief_points=None,
+        method="pbvi",
+    ):
+        """Solve the POMDP and its open-loop baseline by point-based value iteration.
+
+        Parameters
+        ----------
+        n_belief_points : int
+            Grid size on P(state 1) for two states; for three or more, the largest simplex
+            lattice with at most this many points.
+        tol : float
+            Absolute stopping tolerance of value iteration.
+        max_iter : int
+        belief_points : array (n, K), optional
+            Extra belief points (e.g. the start belief) added to the grid.
+        method : {"pbvi", "perseus"}
+            ``"pbvi"``: every belief point backed up every iteration, with retention
+            (the reference; exact on the test problems). ``"perseus"``: randomised
+            backups until every point improved (much faster on large belief sets, a
+            slightly lower bound); infinite horizon only.
+
+        Returns
+        -------
+        POMDPSolution
+        """
+        B = _solver.belief_grid(self.n_states, n_belief_points, extra=belief_points)
+        Q, P, R, g = self.transition, self.emission, self.reward, self.discount
+        P_ol = np.ones((self.n_actions, self.n_states, 1))
+        if method not in ("pbvi", "perseus"):
+            raise ValueError(f"method must be 'pbvi' or 'perseus', got {method!r}")
+        if self.horizon is None:
+            solver = _solver.pbvi if method == "pbvi" else _solver.perseus
+            G, act, it, res = solver(Q, P, R, g, B, tol=tol, max_iter=max_iter)
+            G_ol, act_ol, it_ol, res_ol = solver(Q, P_ol, R, g, B, tol=tol, max_iter=max_iter)
+            stages = stages_ol = None
+            info = {
+                "n_iter": it,
+                "residual": res,
+                "n_iter_open_loop": it_ol,
+                "residual_open_loop": res_ol,
+            }
+        else:
+            stages, _ = _solver.pbvi_finite(Q, P, R, g, B, self.horizon)
+            stages_ol, _ = _solver.pbvi_finite(Q, P_ol, R, g, B, self.horizon)
+            G, G_ol = stages[-1], stages_ol[-1]
+            info = {"n_iter": self.horizon, "residual": 0.0}
+        return POMDPSolution(
+            model=self,
+            belief_points=B,
+            alpha_vectors=G,
+            alpha_vectors_open_loop=G_ol,
+            stages=stages,
+            stages_open_loop=stages_ol,
+            mdp_values=_solver.mdp_values(Q, R, g) if self.horizon is None else None,
+            info=info,
+        )
+
+
+class POMDPSolution:
+    """A solved :class:`POMDPModel`: values and actions at any belief.
+
+    Attributes
+    ----------
+    model : POMDPModel
+    belief_points : ndarray (n, K)
+    alpha_vectors : ndarray (m, K)
+        Alpha vectors of V* (the full horizon for a finite-horizon model).
+    alpha_vectors_open_loop : ndarray (m', K)
+        Alpha vectors of the open-loop value ``V_OL``.
+    mdp_values : ndarray (K,) or None
+        Fully observed values (infinite horizon only).
+    info : dict
+        Iterations and final residuals of the solver.
+    """
+
+    def __init__(
+        self,
+        model,
+        belief_points,
+        alpha_vectors,
+        alpha_vectors_open_loop,
+        stages,
+        stages_open_loop,
+        mdp_values,
+        info,
+    ):
+        self.model = model
+        self.belief_points = belief_points
+        self.alpha_vectors = alpha_vectors
+        self.alpha_vectors_open_loop = alpha_vectors_open_loop
+        self.stages = stages
+        self.stages_open_loop = stages_open_loop
+        self.mdp_values = mdp_values
+        self.info = info
+
+    def _beliefs(self, belief):
+        b = np.asarray(belief, dtype=float)
+        single = b.ndim == 1
+        b = np.atleast_2d(b)
+        K = self.model.n_states
+        if b.shape[-1] != K:
+            raise ValueError(f"belief must have {K} entries per row, got shape {b.shape}")
+        if np.any(b < -1e-12) or not np.allclose(b.sum(1), 1.0, atol=1e-8):
+            raise ValueError("each belief must be a probability vector (non-negative, sums to 1)")
+        return b, single
+
+    def _out(self, value, single):
+        return value[0] if single else value
+
+    def _gammas(self, policy, periods_left):
+        if policy == "pomdp":
+            if self.stages is None:
+                return self.alpha_vectors
+            return self.stages[self._stage(periods_left)]
+        if self.stages_open_loop is None:
+            return self.alpha_vectors_open_loop
+        return self.stages_open_loop[self._stage(periods_left)]
+
+    def _stage(self, periods_left):
+        H = self.model.horizon
+        h = H if periods_left is None else int(periods_left)
+        if not 0 <= h <= H:
+            raise ValueError(f"periods_left must be in [0, {H}], got {periods_left}")
+        return h
+
+    def value(self, belief, policy="pomdp", periods_left=None):
+        """Value at one belief (K,) or at each row of a 2-D array (n, K).
+
+        Parameters
+        ----------
+        policy : {"pomdp", "open_loop", "myopic", "mdp_bound"}
+            ``"pomdp"`` = V* (dynamic customer value under adaptive learning);
+            ``"open_loop"`` = the best plan that ignores outcomes (the "HMM");
+            ``"myopic"`` = value of ``argmax_a b.R[:, a]`` with belief updating (two
+            states: exact grid evaluation; more: Monte Carlo, 20,000 customers);
+            ``"mdp_bound"`` = ``b . V_MDP`` (the fully observed upper bound).
+        periods_left : int, optional
+            For a finite-horizon model, the number of periods to go (default: all).
+        """
+        b, single = self._beliefs(belief)
+        if policy in ("pomdp", "open_loop"):
+            return self._out(_solver.alpha_values(self._gammas(policy, periods_left), b), single)
+        if policy == "mdp_bound":
+            if self.mdp_values is None:
+                raise ValueError("the MDP bound is computed for the infinite horizon only")
+            return self._out(b @ self.mdp_values, single)
+        if policy == "myopic":
+            return self._out(self.evaluate(lambda bb: self.action(bb, policy="myopic"), b), single)
+        raise ValueError(f"policy must be one of {_POLICIES}, got {policy!r}")
+
+    def q_values(self, belief, policy="pomdp", periods_left=None):
+        """``Q(b, a)`` for every action: (A,) for one belief, (n, A) for several."""
+        b, single = self._beliefs(belief)
+        m = self.model
+        if policy == "myopic":
+            return self._out(b @ m.reward, single)
+        if policy not in ("pomdp", "open_loop"):
+            raise ValueError(f"policy must be 'pomdp', 'open_loop' or 'myopic', got {policy!r}")
+        if self.stages is not None:
+            h = self._stage(periods_left)
+            if h == 0:
+                return self._out(np.zeros((len(b), m.n_actions)), single)
+            stages = self.stages if policy == "pomdp" else self.stages_open_loop
+            G = stages[h - 1]
+        else:
+            G = self._gammas(policy, None)
+        P = m.emission if policy == "pomdp" else np.ones((m.n_actions, m.n_states, 1))
+        return self._out(_solver.q_values(G, m.transition, P, m.reward, m.discount, b), single)
+
+    def action(self, belief, policy="pomdp", periods_left=None):
+        """Index of the best action (argmax of :meth:`q_values`) at each belief."""
+        q = self.q_values(belief, policy=policy, periods_left=periods_left)
+        return np.argmax(q, axis=-1)
+
+    def evaluate(
+        self,
+        policy,
+        belief,
+        *,
+        true_model=None,
+        n_points=4001,
+        horizon=None,
+        method="exact",
+        n_customers=20_000,
+        random_state=0,
+    ):
+        """Value of any belief policy, optionally on a different true process.
+
+        Parameters
+        ----------
+        policy : callable
+            Maps the policy's beliefs (n, K) (filtered with this model) to action indices.
+        belief : array (K,) or (n, K)
+            Starting belief of the policy (and of the true state, unless ``true_model``).
+        true_model : POMDPModel, optional
+            The process the customer really follows (default: this model).
+        horizon : int, optional
+            Truncate to this many periods (discounted).
+        method : {"exact", "simulate"}
+            ``"exact"`` needs two model states (joint grid, :func:`evaluate_policy_grid`);
+            ``"simulate"`` is Monte Carlo and returns values only (standard errors via
+            :func:`skcrm.pomdp._solver.simulate_policy`).
+        """
+        b, single = self._beliefs(belief)
+        true = true_model or self.model
+        m = self.model
+        if method == "exact" and m.n_states == 2 and true.n_states == 2:
+            x, V = _solver.evaluate_policy_grid(
+                policy,
+                m.transition,
+                m.emission,
+                true.transition,
+                true.emission,
+                true.reward,
+                m.discount,
+                n_points=n_points,
+                horizon=horizon,
+            )
+            vals = np.stack([np.interp(b[:, 1], x, V[s]) for s in range(2)], 1)
+            return self._out((b * vals).sum(1), single)
+        if method not in ("exact", "simulate"):
+            raise ValueError(f"method must be 'exact' or 'simulate', got {method!r}")
+        out, _ = _solver.simulate_policy(
+            policy,
+            m.transition,
+            m.emission,
+            b,
+            true.transition,
+            true.emission,
+            true.reward,
+            b,
+            m.discount,
+            n_customers=n_customers,
+            horizon=horizon,
+            random_state=random_state,
+        )
+        return self._out(out, single)
