@@ -49,3 +49,16 @@ def test_unknown_attribute_raises_attribute_error():
 
     with pytest.raises(AttributeError, match="no attribute 'NotAnEstimator'"):
         skcrm.NotAnEstimator  # noqa: B018
+
+
+def test_every_lazy_name_resolves_to_an_estimator_class():
+    import importlib
+
+    from sklearn.base import BaseEstimator
+
+    import skcrm
+
+    for name, module in skcrm._LAZY.items():
+        cls = getattr(skcrm, name)
+        assert cls is getattr(importlib.import_module(module), name)
+        assert isinstance(cls, type) and issubclass(cls, BaseEstimator), name
