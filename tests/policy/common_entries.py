@@ -4,7 +4,12 @@ from sklearn.tree import DecisionTreeClassifier
 
 from skcrm.datasets import make_surrogate_targeting
 from skcrm.policy import DRPolicyClassifier, PolicyTreeClassifier
-from tests._registry import Entry, FitData
+from tests._registry import (
+    CHECKS_THAT_FIT_ON_RANDOM_DATA,
+    SAMPLE_WEIGHT_CHECKS,
+    Entry,
+    FitData,
+)
 
 
 def _policy_data():
@@ -28,38 +33,7 @@ def _tree_data():
 _NEEDS_TREATMENT = (
     "fit requires treatment= (the realised actions); sklearn's check passes only X and y"
 )
-_FITTING_CHECKS = [
-    "check_all_zero_sample_weights_error",
-    "check_dict_unchanged",
-    "check_dont_overwrite_parameters",
-    "check_dtype_object",
-    "check_estimators_dtypes",
-    "check_estimators_fit_returns_self",
-    "check_estimators_nan_inf",
-    "check_estimators_overwrite_params",
-    "check_estimators_pickle",
-    "check_estimators_pickle(readonly_memmap=True)",
-    "check_f_contiguous_array_estimator",
-    "check_fit2d_1feature",
-    "check_fit2d_1sample",
-    "check_fit2d_predict1d",
-    "check_fit_check_is_fitted",
-    "check_fit_idempotent",
-    "check_fit_score_takes_y",
-    "check_methods_sample_order_invariance",
-    "check_methods_subset_invariance",
-    "check_n_features_in",
-    "check_n_features_in_after_fitting",
-    "check_pipeline_consistency",
-    "check_positive_only_tag_during_fit",
-    "check_readonly_memmap_input",
-    "check_sample_weight_equivalence_on_dense_data",
-    "check_sample_weights_list",
-    "check_sample_weights_not_an_array",
-    "check_sample_weights_not_overwritten",
-    "check_sample_weights_pandas_series",
-    "check_sample_weights_shape",
-]
+_FITTING_CHECKS = (*CHECKS_THAT_FIT_ON_RANDOM_DATA, *SAMPLE_WEIGHT_CHECKS)
 
 ENTRIES = [
     Entry(

@@ -6,7 +6,7 @@ from sklearn.linear_model import LinearRegression
 
 from skcrm.datasets import make_surrogate_targeting
 from skcrm.surrogate import SurrogateIndexTransformer, SurrogatePolicyLearner, pack_surrogate_target
-from tests._registry import Entry, FitData
+from tests._registry import CHECKS_THAT_FIT_ON_RANDOM_DATA, Entry, FitData
 
 
 def _historical():
@@ -36,34 +36,7 @@ _NEEDS_SURROGATES = (
     "fit needs packed surrogates, treatment and propensity (or keywords); sklearn's check "
     "passes a plain 1-D y"
 )
-_LEARNER_FAILS = dict.fromkeys(
-    (
-        "check_dict_unchanged",
-        "check_dont_overwrite_parameters",
-        "check_dtype_object",
-        "check_estimators_dtypes",
-        "check_estimators_fit_returns_self",
-        "check_estimators_nan_inf",
-        "check_estimators_overwrite_params",
-        "check_estimators_pickle",
-        "check_estimators_pickle(readonly_memmap=True)",
-        "check_f_contiguous_array_estimator",
-        "check_fit2d_1feature",
-        "check_fit2d_1sample",
-        "check_fit2d_predict1d",
-        "check_fit_check_is_fitted",
-        "check_fit_idempotent",
-        "check_fit_score_takes_y",
-        "check_methods_sample_order_invariance",
-        "check_methods_subset_invariance",
-        "check_n_features_in",
-        "check_n_features_in_after_fitting",
-        "check_pipeline_consistency",
-        "check_positive_only_tag_during_fit",
-        "check_readonly_memmap_input",
-    ),
-    _NEEDS_SURROGATES,
-)
+_LEARNER_FAILS = dict.fromkeys(CHECKS_THAT_FIT_ON_RANDOM_DATA, _NEEDS_SURROGATES)
 
 ENTRIES = [
     Entry(
