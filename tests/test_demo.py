@@ -28,3 +28,17 @@ def test_demo_rejects_unknown_section(tmp_path):
 
     with pytest.raises(ValueError, match="unknown demo section"):
         run_demo(tmp_path, only=["nope"])
+
+
+def test_demo_pins_threads_without_overriding_the_user(monkeypatch):
+    from skcrm.__main__ import _pin_threads
+
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    _pin_threads(1)
+    import os
+
+    assert os.environ["OMP_NUM_THREADS"] == "3"
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
+    with pytest.raises(ValueError, match="--threads must be at least 1"):
+        _pin_threads(0)
