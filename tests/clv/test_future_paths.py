@@ -264,3 +264,18 @@ def test_simulation_needs_attributes():
     m = AttributeBGNBD(future_attributes="bootstrap", n_future_sims=3).fit(tx)
     with pytest.raises(ValueError, match="need a model fitted on a transaction log with attrib"):
         m.predict(tx)
+
+
+def test_incremental_dert_uses_the_same_paths_in_both_arms(sim):
+    """Bootstrap with every column static carries the observed last attributes in both arms,
+    so it reproduces the deterministic incremental DERT (series vs quadrature: 1e-6)."""
+    model, cal, _, _ = sim
+    part = _subset(cal, 40)
+    boot = clone(model).set_params(
+        future_attributes="bootstrap", n_future_sims=3, static_cols=["attr", "cont"]
+    )
+    boot.__dict__.update({k: v for k, v in model.__dict__.items() if k.endswith("_")})
+    kw = {"changes": {"attr": 1.0}, "which": "last", "discount_rate": 0.002}
+    np.testing.assert_allclose(
+        boot.incremental_dert(part, **kw), model.incremental_dert(part, **kw), rtol=1e-6
+    )
