@@ -4,6 +4,7 @@ the bootstrap sampler, static columns, and their exact references."""
 import itertools
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 from sklearn.base import clone
@@ -278,4 +279,54 @@ def test_incremental_dert_uses_the_same_paths_in_both_arms(sim):
     kw = {"changes": {"attr": 1.0}, "which": "last", "discount_rate": 0.002}
     np.testing.assert_allclose(
         boot.incremental_dert(part, **kw), model.incremental_dert(part, **kw), rtol=1e-6
+    )
+
+
+@pytest.fixture(scope="module")
+def dynamic_model():
+    coef = {"first": -0.2, "attr": 0.3, "cont": -0.3, "attr->attr": 0.25, "attr:drift": -0.05}
+    tx, _ = make_attribute_bgnbd_data(
+        800, coef=coef, dynamic_cols=["attr"], observation_end=52.0, random_state=9
+    )
+    m = AttributeBGNBD(
+        attribute_cols=["attr", "cont"],
+        dynamic_cols=["attr"],
+        dynamic_terms=[("attr", "attr"), ("drift", "attr")],
+        first_transaction_effect=True,
+        observation_end=60.0,
+    ).fit(tx)
+    return m, tx
+
+
+def test_evolving_features_are_recomputed_along_a_random_path(dynamic_model):
+    """ln q of a sampled path equals the engineered features (Eqs. 8-9) of the same jobs
+    appended to the log."""
+    m, tx = dynamic_model
+    prep = m._prepare(tx, fit=False)
+    rng = np.random.default_rng(0)
+    n_cust, J = prep["x"].size, 3
+    z = np.stack([(rng.random((n_cust, J)) < 0.5) * 1.0, rng.normal(size=(n_cust, J))], -1)
+    got = m._path_log_q(z, prep)
+    ids = prep["customers"]
+    future = [
+        pd.DataFrame({"customer_id": ids, "t": 55.0 + j, "attr": z[:, j, 0], "cont": z[:, j, 1]})
+        for j in range(J)
+    ]
+    extended = pd.concat([tx[["customer_id", "t", "attr", "cont"]], *future])
+    extended = extended.sort_values(["customer_id", "t"], kind="mergesort")
+    ext = m._prepare(extended, fit=False)["H"]
+    lq = ext.job_F @ m.coef_.to_numpy()
+    ends = np.flatnonzero(np.r_[ext.job_customer[1:] != ext.job_customer[:-1], True])
+    expected = np.stack([lq[ends - (J - 1 - j)] for j in range(J)], axis=1)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_degenerate_sampler_matches_carry_last_with_evolving_coefficients(dynamic_model):
+    m, tx = dynamic_model
+    mc = clone(m).set_params(future_attributes=_carry_last_sampler(m))
+    mc.__dict__.update({k: v for k, v in m.__dict__.items() if k.endswith("_")})
+    np.testing.assert_allclose(
+        mc.conditional_expected_transactions(tx, 20.0),
+        m.conditional_expected_transactions(tx, 20.0),
+        atol=1e-10,
     )
