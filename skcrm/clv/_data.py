@@ -289,6 +289,8 @@ def prepare_long(
         "names": names,
         "t1": t1,
         "q_nonfirst_F": F[~is_first],
+        "nonfirst_attrs": attrs[~is_first],
+        "nonfirst_codes": codes[~is_first],
     }
 
 

@@ -105,10 +105,25 @@ def run(report, quick=False):
             np.mean(np.abs(model.conditional_expected_transactions(cal, length) - hold))
         )
     frame["MAE per customer"] = pd.Series(mae)
+    # future attributes simulated: each customer's own past baskets, resampled (spec 3.6)
+    n_paths = 50 if quick else 200
+    attr.set_params(future_attributes="bootstrap", n_future_sims=n_paths, random_state=0)
+    mc = attr.conditional_expected_transactions(cal, length)
+    attr.set_params(future_attributes="mean_q", n_future_sims=0)
+    frame.loc[f"attributes (bootstrap, {n_paths} paths)"] = [
+        attr.log_likelihood_,
+        6,
+        mc.sum(),
+        hold.sum(),
+        float(np.mean(np.abs(mc - hold))),
+    ]
     report.table(frame, caption="Holdout weeks 40-78 (1,882 repeat transactions)", floatfmt=".6g")
     report.text(
         "Every CDNOW-calibrated model under-forecasts the holdout (a known property of this "
-        "cohort); the attributes improve the likelihood much more than the aggregate forecast."
+        "cohort); the attributes improve the likelihood much more than the aggregate forecast. "
+        "Simulating future baskets (the customer's own past repeat baskets, resampled) instead "
+        f"of the mean multiplier changes the holdout forecast by "
+        f"{mc.sum() / pred['attributes (mean q)'] - 1:+.2%}."
     )
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     weeks = CAL_END + horizons

@@ -10,7 +10,7 @@ import pandas as pd
 from scipy import stats
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_array
+from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -24,6 +24,10 @@ __all__ = ["AttributeBGNBD", "annual_to_weekly"]
 
 # above this many customers, fit a subsample first and use forward-difference Hessians
 _WARM_START_SIZE = 200_000
+# future jobs simulated per path; beyond them a path continues with its own mean multiplier
+_MAX_SIMULATED_JOBS = 128
+# paths (the first ones drawn, so still an unbiased average) that continue past those jobs
+_TAIL_PATHS = 16
 
 
 def annual_to_weekly(rate):
@@ -79,11 +83,28 @@ class AttributeBGNBD(BaseEstimator):
         ``"exact"`` corrects Eqs. 6-7, which count one churn draw too many (``"paper"``).
     horizon : float, default=52.0
         Forecast length used by :meth:`predict`, in model time units.
-    future_attributes : {"carry_last", "reference", "mean_q"} or dict, default="carry_last"
-        Future jobs repeat the last job's attributes, take all attributes 0, or use the mean
-        multiplier of the fit data's repeat jobs (the paper's E(B_k) heuristic); a dict
-        ``{column: value}`` overrides those columns of the carried-forward attributes (e.g.
-        future jobs delivered "as requested").
+    future_attributes : {"carry_last", "reference", "mean_q", "bootstrap"}, dict or callable, \
+default="carry_last"
+        Future jobs repeat the last job's attributes, take all attributes 0 (except
+        ``static_cols``), or use the mean multiplier of the fit data's repeat jobs (the paper's
+        E(B_k) heuristic); a dict ``{column: value}`` overrides those columns of the
+        carried-forward attributes (e.g. future jobs delivered "as requested").
+        Simulation (spec 3.6): ``"bootstrap"`` draws ``n_future_sims`` paths whose jobs
+        resample the customer's own past non-first attribute vectors (the population's for a
+        customer without repeat jobs); a callable ``sampler(history_df, n_future, rng)``
+        returns paths of shape ``(n_paths, n_future, n_attr)`` (the same paths for every
+        customer) or ``(n_customers, n_paths, n_future, n_attr)`` (customers in the order of
+        the output), columns in ``attribute_cols`` order. Expectations and DERT then average
+        over the paths; evolving-coefficient features are recomputed along each path, and
+        beyond the ``n_future`` simulated jobs (at most 128) a path continues with its own
+        mean multiplier (averaged over the first 16 paths only, an unbiased and cheaper
+        estimate of that tail).
+    n_future_sims : int, default=0
+        Number of paths of ``future_attributes="bootstrap"`` (0 = no simulation; the paths of
+        a callable sampler are the ones it returns).
+    static_cols : list of str, optional
+        Customer-level attribute columns carried unchanged (last observed value) into every
+        future job, under every scenario except ``"mean_q"``.
     penalizer : float, default=0.0
         L2 penalty on the coefficients and the log-parameters (per customer).
     initial_params : dict, optional
@@ -101,7 +122,8 @@ class AttributeBGNBD(BaseEstimator):
     num_warmup, num_samples, num_chains : int, default=500, 1000, 1
         NUTS settings (``method="nuts"``).
     random_state : int, RandomState or None
-        Seeds the NUTS sampler; maximum likelihood is deterministic.
+        Seeds the NUTS sampler and the simulated future paths; maximum likelihood is
+        deterministic.
     verbose : int, default=0
         Print optimiser progress.
 
@@ -161,7 +183,13 @@ class AttributeBGNBD(BaseEstimator):
         "dropout_after_first": ["boolean"],
         "posterior_indexing": [StrOptions({"exact", "paper"})],
         "horizon": [Interval(Real, 0, None, closed="neither")],
-        "future_attributes": [StrOptions({"carry_last", "reference", "mean_q"}), dict],
+        "future_attributes": [
+            StrOptions({"carry_last", "reference", "mean_q", "bootstrap"}),
+            dict,
+            callable,
+        ],
+        "n_future_sims": [Interval(Integral, 0, None, closed="left")],
+        "static_cols": [list, tuple, None],
         "penalizer": [Interval(Real, 0, None, closed="left")],
         "initial_params": [dict, None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -193,6 +221,8 @@ class AttributeBGNBD(BaseEstimator):
         posterior_indexing="exact",
         horizon=52.0,
         future_attributes="carry_last",
+        n_future_sims=0,
+        static_cols=None,
         penalizer=0.0,
         initial_params=None,
         max_iter=1000,
@@ -220,6 +250,8 @@ class AttributeBGNBD(BaseEstimator):
         self.posterior_indexing = posterior_indexing
         self.horizon = horizon
         self.future_attributes = future_attributes
+        self.n_future_sims = n_future_sims
+        self.static_cols = static_cols
         self.penalizer = penalizer
         self.initial_params = initial_params
         self.max_iter = max_iter
@@ -317,6 +349,33 @@ class AttributeBGNBD(BaseEstimator):
         missing = [c for c in dyn if c not in list(self.attribute_cols or [])]
         if missing:
             raise ValueError(f"dynamic_cols {missing} must also be listed in attribute_cols")
+        self._check_future_settings()
+
+    def _check_future_settings(self):
+        attrs = list(self.attribute_cols or [])
+        static = list(self.static_cols or [])
+        bad = [c for c in static if c not in attrs]
+        if bad:
+            raise ValueError(f"static_cols {bad} must also be listed in attribute_cols {attrs}")
+        fa = self.future_attributes
+        if static and isinstance(fa, str) and fa == "mean_q":
+            raise ValueError(
+                "static_cols cannot be combined with future_attributes='mean_q', which uses one "
+                "population mean multiplier; use 'reference', 'bootstrap' or a sampler"
+            )
+        if isinstance(fa, dict) and set(fa) & set(static):
+            raise ValueError(
+                f"future_attributes overrides static_cols {sorted(set(fa) & set(static))}; "
+                "static columns keep the customer's last value"
+            )
+        if isinstance(fa, str) and fa == "bootstrap" and self.n_future_sims == 0:
+            raise ValueError("future_attributes='bootstrap' needs n_future_sims > 0 paths")
+        if self.n_future_sims > 0 and not (callable(fa) or fa == "bootstrap"):
+            raise ValueError(
+                f"n_future_sims={self.n_future_sims} simulates future attribute paths: set "
+                "future_attributes='bootstrap' or pass a sampler callable (got "
+                f"future_attributes={fa!r})"
+            )
 
     # ------------------------------------------------------------------ fitting
     def _theta0(self, n_coef, scale):
@@ -507,15 +566,17 @@ class AttributeBGNBD(BaseEstimator):
         """(c0, c1) with ln q of future job j = c0 + c1 (j - 1), per customer."""
         m = prep["H"].n.size
         zero = np.zeros(m)
+        if self._simulates():  # the paths carry the multipliers (see _future_paths)
+            return zero, zero.copy()
         if self.future_attributes == "mean_q":
             return zero + np.log(self.mean_repeat_q_), zero
         if prep["form"] != "long" or not self.attribute_cols:
             return zero, zero.copy()
-        if self.future_attributes == "reference":
-            return zero, zero.copy()
         attrs = list(self.attribute_cols)
         z = prep["last_attrs"] if last_attrs is None else last_attrs
-        if isinstance(self.future_attributes, dict):
+        if self.future_attributes == "reference":
+            z = self._keep_static(np.zeros_like(z), z)
+        elif isinstance(self.future_attributes, dict):
             unknown = set(self.future_attributes) - set(attrs)
             if unknown:
                 raise ValueError(
@@ -540,13 +601,145 @@ class AttributeBGNBD(BaseEstimator):
                 c1 = c1 + g * zc * z[:, attrs.index(f)]
         return c0, c1
 
-    def _state(self, X, last_attrs=None):
+    def _simulates(self):
+        fa = self.future_attributes
+        return callable(fa) or (isinstance(fa, str) and fa == "bootstrap")
+
+    def _keep_static(self, z, last):
+        """z with the static columns (last axis) set to the customer's last values."""
+        attrs = list(self.attribute_cols or [])
+        for col in self.static_cols or []:
+            j = attrs.index(col)
+            z[..., j] = last[:, j].reshape(last.shape[:1] + (1,) * (z.ndim - 2))
+        return z
+
+    def _path_log_q(self, z, prep):
+        """ln q of simulated future jobs, z of shape (m, J, n_attr) -> (m, J) (spec 2.4, 3.6).
+
+        Evolving-coefficient features are recomputed along the path: the drift term of future
+        job j uses the job index x + j - 1, the own/cross terms the history's indicator counts
+        plus those of the path's earlier jobs.
+        """
+        attrs = list(self.attribute_cols)
+        coef = self.coef_
+        lq = z @ coef[attrs].to_numpy()
+        dyn = list(self.dynamic_cols or [])
+        j0 = np.arange(z.shape[1], dtype=float)
+        for f, c in dynamic_term_list(dyn, self.dynamic_terms):
+            zc = z[:, :, attrs.index(c)]
+            if f == "drift":
+                lq += coef[f"{c}:drift"] * zc * (prep["x"][:, None] + j0)
+            else:
+                zf = z[:, :, attrs.index(f)]
+                prev = prep["dyn_counts"][:, dyn.index(f), None] + np.cumsum(zf, axis=1) - zf
+                lq += coef[f"{f}->{c}"] * zc * prev
+        return lq
+
+    def _bootstrap_paths(self, prep, n_future, rng):
+        """Generator of (m, J) indices into the non-first jobs, one array per path.
+
+        Each customer resamples its own past non-first jobs; a customer without any resamples
+        the population's. Returns None when nobody has a repeat job (then the last attributes
+        are carried forward).
+        """
+        codes = prep["nonfirst_codes"]
+        size = codes.size
+        if size == 0:
+            return None
+        m = prep["x"].size
+        counts = np.bincount(codes, minlength=m)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        starts = np.where(counts > 0, starts, 0)[:, None]
+        counts = np.where(counts > 0, counts, size)[:, None].astype(float)
+
+        def gen():
+            for _ in range(self.n_future_sims):
+                u = rng.random((m, n_future))
+                yield np.minimum(starts + (u * counts).astype(np.int64), size - 1)
+
+        return gen()
+
+    def _sampler_paths(self, X, prep, n_future, rng):
+        """Generator of (m, J, n_attr) paths from the user's sampler, validated."""
+        m, n_attr = prep["x"].size, len(self.attribute_cols)
+        arr = self.future_attributes(X, n_future, rng)
+        try:
+            arr = np.asarray(arr, dtype=float)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"the future_attributes sampler must return numbers: {err}") from err
+        if arr.ndim == 3 and arr.shape[1:] == (n_future, n_attr):
+            arr = np.broadcast_to(arr[None], (m, *arr.shape))
+        if arr.ndim != 4 or arr.shape[0] != m or arr.shape[2:] != (n_future, n_attr):
+            raise ValueError(
+                f"the future_attributes sampler returned shape {arr.shape}; expected (n_paths, "
+                f"{n_future}, {n_attr}) or ({m}, n_paths, {n_future}, {n_attr}) = (customers, "
+                "paths, n_future jobs, attribute_cols)"
+            )
+        if arr.shape[1] == 0:
+            raise ValueError("the future_attributes sampler returned no paths")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError("the future_attributes sampler returned NaN or infinite values")
+        for p in range(arr.shape[1]):
+            yield np.array(arr[:, p])
+
+    def _future_paths(self, X, prep, V, n_needed, seed, pool_prep=None):
+        """(head, B_end, q_mean) of the simulated future paths (spec 3.6), or None.
+
+        ``pool_prep`` (default ``prep``) supplies the attributes the paths are drawn from, so
+        both arms of :meth:`incremental_dert` share the same paths (common random numbers).
+        """
+        if not self._simulates():
+            return None
+        if prep["form"] != "long" or not self.attribute_cols:
+            raise ValueError(
+                "simulated future attributes (future_attributes='bootstrap' or a sampler) need "
+                "a model fitted on a transaction log with attribute_cols"
+            )
+        n_future = int(min(_MAX_SIMULATED_JOBS, max(1, n_needed)))
+        rng = np.random.default_rng(seed)
+        pool_prep = prep if pool_prep is None else pool_prep
+        last = pool_prep["last_attrs"]
+        attr_coef = self.coef_[list(self.attribute_cols)].to_numpy()
+        fast = False  # bootstrap without dynamic or static columns: gather ln q directly
+        if callable(self.future_attributes):
+            paths = self._sampler_paths(X, pool_prep, n_future, rng)
+        else:
+            paths = self._bootstrap_paths(pool_prep, n_future, rng)
+            pool = pool_prep["nonfirst_attrs"]
+            if paths is None:
+                paths = iter([np.repeat(last[:, None, :], n_future, axis=1)])
+            elif not (self.dynamic_cols or self.static_cols):
+                fast, pool_lq = True, pool @ attr_coef
+            else:
+                paths = (pool[idx] for idx in paths)
+        d1, d2, mixing = *self.params_.to_numpy()[2:], self.dropout_mixing
+        head, n_paths, B_end, q_mean = 0.0, 0, [], []
+        for z in paths:
+            if fast:
+                lq = pool_lq[z]
+            else:
+                lq = self._path_log_q(self._keep_static(np.array(z, dtype=float), last), prep)
+            ratio, b_end, q_bar = lik.path_survival_head(V, lq, d1, d2, mixing)
+            head = head + ratio
+            n_paths = n_paths + 1
+            if len(B_end) < _TAIL_PATHS:
+                B_end.append(b_end)
+                q_mean.append(q_bar)
+        return head / n_paths, np.array(B_end), np.array(q_mean)
+
+    def _mc_seed(self):
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+    def _state(self, X, last_attrs=None, n_needed=_MAX_SIMULATED_JOBS, seed=None, pool_prep=None):
         check_is_fitted(self)
+        self._check_future_settings()
         prep = self._prepare(X, fit=False)
         H = prep["H"]
         U, V, _ = cumulative_multipliers(H, self.coef_.to_numpy())
         c0, c1 = self._future_log_q(prep, last_attrs)
-        return prep, (H.n, H.R, H.A, U, V), (c0, c1)
+        seed = self._mc_seed() if seed is None and self._simulates() else seed
+        paths = self._future_paths(X, prep, V, n_needed, seed, pool_prep)
+        return prep, (H.n, H.R, H.A, U, V), (c0, c1, paths)
 
     def _wrap(self, prep, values, name):
         if prep["form"] == "long":
@@ -602,9 +795,10 @@ class AttributeBGNBD(BaseEstimator):
         >>> bg.conditional_expected_transactions(s, 39.0)[:3].round(4)
         array([1.2259, 0.2033, 0.1948])
         """
-        prep, hist, (c0, c1) = self._state(X)
+        n_needed = self._jobs_needed(X, t) if self._simulates() else 0
+        prep, hist, (c0, c1, paths) = self._state(X, n_needed=n_needed)
         out = lik.conditional_expected_transactions(
-            t, *hist, *self._args(), c0, c1, self.posterior_indexing
+            t, *hist, *self._args(), c0, c1, self.posterior_indexing, future_paths=paths
         )
         return self._wrap(prep, out, "expected_transactions")
 
@@ -645,11 +839,13 @@ class AttributeBGNBD(BaseEstimator):
         array([[0.4454, 0.2393, 0.1442],
                [0.8833, 0.0676, 0.0281]])
         """
-        prep, hist, (c0, c1) = self._state(X)
         counts = np.atleast_1d(np.asarray(n, dtype=int))
         if np.any(counts < 0):
             raise ValueError("n must be >= 0")
-        pmf = lik.conditional_pmf(counts, t, *hist, *self._args(), c0, c1, self.posterior_indexing)
+        prep, hist, (c0, c1, paths) = self._state(X, n_needed=int(counts.max()) + 3)
+        pmf = lik.conditional_pmf(
+            counts, t, *hist, *self._args(), c0, c1, self.posterior_indexing, future_paths=paths
+        )
         if prep["form"] == "long":
             index = pd.Index(prep["customers"], name=self.customer_col)
             return pd.DataFrame(pmf, index=index, columns=counts)
@@ -747,12 +943,13 @@ class AttributeBGNBD(BaseEstimator):
         >>> bg.dert(s.iloc[:3], discount_rate=0.002).round(3)
         array([6.078, 1.088, 1.231])
         """
-        prep, hist, (c0, c1) = self._state(X)
+        prep, hist, fut = self._state(X)
         return self._wrap(
-            prep, self._dert(hist, c0, c1, discount_rate, discount_factor, discounting), "dert"
+            prep, self._dert(hist, fut, discount_rate, discount_factor, discounting), "dert"
         )
 
-    def _dert(self, hist, c0, c1, discount_rate, discount_factor, discounting):
+    def _dert(self, hist, fut, discount_rate, discount_factor, discounting):
+        c0, c1, paths = fut
         if (discount_rate is None) == (discount_factor is None):
             raise ValueError("give exactly one of discount_rate and discount_factor")
         delta = 1.0 / (1.0 + discount_rate) if discount_factor is None else discount_factor
@@ -761,10 +958,12 @@ class AttributeBGNBD(BaseEstimator):
         if discounting not in ("continuous", "discrete"):
             raise ValueError(f"discounting must be 'continuous' or 'discrete', got {discounting!r}")
         rho = -np.log(delta)
-        if np.all(c1 == 0):
+        if paths is None and np.all(c1 == 0):
             out = lik.dert_grid(rho, *hist, *self._args(), c0, self.posterior_indexing)
-        else:  # evolving coefficients: future multipliers change with the job index
-            out = lik.dert_continuous(rho, *hist, *self._args(), c0, c1, self.posterior_indexing)
+        else:  # evolving coefficients or simulated paths: multipliers change with the job
+            out = lik.dert_continuous(
+                rho, *hist, *self._args(), c0, c1, self.posterior_indexing, future_paths=paths
+            )
         return out * ((1 - delta) / rho if discounting == "discrete" else 1.0)
 
     def residual_value(self, X, margin=1.0, **dert_kw):
@@ -819,16 +1018,26 @@ class AttributeBGNBD(BaseEstimator):
             imminent[self.time_col] = self._input_time(self.observation_end_, X[self.time_col])
             X = pd.concat([X, imminent], ignore_index=True)
             last = np.arange(len(X) - len(imminent), len(X))
-        prep, hist, (c0, c1) = self._state(X)
-        base = self._dert(hist, c0, c1, **_dert_args(dert_kw))
+        seed = self._mc_seed() if self._simulates() else None
+        prep, hist, fut = self._state(X, seed=seed)
+        base = self._dert(hist, fut, **_dert_args(dert_kw))
         changed = X.copy()
         for col, value in changes.items():
             changed.iloc[last, changed.columns.get_loc(col)] = value
-        prep2, hist2, _ = self._state(changed)
+        # same future scenario in both arms: the observed attributes (and the same paths)
+        prep2, hist2, (_, _, paths2) = self._state(changed, seed=seed, pool_prep=prep)
         c0b, c1b = self._future_log_q(prep2, last_attrs=prep["last_attrs"])
-        new = self._dert(hist2, c0b, c1b, **_dert_args(dert_kw))
+        new = self._dert(hist2, (c0b, c1b, paths2), **_dert_args(dert_kw))
         diff = new - base
         return self._wrap(prep, diff / base if relative else diff, "incremental_dert")
+
+    def _jobs_needed(self, X, t):
+        """Future jobs the Eq. 6 series needs at horizon t (its adaptive truncation)."""
+        prep = self._prepare(X, fit=False)
+        H = prep["H"]
+        r, alpha = self.params_["r"], self.params_["alpha"]
+        t = np.broadcast_to(np.asarray(t, dtype=float), H.A.shape)
+        return lik._nb_terms(r + H.n, t / (t + alpha + H.A), 1e-10, 100_000) + 2
 
     def _input_time(self, t, column):
         """Model time t expressed in the units of the input's time column."""

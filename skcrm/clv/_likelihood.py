@@ -28,6 +28,8 @@ __all__ = [
     "log_likelihood_grad",
     "probability_alive",
     "future_cumulative_q",
+    "path_survival_head",
+    "path_log_weights",
     "conditional_expected_transactions",
     "conditional_pmf",
     "expected_transactions",
@@ -230,6 +232,90 @@ def future_cumulative_q(log_q0, log_q_slope, K):
     return out
 
 
+def path_survival_head(V, log_q_path, d1, d2, mixing="gamma"):
+    """One simulated future path's ``S(V + B+_j) / S(V)`` for j = 0..J, and its B+_J and mean q.
+
+    ``log_q_path`` (shape ``(m, J)``) holds ln q of the future jobs 1..J of each customer
+    along one sampled attribute path (spec 3.6, simulation route). Averaging the first output
+    over paths gives the Monte Carlo estimate of ``E[S(V + B+_j)] / S(V)``; Eqs. 6-7 are linear
+    in these weights, so the Monte Carlo expectation is the formula with averaged weights.
+
+    Returns
+    -------
+    ratio : ndarray of shape (m, J + 1)
+    B_end : ndarray of shape (m,)
+        ``B+_J``.
+    q_mean : ndarray of shape (m,)
+        Mean q of the path's J jobs (extends the path beyond J, see :func:`path_log_weights`).
+
+    Examples
+    --------
+    >>> g, B, q = path_survival_head(np.zeros(1), np.log([[1.0, 1.0]]), 1.0, 1.0)
+    >>> g.round(4).tolist(), B.tolist(), q.tolist()
+    ([[1.0, 0.5, 0.3333]], [2.0], [1.0])
+    """
+    V = np.asarray(V, dtype=float)
+    q = np.exp(np.minimum(np.asarray(log_q_path, dtype=float), 700.0))
+    Bp = np.zeros((q.shape[0], q.shape[1] + 1))
+    np.cumsum(q, axis=1, out=Bp[:, 1:])
+    ratio = np.exp(
+        log_survival(V[:, None] + Bp, d1, d2, mixing) - log_survival(V, d1, d2, mixing)[:, None]
+    )
+    q_mean = q.mean(axis=1) if q.shape[1] else np.ones(q.shape[0])
+    return ratio, Bp[:, -1], q_mean
+
+
+def path_log_weights(K, V, head, B_end, q_mean, d1, d2, mixing="gamma", indexing="exact"):
+    """ln w_k, k = 1..K, of Eqs. 6-7 averaged over simulated future attribute paths.
+
+    ``head`` (shape ``(m, J + 1)``) is the path average of ``S(V + B+_j)/S(V)``, j = 0..J
+    (:func:`path_survival_head`); beyond the J simulated jobs each path p continues with its
+    own mean multiplier, ``B+_j = B_end[p] + (j - J) q_mean[p]``, and those terms are averaged
+    over the paths (``B_end``, ``q_mean`` of shape ``(n_paths, m)``). ``w_k`` uses ``B+_{k-1}``
+    (``indexing="exact"``) or ``B+_k`` (``"paper"``).
+
+    Examples
+    --------
+    >>> head = np.array([[1.0, 0.5]])
+    >>> lw = path_log_weights(3, np.zeros(1), head, np.ones((1, 1)), np.ones((1, 1)), 1.0, 1.0)
+    >>> np.exp(lw).round(4).tolist()  # S(B)/S(0) = 1/(1+B) at B = 0, 1, 2
+    [[1.0, 0.5, 0.3333]]
+    """
+    V = np.asarray(V, dtype=float)
+    shift = 0 if indexing == "exact" else 1
+    need = K + shift  # j = 0..need-1 are used
+    J1 = head.shape[1]
+    out = np.empty((V.size, need))
+    take = min(need, J1)
+    with np.errstate(divide="ignore"):
+        out[:, :take] = np.log(head[:, :take])
+    if need > J1:
+        steps = np.arange(1, need - J1 + 1, dtype=float)  # j - J
+        B = B_end[:, :, None] + q_mean[:, :, None] * steps[None, None, :]
+        ratio = np.exp(
+            log_survival(V[None, :, None] + B, d1, d2, mixing)
+            - log_survival(V, d1, d2, mixing)[None, :, None]
+        )
+        with np.errstate(divide="ignore"):
+            out[:, J1:] = np.log(ratio.mean(axis=0))
+    return out[:, shift:]
+
+
+def _future_lw(sl, K, V, lq0, lq1, paths, d1, d2, mixing, indexing):
+    """ln w_k (k = 1..K) of the customers ``sl``: deterministic (lq0, lq1) or averaged paths."""
+    if paths is not None:
+        head, B_end, q_mean = paths
+        return path_log_weights(
+            K, V[sl], head[sl], B_end[:, sl], q_mean[:, sl], d1, d2, mixing, indexing
+        )
+    Bp = future_cumulative_q(lq0[sl], lq1[sl], K)
+    Bf = Bp[:, :-1] if indexing == "exact" else Bp[:, 1:]
+    return (
+        log_survival(V[sl, None] + Bf, d1, d2, mixing)
+        - log_survival(V[sl], d1, d2, mixing)[:, None]
+    )
+
+
 def _nb_terms_each(shape, z, tol, max_terms):
     """Per customer, K such that P(N > K) < tol for N ~ NegBin(shape, z) (gamma-Poisson)."""
     from scipy.stats import nbinom
@@ -287,6 +373,7 @@ def conditional_expected_transactions(
     indexing="exact",
     tol=1e-10,
     max_terms=100_000,
+    future_paths=None,
 ):
     """E[X(T, T+t] | history]: Eq. (6), corrected (spec 3.3), by default.
 
@@ -294,6 +381,8 @@ def conditional_expected_transactions(
     includes surviving the churn draw after job x, so future order k needs k-1 more draws
     (``indexing="exact"``); ``indexing="paper"`` uses the printed ``B+_k`` (one draw too many).
     Evaluated as ``sum_m P(N = m) W_m`` with the cumulative weights ``W_m = sum_{k<=m} w_k``.
+    ``future_paths=(head, B_end, q_mean)`` replaces the deterministic future multipliers by
+    weights averaged over simulated attribute paths (:func:`path_log_weights`).
 
     Examples
     --------
@@ -310,12 +399,11 @@ def conditional_expected_transactions(
     shape = r + n
     z = t / (t + alpha + A)
     out = np.empty(n.size)
-    for sl, K in _sorted_chunks(_nb_terms_each(shape, z, tol, max_terms)):
+    per_term = 1 if future_paths is None else max(1, future_paths[1].shape[0])
+    for sl, K in _sorted_chunks(_nb_terms_each(shape, z, tol, max_terms), per_term):
         m = np.arange(K + 1, dtype=float)
-        Bp = future_cumulative_q(lq0[sl], lq1[sl], K)  # B+_0..B+_K
-        lSV = log_survival(V[sl], d1, d2, mixing)[:, None]
-        Bf = Bp[:, :-1] if indexing == "exact" else Bp[:, 1:]  # B+_{k-1} or B+_k, k = 1..K
-        w = np.exp(log_survival(V[sl, None] + Bf, d1, d2, mixing) - lSV)
+        # w_k = S(V + B+_{k-1}) / S(V) (B+_k with indexing="paper"), k = 1..K
+        w = np.exp(_future_lw(sl, K, V, lq0, lq1, future_paths, d1, d2, mixing, indexing))
         W = np.concatenate([np.zeros((w.shape[0], 1)), np.cumsum(w, axis=1)], axis=1)
         pmf = np.exp(_log_nb_pmf(m[None, :], shape[sl, None], z[sl, None]))
         out[sl] = pa[sl] * np.sum(pmf * W, axis=1)
@@ -338,6 +426,7 @@ def conditional_pmf(
     future_log_q=0.0,
     future_log_q_slope=0.0,
     indexing="exact",
+    future_paths=None,
 ):
     """P(X(T, T+t] = m | history) for each m in ``counts`` (spec 3.4), shape (n_cust, n_counts).
 
@@ -360,11 +449,9 @@ def conditional_pmf(
     pa = probability_alive(n, R, A, U, V, r, alpha, d1, d2, mixing)
     z = t / (t + alpha + A)
     K = int(counts.max(initial=0)) + 2
-    Bp = future_cumulative_q(lq0, lq1, K + 1)
     m = np.arange(1, K + 2, dtype=float)  # tails at m = 1..K+1
-    Bf = Bp[:, :-1] if indexing == "exact" else Bp[:, 1:]
-    w = np.exp(log_survival(V[:, None] + Bf[:, : K + 1], d1, d2, mixing))
-    w = w / np.exp(log_survival(V, d1, d2, mixing))[:, None]
+    everyone = slice(None)
+    w = np.exp(_future_lw(everyone, K + 1, V, lq0, lq1, future_paths, d1, d2, mixing, indexing))
     tail = pa[:, None] * w * betainc(m[None, :], (r + n)[:, None], z[:, None])
     tail = np.concatenate([np.ones((n.size, 1)), tail], axis=1)  # m = 0..K+1
     pmf = tail[:, :-1] - tail[:, 1:]
@@ -433,6 +520,7 @@ def dert_continuous(
     n_nodes=96,
     tol=1e-10,
     max_terms=100_000,
+    future_paths=None,
 ):
     """DERT with continuous discounting at rate ``rho`` per time unit (Eq. 7, spec 3.5).
 
@@ -442,7 +530,8 @@ def dert_continuous(
     k-series is truncated adaptively (its length grows with lambda/rho, so prefer
     :func:`dert_grid` for constant future multipliers).
     The paper's end-of-period (discrete) DERT equals this times ``(1 - delta)/rho`` to a few
-    1e-5 (spec AC-M5).
+    1e-5 (spec AC-M5). ``future_paths`` averages the weights over simulated attribute paths
+    (:func:`path_log_weights`).
 
     Examples
     --------
@@ -463,14 +552,10 @@ def dert_continuous(
         need = np.where(wts > tol, np.log(tol) / np.log(np.minimum(y, 1 - 1e-16)), 0.0)
     K_each = np.clip(np.ceil(need.max(axis=1, initial=1.0)), 1, max_terms).astype(np.int64)
     out = np.empty(n.size)
-    for sl, K in _sorted_chunks(K_each, n_nodes):
+    per_term = n_nodes if future_paths is None else max(n_nodes, future_paths[1].shape[0])
+    for sl, K in _sorted_chunks(K_each, per_term):
         k = np.arange(1, K + 1, dtype=float)
-        Bp = future_cumulative_q(lq0[sl], lq1[sl], K)
-        Bf = Bp[:, :-1] if indexing == "exact" else Bp[:, 1:]
-        lw = (
-            log_survival(V[sl, None] + Bf, d1, d2, mixing)
-            - log_survival(V[sl], d1, d2, mixing)[:, None]
-        )
+        lw = _future_lw(sl, K, V, lq0, lq1, future_paths, d1, d2, mixing, indexing)
         ly = np.log(y[sl])  # (c, nodes)
         terms = np.exp(lw[:, None, :] + ly[:, :, None] * k[None, None, :])
         out[sl] = pa[sl] * np.sum(wts[sl] * terms.sum(axis=2), axis=1)
