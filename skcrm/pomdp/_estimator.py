@@ -12,6 +12,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
+from skcrm.utils import progress
+
 from . import _parametric, _solver
 from ._core import belief_update, emission_likelihoods, forward_filter
 from ._em import fit_em, n_free_parameters, order_states
@@ -625,6 +627,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
             tol=self.tol,
             rng=np.random.default_rng(rng.randint(2**31 - 1)),
             fixed_initial=self._fixed_initial(),
+            verbose=self.verbose,
         )
         self.coef_ = res["theta"]
         self.coef_se_ = res["se"]
@@ -668,7 +671,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
                 self.solver_max_iter,
                 self.startprob_,
             )
-            for g in range(len(Q))
+            for g in progress(range(len(Q)), self.verbose, desc="POMDP per covariate pattern")
         )
 
     def _pattern_solution(self, Q, P, stored):

@@ -291,6 +291,7 @@ def fit_mle(
     rng=None,
     fixed_initial=None,
     standard_errors=True,
+    verbose=0,
 ):
     """Maximum likelihood by L-BFGS-B on the JAX value and gradient, with restarts.
 
@@ -301,6 +302,7 @@ def fit_mle(
     import jax.numpy as jnp
     from scipy.optimize import minimize
 
+    from skcrm.utils import progress
     from skcrm.utils._jax import x64
 
     rng = np.random.default_rng(rng)
@@ -326,7 +328,7 @@ def fit_mle(
                 return 1e10, np.zeros_like(th)
             return v, g
 
-        for _ in range(int(n_init)):
+        for _ in progress(range(int(n_init)), verbose, desc="MLE restarts"):
             th0 = initial_theta(layout, rng, freq)
             res = minimize(
                 fun,
