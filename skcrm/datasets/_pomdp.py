@@ -11,7 +11,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["POMDPTruth", "make_pomdp_crm", "pomdp_tiger", "pomdp_three_doors"]
+__all__ = [
+    "POMDPTruth",
+    "POMDPParametricTruth",
+    "make_pomdp_crm",
+    "make_pomdp_parametric",
+    "pomdp_tiger",
+    "pomdp_three_doors",
+]
 
 
 @dataclass
@@ -313,6 +320,129 @@ def make_pomdp_crm(
     )
     if return_states:
         X["hidden_state"] = states.ravel()
+    return X, outcomes.ravel(), truth
+
+
+@dataclass
+class POMDPParametricTruth:
+    """The true parametric model behind :func:`make_pomdp_parametric` (spec §2.1, §2.4).
+
+    Attributes
+    ----------
+    theta : ndarray
+        Flat parameter vector in the layout of :mod:`skcrm.pomdp._parametric`.
+    params : dict
+        The same parameters by block (``g0, gA, gZ, beta0, delta, bA, bZ, s, nu, tau, rho``).
+    actions : ndarray (A,)
+        Action labels (monthly spend).
+    action_features : dict
+        ``label -> feature vector`` (spend / 10), as passed to ``POMDPPolicy``.
+    covariate_cols : list of str
+        Names of the static customer covariates in X.
+    n_states, n_outcomes : int
+    """
+
+    theta: np.ndarray
+    params: dict
+    actions: np.ndarray
+    action_features: dict
+    covariate_cols: list
+    n_states: int
+    n_outcomes: int
+
+    def layout(self):
+        """The :class:`skcrm.pomdp._parametric.Layout` of ``theta``."""
+        from skcrm.pomdp._parametric import Layout
+
+        d_a = len(next(iter(self.action_features.values())))
+        return Layout(self.n_states, self.n_outcomes, d_a, len(self.covariate_cols))
+
+    def arrays(self, Z):
+        """``(pi, Q (N, A, K, K), P (N, A, K, L))`` for covariate rows ``Z`` (N, d_z)."""
+        from skcrm.pomdp._parametric import model_arrays
+
+        F = np.array([self.action_features[a] for a in self.actions.tolist()], dtype=float)
+        return model_arrays(self.theta, self.layout(), F, np.asarray(Z, dtype=float))
+
+
+def make_pomdp_parametric(n_customers=500, n_periods=40, *, random_state=None):
+    """Simulate a panel from a logit / ordered-logit IO-HMM with a customer covariate.
+
+    The dissertation's model family (spec §2.1): two states, actions are monthly spend
+    0/5/15 with feature ``spend / 10``; the customer covariate ``size`` (standard
+    normal, static) shifts the transition logits, the latent purchase utility and the
+    scale of the cut points. Transitions: binary logits relative to staying; emissions:
+    ordered logit over 4 purchase levels with ``beta_1 = beta_0 + exp(delta_1)``, state
+    scales ``sigma = (1, 0.8)`` and cut points ``(0, 1, 2.5) * exp(0.2 size)``. Actions
+    are drawn uniformly (an exploratory logged policy).
+
+    Parameters
+    ----------
+    n_customers, n_periods : int
+    random_state : int, RandomState or None
+
+    Returns
+    -------
+    X : DataFrame
+        ``customer_id``, ``period``, ``action`` (spend label), ``size`` (covariate).
+    y : ndarray of int (n_rows,)
+        Purchase level 0..3.
+    truth : POMDPParametricTruth
+
+    Examples
+    --------
+    >>> X, y, truth = make_pomdp_parametric(n_customers=3, n_periods=4, random_state=0)
+    >>> X.shape, y.shape, truth.theta.shape
+    ((12, 4), (12,), (16,))
+    """
+    rng = _check_random_state(random_state)
+    N, T = int(n_customers), int(n_periods)
+    if N < 1 or T < 1:
+        raise ValueError("n_customers and n_periods must be positive")
+    params = {
+        "g0": np.array([[-2.5], [-2.0]]),  # 0 -> 1 and 1 -> 0 at zero spend
+        "gA": np.array([[[1.2]], [[-0.8]]]),  # spend lifts upgrades, slows downgrades
+        "gZ": np.array([[[0.5]], [[-0.3]]]),
+        "beta0": np.array([-1.0]),
+        "delta": np.array([np.log(2.5)]),  # beta_1 = 1.5
+        "bA": np.array([[0.6], [0.3]]),
+        "bZ": np.array([0.4]),
+        "s": np.array([np.log(0.8)]),
+        "nu": np.log(np.array([1.0, 1.5])),
+        "tau": np.array([0.2]),
+        "rho": np.array([-1.0]),
+    }
+    order = ["g0", "gA", "gZ", "beta0", "delta", "bA", "bZ", "s", "nu", "tau", "rho"]
+    theta = np.concatenate([params[k].ravel() for k in order])
+    actions = np.array([0, 5, 15])
+    truth = POMDPParametricTruth(
+        theta=theta,
+        params=params,
+        actions=actions,
+        action_features={int(a): np.array([a / 10.0]) for a in actions},
+        covariate_cols=["size"],
+        n_states=2,
+        n_outcomes=4,
+    )
+    size = rng.standard_normal(N)
+    pi, Q, P = truth.arrays(size[:, None])
+    K = len(pi)
+    s = _draw_rows(np.broadcast_to(pi, (N, K)), rng)
+    acts = rng.randint(len(actions), size=(N, T))
+    outcomes = np.empty((N, T), dtype=np.int64)
+    rows = np.arange(N)
+    for t in range(T):
+        a = acts[:, t]
+        s = _draw_rows(Q[rows, a, s], rng)
+        outcomes[:, t] = _draw_rows(P[rows, a, s], rng)
+    X = pd.DataFrame(
+        {
+            "customer_id": np.repeat(np.arange(N), T),
+            "period": np.tile(np.arange(1, T + 1), N),
+            "action": actions[acts.ravel()],
+            "size": np.repeat(size, T),
+        }
+    )
     return X, outcomes.ravel(), truth
 
 

@@ -12,13 +12,28 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
-from . import _solver
+from skcrm.utils import progress
+
+from . import _parametric, _solver
 from ._core import belief_update, emission_likelihoods, forward_filter
 from ._em import fit_em, n_free_parameters, order_states
 from ._model import POMDPModel
 from ._strategy import strategic_quadrants
 
 __all__ = ["POMDPPolicy"]
+
+_PARAMETRIC_ATTRS = (
+    "coef_",
+    "coef_se_",
+    "coef_names_",
+    "covariate_mean_",
+    "covariate_patterns_",
+    "pattern_solutions_",
+    "action_feature_matrix_",
+    "emission_intercepts_",
+    "emission_scale_",
+    "cutpoints_",
+)
 
 
 class _Panel:
@@ -76,8 +91,29 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         None = the level index ``0, 1, ..., L-1``.
     action_effects : {"both", "transition", "emission"}, default="both"
         Which matrices depend on the action; the others are shared across actions.
+    transition_model : {"tabular", "logit"}, default="tabular"
+        ``"tabular"``: a free K x K matrix per action. ``"logit"``: the dissertation's
+        multinomial logit relative to staying, in ``action_features`` and
+        ``covariate_cols`` (spec §2.1, §2.4). Use together with
+        ``emission_model="ordered_logit"``.
+    emission_model : {"tabular", "ordered_logit"}, default="tabular"
+        ``"ordered_logit"``: ordered logit with monotone state intercepts
+        ``beta_j = beta_{j-1} + exp(delta_j)``, state scales ``exp(s_j)`` (state 0 is the
+        unit; all fixed to 1 with fewer than 3 outcome levels) and cut points
+        ``mu_l = sum_{k<=l} exp(nu_k) exp(tau . z)``.
+    estimator : {"auto", "em", "mle"}, default="auto"
+        ``"em"`` (tabular models), ``"mle"`` (parametric models: L-BFGS-B on the JAX
+        forward-algorithm likelihood, standard errors from the inverse Hessian);
+        ``"auto"`` picks the one that fits the model family.
+    action_features : dict or None, default=None
+        Parametric models: ``action label -> feature vector`` (e.g. spend/10,
+        (spend/10)**2); None = dummies of the actions after the first.
+    covariate_cols : list of str or None, default=None
+        Parametric models: static customer covariates (columns of a DataFrame X). They
+        shift the transition logits, the latent purchase utility and the scale of the cut
+        points, so every covariate pattern has its own POMDP, solved once per unique row.
     n_init : int, default=5
-        EM restarts; the best penalised log-likelihood is kept.
+        EM (or MLE) restarts; the best penalised log-likelihood is kept.
     max_iter : int, default=500
         EM iterations per restart.
     tol : float, default=1e-6
@@ -102,6 +138,8 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         carry another target). NaN outcomes are unobserved periods.
     random_state : int, RandomState or None, default=None
         Seeds the EM restarts and the simulations.
+    n_jobs : int or None, default=None
+        Parallel POMDP solves over covariate patterns (joblib).
     verbose : int, default=0
         Print EM progress.
 
@@ -136,6 +174,16 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
     value_at_start_, vol_at_start_ : float
         DCV (POMDP) and VOL at ``startprob_``.
     n_features_in_, feature_names_in_
+    coef_, coef_se_, coef_names_ : ndarray, ndarray, list of str
+        Parametric models: the MLE in the layout of :mod:`skcrm.pomdp._parametric`,
+        its inverse-Hessian standard errors and readable names.
+    emission_intercepts_, emission_scale_, cutpoints_ : ndarray (K,), (K,), (L-1,)
+        Parametric models: ``beta_j``, ``sigma_j`` and the cut points at ``z = 0``.
+    covariate_patterns_ : ndarray (G, d_z)
+        Unique covariate rows seen in fit (one POMDP each); the per-pattern solutions
+        are in ``pattern_solutions_``. ``transmat_``, ``emissionprob_`` and the solver
+        attributes describe the reference customer (covariates at their training mean),
+        used where no customer is given (``X=None``) and by ``simulate``.
 
     References
     ----------
@@ -161,6 +209,11 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         "action_costs": [None, StrOptions({"identity"}), dict, "array-like"],
         "outcome_values": [None, "array-like"],
         "action_effects": [StrOptions({"both", "transition", "emission"})],
+        "transition_model": [StrOptions({"tabular", "logit"})],
+        "emission_model": [StrOptions({"tabular", "ordered_logit"})],
+        "estimator": [StrOptions({"auto", "em", "mle"})],
+        "action_features": [None, dict],
+        "covariate_cols": [None, list],
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -174,6 +227,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         "action_col": [str],
         "outcome_col": [None, str],
         "random_state": ["random_state"],
+        "n_jobs": [None, Integral],
         "verbose": ["verbose"],
     }
 
@@ -185,6 +239,11 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         action_costs=None,
         outcome_values=None,
         action_effects="both",
+        transition_model="tabular",
+        emission_model="tabular",
+        estimator="auto",
+        action_features=None,
+        covariate_cols=None,
         n_init=5,
         max_iter=500,
         tol=1e-6,
@@ -198,6 +257,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         action_col="action",
         outcome_col="outcome",
         random_state=None,
+        n_jobs=None,
         verbose=0,
     ):
         self.n_states = n_states
@@ -206,6 +266,11 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         self.action_costs = action_costs
         self.outcome_values = outcome_values
         self.action_effects = action_effects
+        self.transition_model = transition_model
+        self.emission_model = emission_model
+        self.estimator = estimator
+        self.action_features = action_features
+        self.covariate_cols = covariate_cols
         self.n_init = n_init
         self.max_iter = max_iter
         self.tol = tol
@@ -219,6 +284,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         self.action_col = action_col
         self.outcome_col = outcome_col
         self.random_state = random_state
+        self.n_jobs = n_jobs
         self.verbose = verbose
 
     def __sklearn_tags__(self):
@@ -433,6 +499,224 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
                     f"initial_state must be 'estimate' or {K} probabilities summing to 1"
                 )
         rng = check_random_state(self.random_state)
+        for attr in _PARAMETRIC_ATTRS:  # a refit must not keep another model's state
+            self.__dict__.pop(attr, None)
+        if self._is_parametric():
+            self._fit_parametric(X, panel, init_state, rng)
+        else:
+            self._fit_tabular(panel, init_state, rng)
+        n_obs = int((panel.outcomes >= 0).sum())
+        self.aic_ = 2 * self.n_params_ - 2 * self.loglik_
+        self.bic_ = self.n_params_ * np.log(n_obs) - 2 * self.loglik_
+        self.reward_ = (
+            np.einsum("asz,azy,y->sa", self.transmat_, self.emissionprob_, self.outcome_values_)
+            - self.action_costs_[None, :]
+        )
+        self._solve()
+        if self._has_covariates():
+            self._solve_patterns()
+        return self
+
+    # ------------------------------------------------------------------ parametric models
+    def _is_parametric(self):
+        t = self.transition_model != "tabular"
+        if t != (self.emission_model != "tabular"):
+            raise ValueError(
+                "transition_model='logit' and emission_model='ordered_logit' go together "
+                f"(got transition_model={self.transition_model!r}, "
+                f"emission_model={self.emission_model!r})"
+            )
+        if t and self.estimator == "em":
+            raise ValueError(
+                "estimator='em' fits tabular models; the logit / ordered-logit models use "
+                "estimator='mle' (or 'auto')"
+            )
+        if not t and self.estimator == "mle":
+            raise ValueError(
+                "estimator='mle' is for transition_model='logit' with "
+                "emission_model='ordered_logit'; tabular models use estimator='em' (or 'auto')"
+            )
+        if not t and (self.covariate_cols or self.action_features is not None):
+            raise ValueError(
+                "covariate_cols and action_features need transition_model='logit' and "
+                "emission_model='ordered_logit'"
+            )
+        return t
+
+    def _has_covariates(self):
+        return getattr(self, "covariate_patterns_", None) is not None
+
+    def _action_feature_matrix(self):
+        A = len(self.actions_)
+        if self.action_features is None:
+            return _parametric.default_action_features(A)
+        missing = [a for a in self.actions_.tolist() if a not in self.action_features]
+        if missing:
+            raise ValueError(f"action_features has no feature vector for action(s) {missing}")
+        rows = [
+            np.atleast_1d(np.asarray(self.action_features[a], dtype=float))
+            for a in self.actions_.tolist()
+        ]
+        if len({r.shape for r in rows}) != 1 or rows[0].ndim != 1:
+            raise ValueError("action_features must map every action to a 1-D vector of one length")
+        F = np.stack(rows)
+        if not np.all(np.isfinite(F)):
+            raise ValueError("action_features must be finite numbers")
+        return F
+
+    def _covariate_matrix(self, X, panel):
+        cols = list(self.covariate_cols or [])
+        N = len(panel.customers)
+        if not cols:
+            return np.zeros((N, 0))
+        if not isinstance(X, pd.DataFrame):
+            raise ValueError("covariate_cols needs X as a pandas DataFrame")
+        missing = [c for c in cols if c not in X]
+        if missing:
+            raise ValueError(f"X is missing covariate column(s) {missing} (covariate_cols)")
+        vals = np.empty((len(X), len(cols)))
+        for k, c in enumerate(cols):
+            v = pd.to_numeric(X[c], errors="coerce").to_numpy(dtype=float)
+            if not np.all(np.isfinite(v)):
+                raise ValueError(f"covariate column {c!r} must hold finite numbers")
+            vals[:, k] = v
+        Z = np.zeros((N, len(cols)))
+        Z[panel.codes] = vals
+        bad = np.any(Z[panel.codes] != vals, axis=0)
+        if np.any(bad):
+            raise ValueError(
+                f"covariate column {cols[int(np.argmax(bad))]!r} must be constant within a "
+                "customer (covariates are static customer characteristics)"
+            )
+        return Z
+
+    def _layout(self):
+        return _parametric.Layout(
+            n_states=self.n_states,
+            n_outcomes=self.n_outcomes_,
+            d_a=self.action_feature_matrix_.shape[1],
+            d_z=len(self.covariate_cols or []),
+            fixed_scale=self.n_outcomes_ < 3,
+            estimate_initial=isinstance(self.initial_state, str),
+        )
+
+    def _fixed_initial(self):
+        if isinstance(self.initial_state, str):
+            return None
+        return np.asarray(self.initial_state, dtype=float)
+
+    def _customer_arrays(self, Z):
+        """(pi, Q (N, A, K, K), P (N, A, K, L)) for covariate rows Z."""
+        return _parametric.model_arrays(
+            self.coef_, self._layout(), self.action_feature_matrix_, Z, self._fixed_initial()
+        )
+
+    def _fit_parametric(self, X, panel, init_state, rng):
+        K = self.n_states
+        self.action_feature_matrix_ = self._action_feature_matrix()
+        Z = self._covariate_matrix(X, panel)
+        layout = self._layout()
+        res = _parametric.fit_mle(
+            panel.actions,
+            panel.outcomes,
+            self.action_feature_matrix_,
+            Z,
+            layout,
+            n_init=self.n_init,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            rng=np.random.default_rng(rng.randint(2**31 - 1)),
+            fixed_initial=self._fixed_initial(),
+            verbose=self.verbose,
+        )
+        self.coef_ = res["theta"]
+        self.coef_se_ = res["se"]
+        self.coef_names_ = layout.names()
+        self.covariate_mean_ = Z.mean(0)
+        pi, Q, P = self._customer_arrays(self.covariate_mean_[None])
+        self.startprob_, self.transmat_, self.emissionprob_ = pi, Q[0], P[0]
+        self.state_order_ = np.arange(K)  # the monotone intercepts order the states
+        self.loglik_ = res["loglik"]
+        self.n_iter_ = res["n_iter"]
+        self.converged_ = res["converged"]
+        self.loglik_history_ = np.asarray(res["all_logliks"], dtype=float)
+        if not self.converged_:
+            warnings.warn(
+                f"L-BFGS-B did not converge in max_iter={self.max_iter} iterations; increase "
+                "max_iter or n_init, or standardise the covariates and action features",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        self.n_params_ = layout.size
+        p = _parametric.unpack(self.coef_, layout)
+        self.emission_intercepts_ = p["beta0"][0] + np.r_[0.0, np.cumsum(np.exp(p["delta"]))]
+        self.emission_scale_ = np.ones(K) if layout.fixed_scale else np.exp(np.r_[0.0, p["s"]])
+        self.cutpoints_ = np.r_[0.0, np.cumsum(np.exp(p["nu"]))]
+        self.covariate_patterns_ = np.unique(Z, axis=0) if Z.shape[1] else None
+
+    def _solve_patterns(self):
+        from joblib import Parallel, delayed
+
+        _, Q, P = self._customer_arrays(self.covariate_patterns_)
+        R = np.einsum("gasz,gazy,y->gsa", Q, P, self.outcome_values_) - self.action_costs_
+        self.pattern_solutions_ = Parallel(n_jobs=self.n_jobs)(
+            delayed(_solve_one)(
+                Q[g],
+                P[g],
+                R[g],
+                self.discount,
+                self.horizon,
+                self.n_belief_points,
+                self.solver_tol,
+                self.solver_max_iter,
+                self.startprob_,
+            )
+            for g in progress(range(len(Q)), self.verbose, desc="POMDP per covariate pattern")
+        )
+
+    def _pattern_solution(self, Q, P, stored):
+        from ._model import POMDPSolution
+
+        R = np.einsum("asz,azy,y->sa", Q, P, self.outcome_values_) - self.action_costs_
+        model = POMDPModel(Q, P, R, self.discount, self.horizon)
+        if stored is None:
+            stored = _solve_one(
+                Q,
+                P,
+                R,
+                self.discount,
+                self.horizon,
+                self.n_belief_points,
+                self.solver_tol,
+                self.solver_max_iter,
+                self.startprob_,
+            )
+        return POMDPSolution(model=model, **stored)
+
+    def _per_customer(self, Z, b, cust, fn):
+        """Apply ``fn(solution, beliefs)`` per covariate pattern; rows of b belong to cust."""
+        pats, inv = np.unique(Z, axis=0, return_inverse=True)
+        inv = np.asarray(inv).ravel()
+        known = {tuple(r): g for g, r in enumerate(self.covariate_patterns_.tolist())}
+        _, Q, P = self._customer_arrays(pats)
+        out = None
+        row_pat = inv[cust]
+        for g, row in enumerate(pats.tolist()):
+            idx = np.flatnonzero(row_pat == g)
+            if idx.size == 0:
+                continue
+            k = known.get(tuple(row))
+            sol = self._pattern_solution(
+                Q[g], P[g], None if k is None else self.pattern_solutions_[k]
+            )
+            val = np.asarray(fn(sol, b[idx]))
+            if out is None:
+                out = np.empty((len(b),) + val.shape[1:])
+            out[idx] = val
+        return out
+
+    def _fit_tabular(self, panel, init_state, rng):
+        K, A, L = self.n_states, self.n_actions_, self.n_outcomes_
         res = fit_em(
             panel.actions,
             panel.outcomes,
@@ -467,20 +751,11 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
                 f"EM did not converge in max_iter={self.max_iter} iterations (tol={self.tol}); "
                 "increase max_iter or tol",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
-        n_obs = int((panel.outcomes >= 0).sum())
         self.n_params_ = n_free_parameters(
             K, A, L, self.action_effects, "estimate" if isinstance(init_state, str) else "fixed"
         )
-        self.aic_ = 2 * self.n_params_ - 2 * self.loglik_
-        self.bic_ = self.n_params_ * np.log(n_obs) - 2 * self.loglik_
-        self.reward_ = (
-            np.einsum("asz,azy,y->sa", self.transmat_, self.emissionprob_, self.outcome_values_)
-            - self.action_costs_[None, :]
-        )
-        self._solve()
-        return self
 
     def _model(self, horizon="self"):
         h = self.horizon if horizon == "self" else horizon
@@ -541,6 +816,14 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
     def _filter(self, X, y):
         check_is_fitted(self)
         panel = self._panel(X, y, fitting=False)
+        if self._has_covariates():
+            Z = self._covariate_matrix(X, panel)
+            pi, Q, P = self._customer_arrays(Z)
+            alpha, log_c = _parametric.forward_filter_customers(
+                pi, Q, P, panel.actions, panel.outcomes
+            )
+            panel.Z = Z
+            return panel, alpha, log_c
         E = emission_likelihoods(self.emissionprob_[None], panel.actions, panel.outcomes)
         alpha, log_c = forward_filter(self.startprob_[None], self.transmat_[None], E, panel.actions)
         return panel, alpha[0], log_c[0]
@@ -564,6 +847,10 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
 
     def decision_function(self, X, y=None):
         """Q-values ``Q(b_t, a)`` of the next period's actions at each row's belief (n_rows, A)."""
+        if self._has_covariates_fitted():
+            panel, alpha, _ = self._filter(X, y)
+            b = alpha[panel.pos, panel.codes]
+            return self._per_customer(panel.Z, b, panel.codes, lambda sol, bb: sol.q_values(bb))
         b = self.transform(X, y)
         return self._solution().q_values(b)
 
@@ -574,13 +861,25 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
 
     def predict_outcome_proba(self, X, y=None, action=None):
         """``Pr(y_{t+1} | history, a_{t+1})`` per row; ``action`` label, default optimal."""
-        b = self.transform(X, y)
+        if self._has_covariates_fitted():
+            panel, alpha, _ = self._filter(X, y)
+            b = alpha[panel.pos, panel.codes]
+            _, Qc, Pc = self._customer_arrays(panel.Z)
+            Q, P = Qc[panel.codes], Pc[panel.codes]
+            q = self.decision_function(X, y) if action is None else None
+        else:
+            b = self.transform(X, y)
+            Q = P = None
+            q = self._solution().q_values(b) if action is None else None
         if action is None:
-            a = np.argmax(self._solution().q_values(b), axis=1)
+            a = np.argmax(q, axis=1)
         else:
             a = np.full(len(b), self._encode_actions(np.array([action]), False)[0])
-        phi = np.einsum("nk,nkj->nj", b, self.transmat_[a])
-        return np.einsum("nk,nky->ny", phi, self.emissionprob_[a])
+        rows = np.arange(len(b))
+        Qa = self.transmat_[a] if Q is None else Q[rows, a]
+        Pa = self.emissionprob_[a] if P is None else P[rows, a]
+        phi = np.einsum("nk,nkj->nj", b, Qa)
+        return np.einsum("nk,nky->ny", phi, Pa)
 
     def score(self, X, y=None):
         """Mean one-step-ahead log-likelihood per observed row (higher is better).
@@ -597,10 +896,39 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         return float(vals.mean())
 
     # ------------------------------------------------------------------ per-customer outputs
-    def _last_beliefs(self, X, y):
+    def _last_beliefs(self, X, y, return_z=False):
         panel, alpha, _ = self._filter(X, y)
         last = panel.lengths - 1
-        return panel.customers, alpha[last, np.arange(len(panel.customers))]
+        b = alpha[last, np.arange(len(panel.customers))]
+        if return_z:
+            return panel.customers, b, getattr(panel, "Z", None)
+        return panel.customers, b
+
+    def _has_covariates_fitted(self):
+        check_is_fitted(self)
+        return self._has_covariates()
+
+    def _customer_values(self, Z, b, policies=("q", "pomdp", "open_loop")):
+        """Q-values / V* / V_open_loop per customer from the customers' own POMDPs."""
+        cust = np.arange(len(b))
+        out = []
+        for p in policies:
+            if p == "q":
+                out.append(self._per_customer(Z, b, cust, lambda sol, bb: sol.q_values(bb)))
+            else:
+                out.append(
+                    self._per_customer(Z, b, cust, lambda sol, bb, p=p: sol.value(bb, policy=p))
+                )
+        return out
+
+    def _no_covariates_here(self, X, what):
+        if X is not None and self._has_covariates_fitted():
+            raise ValueError(
+                f"{what} with X is not available for a model with covariate_cols (each "
+                "customer has its own POMDP); call it with X=None for the reference customer "
+                "(covariates at their training mean), or use recommend / "
+                "dynamic_customer_value / value_of_learning"
+            )
 
     def _beliefs_or_start(self, X, y):
         check_is_fitted(self)
@@ -617,11 +945,15 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         ``q_<action>`` per action, ``dcv`` (V* at the belief) and ``vol``
         (V* - V_open_loop).
         """
-        customers, b = self._last_beliefs(X, y)
-        sol = self._solution()
-        q = sol.q_values(b)
-        dcv = sol.value(b)
-        vol = dcv - sol.value(b, policy="open_loop")
+        customers, b, Z = self._last_beliefs(X, y, return_z=True)
+        if Z is not None:
+            q, dcv, ol = self._customer_values(Z, b)
+        else:
+            sol = self._solution()
+            q = sol.q_values(b)
+            dcv = sol.value(b)
+            ol = sol.value(b, policy="open_loop")
+        vol = dcv - ol
         out = pd.DataFrame(b, columns=[f"belief_state{k}" for k in range(self.n_states)])
         out.insert(self.n_states, "action", self.actions_[q.argmax(1)])
         for j, a in enumerate(self.actions_.tolist()):
@@ -673,6 +1005,14 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         Series indexed by customer id, or a float when X is None.
         """
         customers, b = self._beliefs_or_start(X, y)
+        if X is not None and self._has_covariates():
+            if policy not in ("pomdp", "open_loop") or horizon is not None or method != "exact":
+                self._no_covariates_here(
+                    X, f"dynamic_customer_value(policy={policy!r}, horizon, method)"
+                )
+            _, _, Z = self._last_beliefs(X, y, return_z=True)
+            (vals,) = self._customer_values(Z, b, (policy,))
+            return pd.Series(vals, index=pd.Index(customers, name=self.id_col), name="dcv")
         vals = self._dcv(b, policy, horizon, method, n_simulations, random_state)
         if customers is None:
             return float(vals[0])
@@ -745,7 +1085,13 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         Series indexed by customer id, or a float when X is None.
         """
         customers, b = self._beliefs_or_start(X, y)
-        pomdp, ol = self._vol_parts(b, horizon, policy_horizon)
+        if X is not None and self._has_covariates():
+            if horizon is not None:
+                self._no_covariates_here(X, "value_of_learning(horizon=...)")
+            _, _, Z = self._last_beliefs(X, y, return_z=True)
+            pomdp, ol = self._customer_values(Z, b, ("pomdp", "open_loop"))
+        else:
+            pomdp, ol = self._vol_parts(b, horizon, policy_horizon)
         vol = pomdp - ol
         if relative:
             vol = vol / ol
@@ -783,6 +1129,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         DataFrame indexed by ``horizon`` with columns ``dcv_pomdp``, ``dcv_open_loop``,
         ``vol``.
         """
+        self._no_covariates_here(X, "vol_curve")
         _, b = self._beliefs_or_start(X, y)
         rows = []
         for h in horizons:
@@ -813,6 +1160,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
 
     def plan_open_loop(self, X=None, y=None, n_periods=12):
         """Fixed action plans (labels) for open-loop customers: (n_customers, n_periods)."""
+        self._no_covariates_here(X, "plan_open_loop")
         customers, b = self._beliefs_or_start(X, y)
         sol = self._solution()
         b = np.array(b, dtype=float)
@@ -881,6 +1229,23 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
             }
         )
         return X, self.outcome_levels_[Y.ravel()], S.ravel()
+
+
+def _solve_one(Q, P, R, discount, horizon, n_points, tol, max_iter, start):
+    """Solve one POMDP; the solution's arrays as a plain dict (picklable, joblib-friendly)."""
+    with warnings.catch_warnings():
+        sol = POMDPModel(Q, P, R, discount, horizon).solve(
+            n_points, tol=tol, max_iter=max_iter, belief_points=start
+        )
+    return {
+        "belief_points": sol.belief_points,
+        "alpha_vectors": sol.alpha_vectors,
+        "alpha_vectors_open_loop": sol.alpha_vectors_open_loop,
+        "stages": sol.stages,
+        "stages_open_loop": sol.stages_open_loop,
+        "mdp_values": sol.mdp_values,
+        "info": {k: float(v) for k, v in sol.info.items() if np.isscalar(v)},
+    }
 
 
 def _draw(prob, rng):

@@ -1,6 +1,6 @@
 """POMDPPolicy in the shared harness (tests/test_common.py)."""
 
-from skcrm.datasets import make_pomdp_crm
+from skcrm.datasets import make_pomdp_crm, make_pomdp_parametric
 from skcrm.pomdp import POMDPPolicy
 from tests._registry import Entry, FitData
 
@@ -9,6 +9,11 @@ def _panel():
     X, y, _ = make_pomdp_crm(n_customers=60, n_periods=12, random_state=0)
     X = X.assign(outcome=y)
     return FitData(X=X)
+
+
+def _parametric_panel():
+    X, y, _ = make_pomdp_parametric(n_customers=40, n_periods=10, random_state=0)
+    return FitData(X=X.assign(outcome=y))
 
 
 _PANEL = (
@@ -58,5 +63,21 @@ ENTRIES = [
         output_method="transform",
         check_estimator=False,
         id="POMDPPolicy-transform",
+    ),
+    Entry(
+        estimator=POMDPPolicy(
+            transition_model="logit",
+            emission_model="ordered_logit",
+            action_features={0: [0.0], 5: [0.5], 15: [1.5]},
+            covariate_cols=["size"],
+            n_init=1,
+            max_iter=1000,
+            n_belief_points=11,
+            random_state=0,
+        ),
+        data=_parametric_panel,
+        output_method="predict",
+        check_estimator=False,
+        id="POMDPPolicy-logit-covariates",
     ),
 ]
