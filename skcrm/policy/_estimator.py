@@ -93,7 +93,7 @@ class DRPolicyClassifier(BaseEstimator):
         None -> ``PolicyTreeClassifier(max_depth=2)``.
     reduction : {"auto", "weighted", "ovo", "argmax"}, default="auto"
         For a classifier ``policy_model``: "weighted" (K = 2; label 1{G1 > G0}, weight
-        |G1 - G0|, eq. 21), "ovo" (one weighted classifier per pair of actions, majority
+        ``|G1 - G0|``, eq. 21), "ovo" (one weighted classifier per pair of actions, majority
         vote, eq. 22), "argmax" (regress each Gamma_a on X with a clone of the outcome
         model; recommend the argmax). "auto" = weighted if K = 2 else ovo. Ignored for a
         score-based ``policy_model``.
