@@ -393,20 +393,10 @@ def test_an_imminent_churn_raising_transaction_lowers_dert(sim_fit):
     np.testing.assert_allclose(bound, -inc)
 
 
-def test_future_multipliers_continue_the_evolving_coefficients():
+def test_future_multipliers_continue_the_evolving_coefficients(dynamic_model):
     # the carried-forward future path ln q_j = c0 + c1 (j - 1) equals the engineered features
     # of jobs appended to the log (Eqs. 8-9 along the future path)
-    coef = {"first": -0.2, "attr": 0.3, "cont": -0.3, "attr->attr": 0.25, "attr:drift": -0.05}
-    tx, _ = make_attribute_bgnbd_data(
-        800, coef=coef, dynamic_cols=["attr"], observation_end=52.0, random_state=9
-    )
-    m = AttributeBGNBD(
-        attribute_cols=["attr", "cont"],
-        dynamic_cols=["attr"],
-        dynamic_terms=[("attr", "attr"), ("drift", "attr")],
-        first_transaction_effect=True,
-        observation_end=60.0,
-    ).fit(tx)
+    m, tx = dynamic_model
     prep = m._prepare(tx, fit=False)
     c0, c1 = m._future_log_q(prep)
     last = tx.groupby("customer_id").tail(1)

@@ -282,22 +282,6 @@ def test_incremental_dert_uses_the_same_paths_in_both_arms(sim):
     )
 
 
-@pytest.fixture(scope="module")
-def dynamic_model():
-    coef = {"first": -0.2, "attr": 0.3, "cont": -0.3, "attr->attr": 0.25, "attr:drift": -0.05}
-    tx, _ = make_attribute_bgnbd_data(
-        800, coef=coef, dynamic_cols=["attr"], observation_end=52.0, random_state=9
-    )
-    m = AttributeBGNBD(
-        attribute_cols=["attr", "cont"],
-        dynamic_cols=["attr"],
-        dynamic_terms=[("attr", "attr"), ("drift", "attr")],
-        first_transaction_effect=True,
-        observation_end=60.0,
-    ).fit(tx)
-    return m, tx
-
-
 def test_evolving_features_are_recomputed_along_a_random_path(dynamic_model):
     """ln q of a sampled path equals the engineered features (Eqs. 8-9) of the same jobs
     appended to the log."""

@@ -220,9 +220,10 @@ def test_decision_function_and_predict_value_shapes(k4):
 
 
 def test_no_warning_with_known_propensities(k2):
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         _fit(k2)
+    assert not caught, [str(w.message) for w in caught]
 
 
 def test_policy_features_restrict_the_tree_but_not_mu(k2):
