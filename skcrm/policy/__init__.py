@@ -3,6 +3,7 @@
 DRPolicyClassifier, DR scores, policy trees.
 """
 
+from ._budget import budget_curve
 from ._core import dr_policy_value, dr_scores, ipw_policy_value
 from ._estimator import DRPolicyClassifier
 from ._policy_tree import PolicyTreeClassifier

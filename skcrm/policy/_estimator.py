@@ -54,6 +54,11 @@ def _is_score_based(model):
     return bool(getattr(model, "_skcrm_score_based", False))
 
 
+def _label_key(label):
+    """A hashable plain-Python key of a label (numpy scalars -> Python scalars)."""
+    return label.item() if hasattr(label, "item") else label
+
+
 class _Constant:
     """A fitted 'classifier' that always answers one label (a pair with a single label)."""
 
@@ -328,6 +333,8 @@ class DRPolicyClassifier(BaseEstimator):
         rest = [c for c in labels if c != control]
         self.classes_ = np.asarray([control, *rest], dtype=labels.dtype)
         self.control_ = self.classes_[0]
+        self.actions_ = self.classes_
+        self.control_index_ = 0
         self.n_actions_ = self.classes_.shape[0]
 
     def _encode(self, treatment):
@@ -760,6 +767,101 @@ class DRPolicyClassifier(BaseEstimator):
         if self.score_baseline == "control":
             psi = psi - G[:, 0]
         return float(np.average(psi, weights=sample_weight))
+
+    def _effect_scores(self, X, y, treatment, propensity):
+        """Predicted effects and DR effect scores of the treated arms vs control (gross).
+
+        On new rows: effects from the refit outcome model, DR scores with it. With ``X``
+        None: the training rows' cross-fitted (out-of-fold) mu and DR scores.
+        Returns ``(gains (n, K - 1), scores (n, K - 1), treated labels)``.
+        """
+        check_is_fitted(self, "dr_scores_")
+        c = self.control_index_
+        treated = np.array([k for k in range(self.n_actions_) if k != c], dtype=np.int64)
+        if X is None:
+            if y is not None or treatment is not None or propensity is not None:
+                raise ValueError("pass X together with y, treatment and propensity")
+            mu, G = self.mu_hat_, self.dr_scores_
+        else:
+            X, G = self._scores_on(X, y, treatment, propensity)
+            G = G + self.costs_
+            mu = self._predict_outcome(self.outcome_model_, X)
+        gains = mu[:, treated] - mu[:, [c]]
+        scores = G[:, treated] - G[:, [c]]
+        return gains, scores, self.actions_[treated]
+
+    def budget_curve(
+        self, X=None, y=None, *, treatment=None, propensity=None, budgets=None, costs=None
+    ):
+        """Value of the best multi-arm policy at every spend budget, with standard errors.
+
+        Customers and arms are prioritised by the outcome model's predicted effects
+        mu(x, k) - mu(x, control) and the allocation is the exact LP path of
+        :func:`skcrm.policy.budget_curve` (at most one arm per customer, average spend at
+        most the budget); its value is measured with DR effect scores
+        Gamma_k - Gamma_control, so the curve is honest on held-out rows, or on the training
+        rows' out-of-fold scores when ``X`` is None.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p), optional
+            Held-out covariates; None -> the training rows (cross-fitted mu and scores).
+        y : array-like of shape (n,) or packed target, optional
+            Held-out outcomes.
+        treatment : array-like of shape (n,), optional
+            Held-out treatment labels.
+        propensity : scalar, array-like or DataFrame, optional
+            Held-out design propensities (same forms as in :meth:`fit`).
+        budgets : array-like, optional
+            Average spend per customer; default 21 points from 0 to the spend of treating
+            every customer with a positive predicted gain.
+        costs : array-like of shape (K - 1,) or (n, K - 1), dict or None
+            Cost of each treated arm (in the order of the treated arms of ``actions_``, or
+            ``{label: cost}``); default ``action_costs`` minus the control's cost when
+            given, else 1 per treated customer (the budget is then the treated share).
+
+        Returns
+        -------
+        DataFrame
+            Indexed by budget: ``value``, ``std_error``, ``spend`` and one ``share_<arm>``
+            per arm (see :func:`skcrm.policy.budget_curve`).
+        """
+        from ._budget import budget_curve, budget_path
+
+        gains, scores, labels = self._effect_scores(X, y, treatment, propensity)
+        m = labels.shape[0]
+        if costs is None:
+            if self.action_costs is None:
+                C = np.ones(m)
+            else:
+                treated = [k for k in range(self.n_actions_) if k != self.control_index_]
+                C = self.costs_[treated] - self.costs_[self.control_index_]
+        elif isinstance(costs, dict):
+            keys = {_label_key(k): v for k, v in costs.items()}
+            unknown = set(keys) - {_label_key(a) for a in labels}
+            if unknown:
+                raise ValueError(f"costs names unknown treated arms {sorted(map(str, unknown))}")
+            C = np.array([float(keys.get(_label_key(a), np.nan)) for a in labels])
+            if np.isnan(C).any():
+                raise ValueError(f"costs must give a cost for every treated arm {labels.tolist()}")
+        else:
+            C = np.asarray(costs, dtype=np.float64)
+        if np.any(np.asarray(C) <= 0):
+            raise ValueError(
+                "budget curves need strictly positive costs of the treated arms; got "
+                f"{np.asarray(C).tolist()} (pass costs=)"
+            )
+        if budgets is None:
+            top = budget_path(gains, C)["spend"]
+            budgets = np.linspace(0.0, float(top[-1]) if top.size else 1.0, 21)
+        return budget_curve(
+            gains,
+            C,
+            budgets,
+            scores=scores,
+            arm_names=[str(a) for a in labels],
+            control_name=str(self.actions_[self.control_index_]),
+        )
 
     def _as_policy_matrix(self, policy, X):
         if hasattr(policy, "predict"):
