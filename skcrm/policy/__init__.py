@@ -12,6 +12,7 @@ from ._target import pack_policy_target, unpack_policy_target
 __all__ = [
     "DRPolicyClassifier",
     "PolicyTreeClassifier",
+    "budget_curve",
     "dr_policy_value",
     "dr_scores",
     "ipw_policy_value",
