@@ -52,7 +52,7 @@ def plot_policy_tree(model, ax=None, feature_names=None, action_names=None, X=No
             else [f"x{j}" for j in range(tree_model.n_features_in_)]
         )
     if action_names is None:
-        labels = getattr(model, "classes_", tree_model.classes_)
+        labels = getattr(model, "actions_", tree_model.classes_)
         action_names = [str(c) for c in labels]
     if X is not None and scores is not None:
         leaf_val = tree_model.leaf_values(X, scores)
