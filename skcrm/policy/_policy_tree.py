@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._tree import fit_policy_tree, predict_tree, tree_leaf_values
@@ -17,12 +17,15 @@ __all__ = ["PolicyTreeClassifier"]
 class PolicyTreeClassifier(BaseEstimator):
     """Exact depth-1..3 policy tree maximising the summed reward of the chosen actions.
 
-    Searches every tree of depth at most ``max_depth`` whose splits are ``x_j <= t`` with
-    ``t`` among the quantile-bin edges of feature ``j`` (every distinct value when a feature
-    has at most ``n_bins`` of them), and returns one maximising sum_i Gamma_{i, pi(X_i)}, the
-    empirical DR welfare of eq. 22 (Yang et al.; the objective of R's ``policytree``).
-    The search is vectorised through cumulative histograms: depth 2 costs O(n p^2) for the
-    histograms plus O(p^2 B^2 K) for the search.
+    Searches every tree of depth at most ``max_depth`` whose splits are ``x_j <= t`` and
+    returns one maximising sum_i Gamma_{i, pi(X_i)}, the empirical DR welfare of eq. 22
+    (Yang et al.; the objective of R's ``policytree``). With ``split_search="exact"`` the
+    thresholds ``t`` are every distinct value of every feature, as in policytree (cost
+    O(p^k n^k K) at depth k: for small n, or as a reference). With ``"binned"`` (default)
+    they are the quantile-bin edges of each feature (every distinct value when a feature
+    has at most ``n_bins`` of them); the search is vectorised through cumulative
+    histograms: depth 2 costs O(n p^2) plus O(p^2 B^2 K), depth 3 O(n C(p, 3)) for the
+    joint histograms of feature triples plus O(p^3 B^3 K).
 
     It is a *score-based* policy learner: ``fit(X, scores)`` takes the (n, K) reward matrix
     directly, so :class:`DRPolicyClassifier` passes it the DR scores without a
@@ -38,6 +41,10 @@ class PolicyTreeClassifier(BaseEstimator):
         for depth 3 (the depth-3 search costs O(n p^3 + p^3 B^4 K)).
     min_samples_leaf : int, default=1
         Minimum number of training rows in every leaf.
+    split_search : {"binned", "exact"}, default="binned"
+        Candidate thresholds: quantile-bin edges, or every distinct value (policytree).
+    n_jobs : int or None, default=None
+        Threads over the root features of the binned depth-3 search.
 
     Attributes
     ----------
@@ -47,7 +54,12 @@ class PolicyTreeClassifier(BaseEstimator):
         best action), and ``objective``.
     classes_ : ndarray of shape (K,)
         Action labels (0..K-1 for a reward matrix).
+    feature_importances_ : ndarray of shape (n_features_in_,)
+        Share of the objective gained by the splits on each feature: at every split, the
+        summed reward of the two children's best actions minus that of the node's best
+        action, summed per feature and normalised to 1 (all 0 for a single leaf).
     n_features_in_ : int
+        Number of columns of X.
     feature_names_in_ : ndarray of str
         Present when X is a DataFrame with string column names.
 
@@ -75,12 +87,18 @@ class PolicyTreeClassifier(BaseEstimator):
         "max_depth": [Interval(numbers.Integral, 1, 3, closed="both")],
         "n_bins": [Interval(numbers.Integral, 2, None, closed="left"), None],
         "min_samples_leaf": [Interval(numbers.Integral, 1, None, closed="left")],
+        "split_search": [StrOptions({"binned", "exact"})],
+        "n_jobs": [None, numbers.Integral],
     }
 
-    def __init__(self, max_depth=2, *, n_bins=None, min_samples_leaf=1):
+    def __init__(
+        self, max_depth=2, *, n_bins=None, min_samples_leaf=1, split_search="binned", n_jobs=None
+    ):
         self.max_depth = max_depth
         self.n_bins = n_bins
         self.min_samples_leaf = min_samples_leaf
+        self.split_search = split_search
+        self.n_jobs = n_jobs
 
     def _rewards(self, y, n):
         if y is None:
@@ -127,7 +145,10 @@ class PolicyTreeClassifier(BaseEstimator):
             n_bins=n_bins,
             min_samples_leaf=self.min_samples_leaf,
             sample_weight=sw,
+            n_jobs=self.n_jobs,
+            split_search=self.split_search,
         )
+        self.feature_importances_ = _importances(self.tree_, self.n_features_in_)
         return self
 
     def apply_actions(self, X):
@@ -164,6 +185,36 @@ class PolicyTreeClassifier(BaseEstimator):
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return tree_leaf_values(self.tree_, X, scores)
 
+    def export_text(self, feature_names=None, action_names=None, decimals=3):
+        """The tree as indented text rules, in the style of ``sklearn.tree.export_text``.
+
+        Parameters
+        ----------
+        feature_names : list of str, optional
+            Names of the columns (default: the fitted names or ``x0, x1, ...``).
+        action_names : list of str, optional
+            Names of the actions (default: ``classes_``).
+        decimals : int, default=3
+            Digits of thresholds and values.
+
+        Returns
+        -------
+        str
+            One line per node; leaves show the action, the rows and the mean reward of the
+            action over the training rows in the leaf.
+        """
+        check_is_fitted(self, "tree_")
+        if feature_names is None:
+            names = getattr(self, "feature_names_in_", None)
+            feature_names = (
+                [str(f) for f in names]
+                if names is not None
+                else [f"x{j}" for j in range(self.n_features_in_)]
+            )
+        if action_names is None:
+            action_names = [str(c) for c in self.classes_]
+        return export_tree_text(self.tree_, feature_names, action_names, decimals)
+
     def plot(self, ax=None, feature_names=None, action_names=None, X=None, scores=None):
         """Draw the tree: split rules at internal nodes, action and value at each leaf.
 
@@ -179,3 +230,38 @@ class PolicyTreeClassifier(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         return tags
+
+
+def _importances(tree, n_features):
+    """Objective gain of the splits per feature, normalised to sum to 1."""
+    out = np.zeros(n_features)
+    for node in np.flatnonzero(tree["feature"] >= 0):
+        gain = tree["value"][tree["left"][node]] + tree["value"][tree["right"][node]]
+        out[tree["feature"][node]] += max(gain - tree["value"][node], 0.0)
+    total = out.sum()
+    return out / total if total > 0 else out
+
+
+def export_tree_text(tree, feature_names, action_names, decimals=3):
+    """Indented text of a tree from :func:`~skcrm.policy._tree.fit_policy_tree`."""
+    lines = []
+
+    def walk(node, depth):
+        pad = "|   " * depth + "|--- "
+        f = tree["feature"][node]
+        if f < 0:
+            n = int(tree["n_samples"][node])
+            mean = tree["value"][node] / max(n, 1)
+            lines.append(
+                f"{pad}action: {action_names[tree['action'][node]]} "
+                f"(n = {n}, mean reward = {mean:.{decimals}f})"
+            )
+            return
+        t = tree["threshold"][node]
+        lines.append(f"{pad}{feature_names[f]} <= {t:.{decimals}f}")
+        walk(int(tree["left"][node]), depth + 1)
+        lines.append(f"{pad}{feature_names[f]} >  {t:.{decimals}f}")
+        walk(int(tree["right"][node]), depth + 1)
+
+    walk(0, 0)
+    return "\n".join(lines) + "\n"
