@@ -39,7 +39,8 @@ def dr_policy_value(scores, policy):
     ----------
     scores : ndarray of shape (n, K)
         DR scores (eq. 19).
-    policy : ndarray of shape (n,) (action indices) or (n, K) (probabilities)
+    policy : ndarray of shape (n,) or (n, K)
+        Action indices, or the policy's probabilities of every action.
 
     Returns
     -------
@@ -73,6 +74,7 @@ def ipw_policy_value(y, treatment_idx, propensity_obs, policy_prob_obs, normaliz
     Parameters
     ----------
     y : ndarray of shape (n,)
+        Observed outcome.
     treatment_idx : ndarray of shape (n,)
         Unused beyond its length; kept for symmetry with :func:`dr_scores`.
     propensity_obs : ndarray of shape (n,)

@@ -207,6 +207,10 @@ class DRPolicyClassifier(BaseEstimator):
         Regressors of each Gamma_a for the argmax reduction.
     bootstrap_policies_ : list
         The ``n_bootstrap`` refitted policies.
+    feature_importances_ : ndarray of shape (n_features_in_,)
+        The policy model's feature importances on the columns of X (0 for columns the
+        policy does not read); only when the policy model has them (policy trees,
+        sklearn trees).
     train_value_ : float
         In-sample DR value of the policy (optimistic; not for model selection).
     fold_indices_ : ndarray of shape (n,)
@@ -645,6 +649,11 @@ class DRPolicyClassifier(BaseEstimator):
         self.reduction_ = kind
         if kind in ("scores", "weighted"):
             self.policy_model_ = model
+            inner = getattr(model, "feature_importances_", None)
+            if inner is not None:
+                imp = np.zeros(X.shape[1])
+                imp[cols] += np.asarray(inner, dtype=np.float64)
+                self.feature_importances_ = imp
         elif kind == "ovo":
             self.pairwise_models_ = model
         else:
@@ -689,6 +698,7 @@ class DRPolicyClassifier(BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n, p)
+            Covariates (the columns seen in ``fit``).
 
         Returns
         -------
@@ -702,6 +712,16 @@ class DRPolicyClassifier(BaseEstimator):
 
         One-hot for the deterministic policy; with ``n_bootstrap > 0`` the bootstrap
         Thompson sampling shares (eq. 23), ``bts_floor + (1 - K bts_floor) * share``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Covariates (the columns seen in ``fit``).
+
+        Returns
+        -------
+        ndarray of shape (n, K)
+            Probability of each arm.
         """
         X = self._check_X(X)
         K = self.n_actions_
@@ -716,7 +736,18 @@ class DRPolicyClassifier(BaseEstimator):
         return self.bts_floor + (1.0 - K * self.bts_floor) * shares
 
     def decision_function(self, X):
-        """(n, K) estimated action values mu(x, a) net of ``action_costs`` (plug-in)."""
+        """(n, K) estimated action values mu(x, a) net of ``action_costs`` (plug-in).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Covariates (the columns seen in ``fit``).
+
+        Returns
+        -------
+        ndarray of shape (n, K)
+            Columns in ``actions_`` order.
+        """
         X = self._check_X(X)
         return self._net_values(X)
 
@@ -725,6 +756,16 @@ class DRPolicyClassifier(BaseEstimator):
 
         Columns follow the non-control arms of ``actions_`` (EconML's ``predict_value``).
         Needs ``control``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Covariates (the columns seen in ``fit``).
+
+        Returns
+        -------
+        ndarray of shape (n, K - 1)
+            Effects of the treated arms.
         """
         values = self.decision_function(X)
         c = self._require_control("predict_value")
@@ -757,6 +798,22 @@ class DRPolicyClassifier(BaseEstimator):
         """(n, K) DR scores (eq. 19) of new labelled rows with the refit outcome model.
 
         Honest for rows not used in ``fit``. Net of ``action_costs``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Covariates.
+        y : array-like of shape (n,) or packed 2-D target
+            Outcomes.
+        treatment : array-like of shape (n,), optional
+            Arm labels (or packed in ``y``).
+        propensity : scalar, array-like, DataFrame or dict, optional
+            Design probabilities, in a form of :func:`skcrm.utils.check_propensity`.
+
+        Returns
+        -------
+        ndarray of shape (n, K)
+            Scores, columns in ``actions_`` order.
         """
         return self._scores_on(X, y, treatment, propensity)[1]
 
@@ -768,8 +825,13 @@ class DRPolicyClassifier(BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n, p)
+            Held-out covariates.
         y : array-like of shape (n,) or packed 2-D target
-        treatment, propensity : as in :meth:`fit`
+            Held-out outcomes.
+        treatment : array-like of shape (n,), optional
+            Arm labels (or packed in ``y``).
+        propensity : scalar, array-like, DataFrame or dict, optional
+            Design probabilities, as in :meth:`fit`.
         sample_weight : array-like of shape (n,), optional
             Weights of the rows in the mean.
 
@@ -782,6 +844,29 @@ class DRPolicyClassifier(BaseEstimator):
         if self.score_baseline == "control":
             psi = psi - G[:, self._require_control("score_baseline='control'")]
         return float(np.average(psi, weights=sample_weight))
+
+    def export_text(self, decimals=3):
+        """The policy tree as text rules (a :class:`PolicyTreeClassifier` policy model).
+
+        Parameters
+        ----------
+        decimals : int, default=3
+            Digits of thresholds and values.
+
+        Returns
+        -------
+        str
+            Indented rules with the policy feature names and the arm labels.
+        """
+        check_is_fitted(self, "dr_scores_")
+        model = getattr(self, "policy_model_", None)
+        if not hasattr(model, "export_text"):
+            raise ValueError("export_text needs a PolicyTreeClassifier as policy_model")
+        return model.export_text(
+            feature_names=[str(f) for f in self.policy_feature_names_],
+            action_names=[str(_label_key(a)) for a in self.actions_],
+            decimals=decimals,
+        )
 
     def _effect_scores(self, X, y, treatment, propensity):
         """Predicted effects and DR effect scores of the treated arms vs control (gross).
@@ -917,12 +1002,21 @@ class DRPolicyClassifier(BaseEstimator):
 
         Parameters
         ----------
-        X, y, treatment, propensity : held-out data, as in :meth:`score`
-        policy : action labels (n,) or one label, (n, K) probabilities, or an estimator
-            with ``predict``, optional
+        X : array-like of shape (n, p)
+            Held-out covariates.
+        y : array-like of shape (n,) or packed 2-D target
+            Held-out outcomes.
+        treatment : array-like of shape (n,), optional
+            Arm labels (or packed in ``y``).
+        propensity : scalar, array-like, DataFrame or dict, optional
+            Design probabilities, as in :meth:`fit`.
+        policy : array-like, label, or estimator, optional
+            Action labels (n,) or one label, (n, K) probabilities, or an estimator with
+            ``predict``.
             A second policy: its value, the paired difference (learned minus it) and the
             share of rows on which both choose the same action are added.
         n_boot : int, default=1000
+            Bootstrap draws of the percentile intervals.
         alpha : float, optional
             Defaults to the estimator's ``alpha``.
         random_state : int or None
@@ -931,8 +1025,8 @@ class DRPolicyClassifier(BaseEstimator):
         Returns
         -------
         dict
-            ``value, se, ci, ci_bootstrap, baseline_value, gain, gain_se, gain_ci,
-            gain_ci_bootstrap, action_shares, n`` and, with ``policy``,
+            ``value, se, ci, ci_bootstrap, action_shares, n``; with a ``control``
+            ``baseline_value, gain, gain_se, gain_ci, gain_ci_bootstrap``; with ``policy``
             ``policy_value, policy_se, policy_ci, policy_ci_bootstrap, difference,
             difference_se, difference_ci, difference_ci_bootstrap, agreement``.
         """

@@ -125,6 +125,7 @@ class PolicyTreeClassifier(BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n, p)
+            Covariates.
         y : array-like of shape (n, K) or (n,)
             Reward of every action (e.g. DR scores), or labels (reward 1 if matched).
         sample_weight : array-like of shape (n,), optional
@@ -152,25 +153,73 @@ class PolicyTreeClassifier(BaseEstimator):
         return self
 
     def apply_actions(self, X):
-        """Action index (0..K-1) of every row."""
+        """Action index (0..K-1) of every row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Covariates.
+
+        Returns
+        -------
+        ndarray of int64, shape (n,)
+            Positions in ``classes_``.
+        """
         check_is_fitted(self, "tree_")
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return predict_tree(self.tree_, X)
 
     def predict(self, X):
-        """Recommended action of every row (labels from ``classes_``)."""
+        """Recommended action of every row (labels from ``classes_``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Covariates.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            Action labels.
+        """
         actions = self.apply_actions(X)
         return self.classes_[actions]
 
     def predict_proba(self, X):
-        """One-hot (n, K) policy distribution."""
+        """One-hot (n, K) policy distribution.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Covariates.
+
+        Returns
+        -------
+        ndarray of shape (n, K)
+            One-hot rows.
+        """
         a = self.apply_actions(X)
         out = np.zeros((a.shape[0], self.classes_.shape[0]))
         out[np.arange(a.shape[0]), a] = 1.0
         return out
 
     def score(self, X, y, sample_weight=None):
-        """Mean reward of the chosen actions (2-D ``y``) or accuracy (1-D labels)."""
+        """Mean reward of the chosen actions (2-D ``y``) or accuracy (1-D labels).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Covariates.
+        y : array-like of shape (n, K) or (n,)
+            Rewards of every action, or labels.
+        sample_weight : array-like of shape (n,), optional
+            Weights of the rows in the mean.
+
+        Returns
+        -------
+        float
+            The mean reward (or accuracy).
+        """
         a = self.apply_actions(X)
         y = np.asarray(y)
         if y.ndim == 2:
@@ -180,7 +229,20 @@ class PolicyTreeClassifier(BaseEstimator):
         return float(np.average(reward, weights=sample_weight))
 
     def leaf_values(self, X, scores):
-        """(n_nodes,) mean reward of each leaf's action over the rows of X in that leaf."""
+        """(n_nodes,) mean reward of each leaf's action over the rows of X in that leaf.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Covariates.
+        scores : array-like of shape (n, K)
+            Rewards of every action.
+
+        Returns
+        -------
+        ndarray of shape (n_nodes,)
+            NaN for nodes no row reaches.
+        """
         check_is_fitted(self, "tree_")
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return tree_leaf_values(self.tree_, X, scores)
@@ -219,6 +281,24 @@ class PolicyTreeClassifier(BaseEstimator):
         """Draw the tree: split rules at internal nodes, action and value at each leaf.
 
         See :func:`skcrm.policy.plotting.plot_policy_tree`.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            Where to draw.
+        feature_names : list of str, optional
+            Column names.
+        action_names : list of str, optional
+            Action names.
+        X : array-like, optional
+            Rows whose per-leaf mean reward is shown (with ``scores``).
+        scores : array-like of shape (n, K), optional
+            Their rewards.
+
+        Returns
+        -------
+        matplotlib Axes
+            The drawing.
         """
         from .plotting import plot_policy_tree
 

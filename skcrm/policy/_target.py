@@ -88,6 +88,7 @@ def unpack_policy_target(y):
     Parameters
     ----------
     y : array-like of shape (n, 2), (n, 3) or (n, 2 + K)
+        A packed target.
 
     Returns
     -------

@@ -20,7 +20,7 @@ def _tree_of(model):
     )
 
 
-def plot_policy_tree(model, ax=None, feature_names=None, action_names=None, X=None, scores=None):
+def plot_policy_tree(model, *, ax=None, feature_names=None, action_names=None, X=None, scores=None):
     """Draw a fitted policy tree with the rule at each split and action and value per leaf.
 
     Parameters
@@ -28,6 +28,7 @@ def plot_policy_tree(model, ax=None, feature_names=None, action_names=None, X=No
     model : PolicyTreeClassifier or DRPolicyClassifier
         Fitted; a DRPolicyClassifier must use a PolicyTreeClassifier as ``policy_model``.
     ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
     feature_names, action_names : list of str, optional
         Defaults: the fitted feature names (or ``x0..``) and the action labels.
     X, scores : optional
@@ -111,10 +112,22 @@ def plot_policy_tree(model, ax=None, feature_names=None, action_names=None, X=No
     return ax
 
 
-def plot_policy_values(results, ax=None, title=None):
+def plot_policy_values(results, *, ax=None, title=None):
     """Horizontal interval plot of policy values (dict name -> evaluate() result).
 
-    Each result needs ``value`` and ``ci``.
+    Parameters
+    ----------
+    results : dict
+        Name -> a result of :meth:`DRPolicyClassifier.evaluate` (``value`` and ``ci``).
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
+    title : str, optional
+        Title of the plot.
+
+    Returns
+    -------
+    matplotlib Axes
+        The drawing.
     """
     import matplotlib.pyplot as plt
 
