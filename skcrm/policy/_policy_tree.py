@@ -45,6 +45,11 @@ class PolicyTreeClassifier(BaseEstimator):
         Candidate thresholds: quantile-bin edges, or every distinct value (policytree).
     n_jobs : int or None, default=None
         Threads over the root features of the binned depth-3 search.
+    verbose : int, default=0
+        Progress bar over the root features of the binned depth-3 search.
+    random_state : None, int or RandomState, default=None
+        Unused: the search is exhaustive and deterministic (ties go to the first feature,
+        threshold and action). Accepted so that every skcrm estimator takes it.
 
     Attributes
     ----------
@@ -89,16 +94,28 @@ class PolicyTreeClassifier(BaseEstimator):
         "min_samples_leaf": [Interval(numbers.Integral, 1, None, closed="left")],
         "split_search": [StrOptions({"binned", "exact"})],
         "n_jobs": [None, numbers.Integral],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
     }
 
     def __init__(
-        self, max_depth=2, *, n_bins=None, min_samples_leaf=1, split_search="binned", n_jobs=None
+        self,
+        max_depth=2,
+        *,
+        n_bins=None,
+        min_samples_leaf=1,
+        split_search="binned",
+        n_jobs=None,
+        verbose=0,
+        random_state=None,
     ):
         self.max_depth = max_depth
         self.n_bins = n_bins
         self.min_samples_leaf = min_samples_leaf
         self.split_search = split_search
         self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.random_state = random_state
 
     def _rewards(self, y, n):
         if y is None:
@@ -148,6 +165,7 @@ class PolicyTreeClassifier(BaseEstimator):
             sample_weight=sw,
             n_jobs=self.n_jobs,
             split_search=self.split_search,
+            verbose=self.verbose,
         )
         self.feature_importances_ = _importances(self.tree_, self.n_features_in_)
         return self

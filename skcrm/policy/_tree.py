@@ -291,12 +291,15 @@ def _root_depth3_one(joint, j1, p, m):
     return _mask(_valid(T_left, T_right, m), value)
 
 
-def _root_depth3(bins, W, B, m, n_jobs=None):
+def _root_depth3(bins, W, B, m, n_jobs=None, verbose=0):
     """(p, B-1) value of each root split followed by the best depth-<=2 children."""
+    from skcrm.utils import progress
+
     n, p = bins.shape
     joint = _Joint(bins, W, B)
     if n_jobs is None or n_jobs == 1:
-        rows = [_root_depth3_one(joint, j1, p, m) for j1 in range(p)]
+        roots = progress(range(p), verbose, desc="depth-3 search over root features")
+        rows = [_root_depth3_one(joint, j1, p, m) for j1 in roots]
     else:
         from joblib import Parallel, delayed
 
@@ -306,7 +309,7 @@ def _root_depth3(bins, W, B, m, n_jobs=None):
     return np.stack(rows) if rows else np.full((p, B - 1), _NEG)
 
 
-def _grow(bins, W, G, B, depth, m, nodes, n_jobs=None):
+def _grow(bins, W, G, B, depth, m, nodes, n_jobs=None, verbose=0):
     """Append the optimal depth-<=``depth`` subtree of these rows to ``nodes``; return id."""
     node_id = len(nodes)
     tot = G.sum(axis=0)
@@ -331,7 +334,7 @@ def _grow(bins, W, G, B, depth, m, nodes, n_jobs=None):
     elif depth == 2:
         vals = _root_depth2(C1, _cum2(bins, W, B), C1[0, -1], m)
     else:
-        vals = _root_depth3(bins, W, B, m, n_jobs)
+        vals = _root_depth3(bins, W, B, m, n_jobs, verbose)
     if vals.size == 0 or not np.isfinite(vals.max()):
         return node_id
     j, b = np.unravel_index(int(np.argmax(vals)), vals.shape)
@@ -341,7 +344,7 @@ def _grow(bins, W, G, B, depth, m, nodes, n_jobs=None):
     go_left = bins[:, j] <= b
     leaf.update(feature=int(j), bin=int(b))
     for side, rows in (("left", go_left), ("right", ~go_left)):
-        leaf[side] = _grow(bins[rows], W[rows], G[rows], B, depth - 1, m, nodes, n_jobs)
+        leaf[side] = _grow(bins[rows], W[rows], G[rows], B, depth - 1, m, nodes, n_jobs, verbose)
     return node_id
 
 
@@ -509,6 +512,7 @@ def fit_policy_tree(
     sample_weight=None,
     n_jobs=None,
     split_search="binned",
+    verbose=0,
 ):
     """Exact depth-``max_depth`` policy tree maximising sum_i w_i Gamma_{i, pi(X_i)}.
 
@@ -529,6 +533,8 @@ def fit_policy_tree(
     split_search : {"binned", "exact"}
         Thresholds at quantile-bin edges (fast), or at every distinct value (policytree's
         exhaustive search; for small n).
+    verbose : int
+        Progress bar over the root features of the depth-3 search.
 
     Returns
     -------
@@ -556,7 +562,7 @@ def fit_policy_tree(
     elif split_search == "binned":
         bins, edges, B = bin_features(X, n_bins)
         W = _channels(G, min_samples_leaf)
-        _grow(bins, W, G, B, max_depth, min_samples_leaf, nodes, n_jobs)
+        _grow(bins, W, G, B, max_depth, min_samples_leaf, nodes, n_jobs, verbose)
         threshold = np.array(
             [edges[nd["feature"], nd["bin"]] if nd["feature"] >= 0 else np.nan for nd in nodes]
         )
