@@ -18,6 +18,7 @@ N_MC = 200_000
 
 
 def _learn(d, outcome, n_train, **params):
+    params.setdefault("control", 0)  # evaluate's gain needs the control named
     return DRPolicyClassifier(**params).fit(
         d.X[:n_train],
         outcome[:n_train],
