@@ -138,3 +138,28 @@ def test_plots_return_axes(fitted):
     toc = toc_curve(rng.normal(size=50), s, fractions=[0.5, 1.0])
     assert toc["toc"].iloc[-1] == pytest.approx(0.0, abs=1e-12)
     assert toc["qini"].iloc[-1] == pytest.approx(s.mean())
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), m=st.integers(1, 4), per_customer=st.booleans())
+def test_budget_curve_invariant_to_row_and_arm_order(seed, m, per_customer):
+    rng = np.random.default_rng(seed)
+    n = 40
+    G = rng.normal(0.3, 1.0, size=(n, m))
+    C = rng.uniform(0.2, 2.0, size=(n, m) if per_customer else m)
+    budgets = np.linspace(0, 1.5, 7)
+    ref = budget_curve(G, C, budgets)
+    rows = rng.permutation(n)
+    arms = rng.permutation(m)
+    Cp = C[rows][:, arms] if per_customer else C[arms]
+    other = budget_curve(G[rows][:, arms], Cp, budgets)
+    np.testing.assert_allclose(other["value"], ref["value"], atol=1e-10)
+    np.testing.assert_allclose(other["spend"], ref["spend"], atol=1e-10)
+    # duplicating every customer leaves the per-customer curve unchanged
+    Cd = np.vstack([C, C]) if per_customer else C
+    dup = budget_curve(np.vstack([G, G]), Cd, budgets)
+    np.testing.assert_allclose(dup["value"], ref["value"], atol=1e-10)
