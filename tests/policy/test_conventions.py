@@ -175,3 +175,19 @@ def test_packed_propensity_dataframe_is_stored_in_sorted_label_order():
     packed = pack_policy_target([1.0, 2.0], [0, 2], shuffled)
     np.testing.assert_array_equal(unpack_policy_target(packed)[2], P)
     assert unpack_policy_target(pack_policy_target([1.0, 2.0], [0, 2], 1 / 3))[2] == 1 / 3
+
+
+def test_warnings_point_at_the_users_line():
+    # main: warnings from the policy fit pointed at sklearn/base.py
+    d = make_surrogate_targeting(10, 600, n_actions=2, random_state=0)
+    with pytest.warns(UserWarning, match="no propensity given") as record:
+        DRPolicyClassifier(_fast_mu(), random_state=0).fit(d.X, d.y_long, treatment=d.treatment)
+    assert record[0].filename == __file__
+    P = d.propensity.copy()
+    P[0, d.treatment[0]] = 1e-6
+    P[0, 1 - d.treatment[0]] = 1 - 1e-6
+    with pytest.warns(UserWarning, match="below min_propensity") as record:
+        DRPolicyClassifier(_fast_mu(), random_state=0).fit(
+            d.X, d.y_long, treatment=d.treatment, propensity=P
+        )
+    assert record[0].filename == __file__
