@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 from sklearn.dummy import DummyRegressor
 from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import KFold
 
 from skcrm.datasets import load_hillstrom, make_surrogate_targeting
@@ -116,18 +115,18 @@ def test_propensity_dataframe_is_matched_by_label():
 
 def test_econml_treated_probability_vector_gives_the_true_effect():
     # main: P(T=1|X) read as the received arm's probability gave 3.43 where the truth is 1.0
+    # (a constant outcome model, so the propensity carries the whole adjustment)
     rng = np.random.default_rng(3)
-    n = 8000
+    n = 20_000
     X = rng.normal(size=(n, 2))
-    e = 1 / (1 + np.exp(-1.5 * X[:, 0]))
-    e = np.clip(e, 0.05, 0.95)
+    e = np.clip(1 / (1 + np.exp(-X[:, 0])), 0.1, 0.9)
     a = (rng.random(n) < e).astype(int)
     y = 2 * X[:, 0] + 1.0 * a + rng.normal(size=n)
-    pol = DRPolicyClassifier(LinearRegression(), control=0, random_state=0).fit(
+    pol = DRPolicyClassifier(DummyRegressor(), control=0, random_state=0).fit(
         X, y, treatment=a, propensity=e
     )
     effect = np.mean(pol.dr_scores_[:, 1] - pol.dr_scores_[:, 0])
-    assert effect == pytest.approx(1.0, abs=0.15)
+    assert effect == pytest.approx(1.0, abs=0.2)
 
 
 def test_float_dose_treatment_is_refused():
