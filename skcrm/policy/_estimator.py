@@ -144,8 +144,9 @@ class DRPolicyClassifier(BaseEstimator):
         ``evaluate``): among the rows the policy would treat, those with the largest
         estimated gain mu(x, a) - mu(x, control) net of cost go first, exactly
         floor(fraction * n) of them when more want treatment. Ties in the gain are broken at
-        random by a generator seeded at fit from ``random_state`` (reproducible). Needs
-        ``control``.
+        random by a generator seeded at fit from ``random_state`` (reproducible). The cap
+        is a share of the batch: predict the whole population at once (a single row is
+        treated only when the fraction is 1). Needs ``control``.
     n_bootstrap : int, default=0
         R bootstrap refits of the policy for bootstrap Thompson sampling (eq. 23); the
         scores stay fixed and rows are resampled.
