@@ -41,7 +41,7 @@ def _observed_propensity(propensity, codes, n, n_arms):
     return p
 
 
-def _cross_fitted_mu(X, codes, y, n_arms, outcome_model, n_folds, random_state):
+def _cross_fitted_mu(X, codes, y, n_arms, outcome_model, cv, random_state):
     """Cross-fitted ``mu(X_i, a)`` for every arm (single model on [X, one-hot(A)])."""
     from sklearn.ensemble import HistGradientBoostingRegressor
 
@@ -57,12 +57,28 @@ def _cross_fitted_mu(X, codes, y, n_arms, outcome_model, n_folds, random_state):
     eye = np.eye(n_arms)[:, 1:]
     design = np.hstack([X, eye[codes]])
     mu = np.empty((n, n_arms))
-    folds = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
+    folds = StratifiedKFold(cv, shuffle=True, random_state=seed)
     for train, test in folds.split(X, codes):
         model = clone(outcome_model).fit(design[train], y[train])
         for a in range(n_arms):
             mu[test, a] = model.predict(np.hstack([X[test], np.repeat(eye[[a]], len(test), 0)]))
     return mu
+
+
+def _index_effects(y, draws, codes, p, n_arms, method):
+    """Arm means under every bootstrap index, minus those under the fitted index: (K, B).
+
+    The experiment and the outcome model stay fixed; only the imputed outcome changes.
+    AIPW with a fixed ``mu`` is linear in the outcome: the arm-``a`` mean moves by
+    ``mean_i 1{A_i = a} / p_i * (Y*_ib - Y~_i)``. The Hajek mean is recomputed exactly.
+    """
+    n = len(y)
+    W = np.zeros((n, n_arms))
+    W[np.arange(n), codes] = 1.0 / p
+    shift = W.T @ (draws - y[:, None])  # (K, B)
+    if method == "ipw":
+        return shift / W.sum(axis=0)[:, None]
+    return shift / n
 
 
 def surrogate_ate(
@@ -71,9 +87,10 @@ def surrogate_ate(
     propensity,
     *,
     X=None,
+    index_draws=None,
     outcome_model=None,
     control=None,
-    n_folds=3,
+    cv=3,
     alpha=0.05,
     random_state=None,
 ):
@@ -83,8 +100,17 @@ def surrogate_ate(
     on the long-term outcome (Athey et al. 2019; Prop. 1 of Yang et al.). With covariates
     ``X`` the estimator is AIPW: the mean of ``Gamma_a - Gamma_control`` with the DR scores
     of eq. 19 and a cross-fitted outcome model; without, it is the inverse-propensity
-    (Hajek, eq. 16) contrast. Design propensities are taken as known (the paper's setting);
-    standard errors come from the per-unit influence terms, CIs are normal.
+    (Hajek, eq. 16) contrast. Design propensities are taken as known (the paper's setting).
+
+    The standard error has two parts. ``se_experiment`` is the sampling noise of the
+    experiment given the fitted index (per-unit influence terms); ``se_index`` is the
+    estimation uncertainty of the index itself, the spread of the estimate across
+    bootstrap refits of the index on the historical data (``index_draws``, from
+    :meth:`SurrogateIndexTransformer.predict_bootstrap`). The two are independent (the index
+    is learned on other units), so ``se = sqrt(se_experiment**2 + se_index**2)``, and the
+    normal interval uses ``se``. Without ``index_draws``, ``se_index`` is 0 and the interval
+    treats the index as known: it is too narrow when the history is not much larger than
+    the experiment (derivation in the method's documentation).
 
     Parameters
     ----------
@@ -98,22 +124,28 @@ def surrogate_ate(
         order).
     X : array-like of shape (n_samples, n_features), default=None
         Pre-treatment covariates for the AIPW outcome model; ``None`` gives IPW.
+    index_draws : array-like of shape (n_samples, n_draws), default=None
+        Imputed outcome of the same units under ``n_draws >= 2`` bootstrap replicates of the
+        index (``SurrogateIndexTransformer(n_bootstrap=B).predict_bootstrap``). Adds the
+        index's estimation uncertainty to the standard error and interval.
     outcome_model : regressor, default=None
-        Fitted on ``[X, one-hot(arm)]`` with ``n_folds`` cross-fitting;
+        Fitted on ``[X, one-hot(arm)]`` with ``cv`` cross-fitting;
         ``None`` is ``HistGradientBoostingRegressor``.
     control : label, default=None
         The control arm (default: the first sorted label).
-    n_folds : int, default=3
-        Cross-fitting folds (stratified on the arm), as in the paper's Sec. 5.1.
+    cv : int, default=3
+        Cross-fitting folds of the outcome model (stratified on the arm), as in the
+        paper's Sec. 5.1.
     alpha : float, default=0.05
         ``1 - alpha`` confidence intervals.
     random_state : int, RandomState instance or None, default=None
+        Seeds the cross-fitting folds and the default outcome model.
 
     Returns
     -------
     dict
-        ``{arm: {"ate", "se", "ci_low", "ci_high", "n_treated", "method"}}`` for every
-        non-control arm.
+        ``{arm: {"ate", "se", "se_experiment", "se_index", "ci_low", "ci_high", "alpha",
+        "n_treated", "n_index_draws", "method"}}`` for every non-control arm.
 
     Examples
     --------
@@ -135,10 +167,20 @@ def surrogate_ate(
     treatment = np.asarray(treatment)
     if treatment.shape != y.shape:
         raise ValueError(f"treatment must have shape {y.shape} like y_tilde, got {treatment.shape}")
-    if not isinstance(n_folds, numbers.Integral) or n_folds < 2:
-        raise ValueError(f"n_folds must be an int >= 2, got {n_folds!r}")
+    if not isinstance(cv, numbers.Integral) or cv < 2:
+        raise ValueError(f"cv must be an int >= 2, got {cv!r}")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    draws = None
+    if index_draws is not None:
+        draws = np.asarray(index_draws, dtype=np.float64)
+        if draws.ndim != 2 or draws.shape[0] != len(y) or draws.shape[1] < 2:
+            raise ValueError(
+                f"index_draws must have shape (n_samples, n_draws) = ({len(y)}, B) with B >= 2 "
+                f"(SurrogateIndexTransformer(n_bootstrap=B).predict_bootstrap), got {draws.shape}"
+            )
+        if not np.all(np.isfinite(draws)):
+            raise ValueError("index_draws has non-finite values (NaN or inf)")
     arms, codes = np.unique(treatment, return_inverse=True)
     if len(arms) < 2:
         raise ValueError(f"treatment must contain at least two arms, got {arms.tolist()}")
@@ -154,10 +196,16 @@ def surrogate_ate(
         _, psi = hajek_arm_influence(y, codes, p, len(arms), normalize=True)
         method = "ipw"
     else:
-        mu = _cross_fitted_mu(X, codes, y, len(arms), outcome_model, n_folds, random_state)
+        mu = _cross_fitted_mu(X, codes, y, len(arms), outcome_model, cv, random_state)
         psi = aipw_scores(y, codes, p, mu)
         method = "aipw"
-    effect, se = arm_contrasts(psi, control_code)
+    effect, se_exp = arm_contrasts(psi, control_code)
+    if draws is None:
+        se_index = np.zeros_like(se_exp)
+    else:
+        moved = _index_effects(y, draws, codes, p, len(arms), method)
+        se_index = (moved - moved[[control_code]]).std(axis=1, ddof=1)
+    se = np.sqrt(se_exp**2 + se_index**2)
     lo, hi = normal_ci(effect, se, alpha)
     counts = np.bincount(codes, minlength=len(arms))
     out = {}
@@ -168,9 +216,13 @@ def surrogate_ate(
         out[key] = {
             "ate": float(effect[k]),
             "se": float(se[k]),
+            "se_experiment": float(se_exp[k]),
+            "se_index": float(se_index[k]),
             "ci_low": float(lo[k]),
             "ci_high": float(hi[k]),
+            "alpha": float(alpha),
             "n_treated": int(counts[k]),
+            "n_index_draws": 0 if draws is None else int(draws.shape[1]),
             "method": method,
         }
     return out

@@ -102,3 +102,103 @@ def test_bad_inputs_are_named():
         surrogate_ate(y, np.zeros(4), 0.5)
     with pytest.raises(ValueError, match="rows must sum to 1"):
         surrogate_ate(y, a, np.full((4, 2), 0.4))
+
+
+# ------------------------------------------------------------------ index uncertainty
+def _linear_history(rng, n, beta, sigma=2.0):
+    """History (S, Y) with a linear index: Y = 1 + S @ beta + N(0, sigma^2)."""
+    S = rng.normal(size=(n, len(beta)))
+    return S, 1.0 + S @ beta + sigma * rng.normal(size=n)
+
+
+def _experiment(rng, n, shift):
+    """Experiment: arm 1 (p = 0.3) moves the surrogates by ``shift``."""
+    a = (rng.uniform(size=n) < 0.3).astype(int)
+    S = rng.normal(size=(n, len(shift))) + a[:, None] * np.asarray(shift)
+    return S, a
+
+
+def test_index_draws_shift_equals_aipw_recomputed_with_the_same_outcome_model():
+    from skcrm.surrogate._core import aipw_scores, arm_contrasts
+    from skcrm.surrogate._effects import _index_effects
+
+    rng = np.random.default_rng(10)
+    n, k = 300, 3
+    codes = rng.integers(0, k, n)
+    p = rng.uniform(0.2, 0.6, n)
+    mu = rng.normal(size=(n, k))
+    y = rng.normal(size=n)
+    draws = y[:, None] + rng.normal(scale=0.3, size=(n, 5))
+    base, _ = arm_contrasts(aipw_scores(y, codes, p, mu), 1)
+    moved = _index_effects(y, draws, codes, p, k, "aipw")
+    for b in range(5):
+        eff_b, _ = arm_contrasts(aipw_scores(draws[:, b], codes, p, mu), 1)
+        np.testing.assert_allclose(eff_b - base, moved[:, b] - moved[1, b], atol=1e-12)
+
+
+def test_index_uncertainty_matches_fresh_histories_and_the_ols_sandwich():
+    # E is fixed; the index is OLS on a small history. se_index (bootstrap of the history)
+    # must equal the spread of the IPW ATE across fresh histories, and the closed form
+    # c' V c with V the OLS sandwich and c the weighted mean shift of the regressors.
+    from skcrm.surrogate import SurrogateIndexTransformer
+
+    rng = np.random.default_rng(11)
+    beta, shift = np.array([2.0, -1.0]), [-1.0, 0.5]
+    S_e, a = _experiment(rng, 3000, shift)
+    S_h, y_h = _linear_history(rng, 200, beta)
+    si = SurrogateIndexTransformer(LinearRegression(), n_bootstrap=1000, random_state=0)
+    si.fit(S_h, y_h)
+    p = np.where(a == 1, 0.3, 0.7)
+    res = surrogate_ate(si.predict(S_e), a, p, index_draws=si.predict_bootstrap(S_e))[1]
+
+    def ipw_ate(y_e):
+        return y_e[a == 1].mean() - y_e[a == 0].mean()
+
+    Z_e = np.column_stack([np.ones(len(a)), S_e])
+    fresh = []
+    for _ in range(2000):
+        S, y = _linear_history(rng, 200, beta)
+        Z = np.column_stack([np.ones(200), S])
+        fresh.append(ipw_ate(Z_e @ np.linalg.lstsq(Z, y, rcond=None)[0]))
+    Z_h = np.column_stack([np.ones(200), S_h])
+    e = y_h - Z_h @ np.linalg.lstsq(Z_h, y_h, rcond=None)[0]
+    bread = np.linalg.inv(Z_h.T @ Z_h)
+    V = bread @ (Z_h.T * e**2) @ Z_h @ bread
+    c = Z_e[a == 1].mean(axis=0) - Z_e[a == 0].mean(axis=0)
+    assert res["se_index"] == pytest.approx(np.std(fresh, ddof=1), rel=0.12)
+    assert res["se_index"] == pytest.approx(np.sqrt(c @ V @ c), rel=0.08)
+
+
+def test_interval_with_index_draws_is_wider_and_combines_the_two_errors():
+    from skcrm.surrogate import SurrogateIndexTransformer
+
+    rng = np.random.default_rng(12)
+    S_h, y_h = _linear_history(rng, 300, np.array([2.0, -1.0]))
+    S_e, a = _experiment(rng, 4000, [-1.0, 0.5])
+    si = SurrogateIndexTransformer(LinearRegression(), n_bootstrap=200, random_state=0)
+    y_tilde = si.fit(S_h, y_h).predict(S_e)
+    p = np.where(a == 1, 0.3, 0.7)
+    x = rng.normal(size=(len(a), 1))  # a pre-treatment covariate for the AIPW outcome model
+    old = surrogate_ate(y_tilde, a, p, X=x, random_state=0)[1]
+    new = surrogate_ate(y_tilde, a, p, X=x, index_draws=si.predict_bootstrap(S_e), random_state=0)[
+        1
+    ]
+    assert new["ate"] == old["ate"] and new["se_experiment"] == old["se"]
+    assert old["se_index"] == 0.0 and old["n_index_draws"] == 0
+    assert new["n_index_draws"] == 200 and new["method"] == "aipw"
+    assert new["se"] == pytest.approx(np.hypot(new["se_experiment"], new["se_index"]), rel=1e-12)
+    # the history is ten times smaller than the experiment: the index error dominates
+    assert new["se_index"] > new["se_experiment"]
+    assert new["ci_high"] - new["ci_low"] > 1.4 * (old["ci_high"] - old["ci_low"])
+    # truth: -2 - 0.5 = -2.5
+    assert new["ci_low"] < -2.5 < new["ci_high"]
+
+
+def test_index_draws_of_the_wrong_shape_are_refused():
+    y, a = np.arange(6.0), np.array([0, 1] * 3)
+    with pytest.raises(ValueError, match=r"index_draws must have shape \(n_samples, n_draws\)"):
+        surrogate_ate(y, a, 0.5, index_draws=np.ones((6, 1)))
+    with pytest.raises(ValueError, match="index_draws must have shape"):
+        surrogate_ate(y, a, 0.5, index_draws=np.ones((5, 3)))
+    with pytest.raises(ValueError, match="index_draws has non-finite"):
+        surrogate_ate(y, a, 0.5, index_draws=np.full((6, 3), np.nan))
