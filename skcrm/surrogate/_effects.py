@@ -9,36 +9,11 @@ from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils import check_array, check_random_state, get_tags
 
-from ._core import aipw_scores, arm_contrasts, hajek_arm_influence, normal_ci
+from skcrm.utils import check_propensity, check_treatment, dr_scores, normal_ci
+
+from ._core import arm_contrasts, hajek_arm_influence
 
 __all__ = ["surrogate_ate"]
-
-
-def _observed_propensity(propensity, codes, n, n_arms):
-    """``pi_D(A_i | X_i)`` from a scalar, an (n,) vector or an (n, K) matrix."""
-    p = np.asarray(propensity, dtype=np.float64)
-    if p.ndim == 0:
-        p = np.full(n, float(p))
-    elif p.ndim == 2:
-        if p.shape != (n, n_arms):
-            raise ValueError(
-                f"propensity as a matrix must have shape (n_samples, n_arms) = ({n}, {n_arms}) "
-                f"with columns in sorted arm order, got {p.shape}"
-            )
-        if not np.allclose(p.sum(axis=1), 1.0, atol=1e-6):
-            raise ValueError("propensity rows must sum to 1 (one column per arm)")
-        p = p[np.arange(n), codes]
-    elif p.shape != (n,):
-        raise ValueError(
-            f"propensity must be a scalar, shape ({n},) (probability of the received arm) "
-            f"or ({n}, {n_arms}), got {p.shape}"
-        )
-    if not np.all(np.isfinite(p)) or np.any(p <= 0) or np.any(p > 1):
-        raise ValueError(
-            "propensity must hold design probabilities in (0, 1]; positivity (eq. 6) needs "
-            f"every received arm to have positive probability, got min {np.nanmin(p):g}"
-        )
-    return p
 
 
 def _cross_fitted_mu(X, codes, y, n_arms, outcome_model, cv, random_state):
@@ -57,7 +32,7 @@ def _cross_fitted_mu(X, codes, y, n_arms, outcome_model, cv, random_state):
     eye = np.eye(n_arms)[:, 1:]
     design = np.hstack([X, eye[codes]])
     mu = np.empty((n, n_arms))
-    folds = StratifiedKFold(cv, shuffle=True, random_state=seed)
+    folds = StratifiedKFold(cv, shuffle=True, random_state=seed) if isinstance(cv, int) else cv
     for train, test in folds.split(X, codes):
         model = clone(outcome_model).fit(design[train], y[train])
         for a in range(n_arms):
@@ -118,10 +93,14 @@ def surrogate_ate(
         Imputed long-term outcome of the experimental units (e.g.
         ``SurrogateIndexTransformer.predict``), or any outcome.
     treatment : array-like of shape (n_samples,)
-        Arm received by each unit (any labels; sorted, the first is the default control).
-    propensity : float, array-like of shape (n_samples,) or (n_samples, n_arms)
-        Design probability of the received arm, or of every arm (columns in sorted label
-        order).
+        Arm received by each unit: discrete labels (strings, integers, booleans); continuous
+        doses are refused.
+    propensity : float, array-like, DataFrame or dict
+        Design probabilities, in any form of :func:`skcrm.utils.check_propensity`: an
+        (n_samples, n_arms) array whose columns follow the sorted arm labels, a DataFrame
+        with columns named by arm (matched by label), a dict ``{arm: probability}``, or
+        for two arms P(T = the non-control arm | X) as a per-row vector or a scalar (the
+        EconML / causalml propensity score).
     X : array-like of shape (n_samples, n_features), default=None
         Pre-treatment covariates for the AIPW outcome model; ``None`` gives IPW.
     index_draws : array-like of shape (n_samples, n_draws), default=None
@@ -131,11 +110,13 @@ def surrogate_ate(
     outcome_model : regressor, default=None
         Fitted on ``[X, one-hot(arm)]`` with ``cv`` cross-fitting;
         ``None`` is ``HistGradientBoostingRegressor``.
-    control : label, default=None
-        The control arm (default: the first sorted label).
-    cv : int, default=3
-        Cross-fitting folds of the outcome model (stratified on the arm), as in the
-        paper's Sec. 5.1.
+    control : label
+        The no-action arm every other arm is compared with. Required: it is never guessed
+        from sort order.
+    cv : int or cross-validation splitter, default=3
+        Cross-fitting folds of the outcome model: an int is
+        ``StratifiedKFold(cv, shuffle=True)`` on the arm (the paper's Sec. 5.1 uses 3); a
+        splitter's ``split(X, arm_codes)`` is used as given.
     alpha : float, default=0.05
         ``1 - alpha`` confidence intervals.
     random_state : int, RandomState instance or None, default=None
@@ -153,7 +134,7 @@ def surrogate_ate(
     >>> rng = np.random.default_rng(0)
     >>> a = rng.integers(0, 2, 4000)
     >>> y = 1.0 + 0.5 * a + rng.normal(size=4000)
-    >>> res = surrogate_ate(y, a, 0.5)
+    >>> res = surrogate_ate(y, a, 0.5, control=0)
     >>> round(res[1]["ate"], 1), res[1]["method"]
     (0.5, 'ipw')
     """
@@ -164,13 +145,14 @@ def surrogate_ate(
         raise ValueError(f"y_tilde must be 1-D (one outcome per unit), got shape {y.shape}")
     if not np.all(np.isfinite(y)):
         raise ValueError("y_tilde has non-finite values (NaN or inf)")
-    treatment = np.asarray(treatment)
-    if treatment.shape != y.shape:
-        raise ValueError(f"treatment must have shape {y.shape} like y_tilde, got {treatment.shape}")
-    if not isinstance(cv, numbers.Integral) or cv < 2:
-        raise ValueError(f"cv must be an int >= 2, got {cv!r}")
+    if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
+        if cv < 2:
+            raise ValueError(f"cv must be an int >= 2 or a splitter, got {cv!r}")
+        cv = int(cv)
+    elif not hasattr(cv, "split"):
+        raise ValueError(f"cv must be an int >= 2 or a splitter (with split), got {cv!r}")
     if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+        raise ValueError(f"alpha must be in (0, 1) (0.05 = 95% intervals), got {alpha!r}")
     draws = None
     if index_draws is not None:
         draws = np.asarray(index_draws, dtype=np.float64)
@@ -181,23 +163,15 @@ def surrogate_ate(
             )
         if not np.all(np.isfinite(draws)):
             raise ValueError("index_draws has non-finite values (NaN or inf)")
-    arms, codes = np.unique(treatment, return_inverse=True)
-    if len(arms) < 2:
-        raise ValueError(f"treatment must contain at least two arms, got {arms.tolist()}")
-    if control is None:
-        control_code = 0
-    else:
-        hits = np.flatnonzero(arms == control)
-        if len(hits) == 0:
-            raise ValueError(f"control {control!r} is not among the arms {arms.tolist()}")
-        control_code = int(hits[0])
-    p = _observed_propensity(propensity, codes, len(y), len(arms))
+    info = check_treatment(treatment, n_samples=len(y), control=control, require_control=True)
+    arms, codes, control_code = info.actions, info.codes, info.control_index
+    p, _ = check_propensity(propensity, info)
     if X is None:
         _, psi = hajek_arm_influence(y, codes, p, len(arms), normalize=True)
         method = "ipw"
     else:
         mu = _cross_fitted_mu(X, codes, y, len(arms), outcome_model, cv, random_state)
-        psi = aipw_scores(y, codes, p, mu)
+        psi = dr_scores(mu, codes, y, p)
         method = "aipw"
     effect, se_exp = arm_contrasts(psi, control_code)
     if draws is None:
@@ -212,8 +186,7 @@ def surrogate_ate(
     for k, arm in enumerate(arms):
         if k == control_code:
             continue
-        key = arm.item() if hasattr(arm, "item") else arm
-        out[key] = {
+        out[arm.item()] = {
             "ate": float(effect[k]),
             "se": float(se[k]),
             "se_experiment": float(se_exp[k]),

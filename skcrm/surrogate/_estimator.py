@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numbers
-import warnings
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -13,7 +12,8 @@ from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skcrm.utils import progress
+from skcrm.utils import check_treatment, progress
+from skcrm.utils import warn as _warn
 
 from ._core import outside_support_fraction, r2_score_1d, support_bounds
 
@@ -433,6 +433,9 @@ class SurrogateIndexTransformer(TransformerMixin, BaseEstimator):
                     f"X is missing column(s) {missing} that the surrogate index was fitted on "
                     f"(surrogates and covariates); X has {names}"
                 )
+            if names != list(seen) and set(seen) <= set(names):
+                # columns are matched by name: a reordered DataFrame gives the same answer
+                X = X.loc[:, [X.columns[names.index(c)] for c in seen]]
         return self._validate(X, None, reset=False)
 
     def _predict_all(self, X):
@@ -550,7 +553,7 @@ class SurrogateIndexTransformer(TransformerMixin, BaseEstimator):
         X : array-like or DataFrame
             Experimental rows, laid out as in ``fit``.
         treatment : array-like of shape (n_samples,), default=None
-            Arm of each row; only used to split the report by arm.
+            Arm of each row (discrete labels); only used to split the report by arm.
         support_tol : float, default=0.10
             A ``UserWarning`` names every (arm, surrogate) above this fraction.
         warn : bool, default=True
@@ -572,12 +575,8 @@ class SurrogateIndexTransformer(TransformerMixin, BaseEstimator):
         if treatment is None:
             groups = {"all": np.ones(len(S), dtype=bool)}
         else:
-            treatment = np.asarray(treatment)
-            if treatment.shape != (len(S),):
-                raise ValueError(
-                    f"treatment must have shape ({len(S)},) like X, got {treatment.shape}"
-                )
-            groups = {a: treatment == a for a in np.unique(treatment)}
+            info = check_treatment(treatment, n_samples=len(S), min_arms=1)
+            groups = {a.item(): info.codes == k for k, a in enumerate(info.actions)}
         rows = {}
         for a, mask in groups.items():
             rows[a] = outside_support_fraction(S[mask], bounds)
@@ -588,13 +587,11 @@ class SurrogateIndexTransformer(TransformerMixin, BaseEstimator):
         ]
         if flagged and warn:
             detail = ", ".join(f"arm {a!r}: {c} {v:.0%}" for a, c, v in flagged)
-            warnings.warn(
+            _warn(
                 f"experimental surrogates outside the historical [0.5%, 99.5%] range more often "
                 f"than support_tol={support_tol:.0%} ({detail}); a tree-based index cannot "
                 "extrapolate there and effects on those arms may be biased. Consider historical "
-                "data with similar interventions or a parametric index.",
-                UserWarning,
-                stacklevel=2,
+                "data with similar interventions or a parametric index."
             )
         return table
 

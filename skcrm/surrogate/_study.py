@@ -13,7 +13,9 @@ from sklearn.base import clone
 from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import cross_val_predict
 
-from ._core import aipw_scores, athey_bias_bound, normal_ci
+from skcrm.utils import dr_scores, normal_ci
+
+from ._core import athey_bias_bound
 from ._effects import _cross_fitted_mu, surrogate_ate
 from ._estimator import SurrogateIndexTransformer
 from ._features import make_linear_index
@@ -175,7 +177,7 @@ def figure3_study(
     # DR scores of the realised long-term outcome on the test units (cross-fitted there)
     mu_test = _cross_fitted_mu(X[test], A[test], d.y_long[test], 2, None, 3, random_state)
     p_obs = P[np.arange(len(A)), A]
-    gamma = aipw_scores(d.y_long[test], A[test], p_obs[test], mu_test)
+    gamma = dr_scores(mu_test, A[test], d.y_long[test], p_obs[test])
     v_none = d.policy_value(0, n_mc=n_mc)
     v_oracle = d.policy_value("oracle", n_mc=n_mc)
 
@@ -200,7 +202,7 @@ def figure3_study(
     a_proxy = np.asarray(proxy_pol.predict(X[test]))
 
     # ATE on the realised long-term outcome (AIPW) and the analytic truth
-    ate_y = surrogate_ate(d.y_long, A, P, X=X, alpha=alpha, random_state=random_state)[1]
+    ate_y = surrogate_ate(d.y_long, A, P, X=X, control=0, alpha=alpha, random_state=random_state)[1]
     ate_truth = pd.DataFrame(
         {
             "ate": [float(d.tau[:, 1].mean()), ate_y["ate"]],
@@ -212,7 +214,9 @@ def figure3_study(
 
     month_rows, si_policies, si_rows = [], {}, {}
     for k, m in enumerate(months):
-        ate = surrogate_ate(y_tilde[:, k], A, P, X=X, alpha=alpha, random_state=random_state)[1]
+        ate = surrogate_ate(
+            y_tilde[:, k], A, P, X=X, control=0, alpha=alpha, random_state=random_state
+        )[1]
         pol = learn(y_tilde[:, k])
         si_policies[m] = pol
         a_si = np.asarray(pol.predict(X[test]))
@@ -327,7 +331,7 @@ def failure_table(
             make_linear_index([(7, 5)]), covariate_cols=list(range(N_COV))
         ).fit(Zh, d.y_hist)
         y_tilde = si.predict(Ze)
-        ate = surrogate_ate(y_tilde, d.treatment, d.propensity, X=d.X, random_state=0)[1]
+        ate = surrogate_ate(y_tilde, d.treatment, d.propensity, X=d.X, control=0, random_state=0)[1]
         true_ate = float(d.tau[:, 1].mean())
         pure = SurrogateIndexTransformer(
             LinearRegression(),

@@ -26,7 +26,7 @@ def _si_ate_error(seed, n_actions=2, index=None, **sim):
     d = make_surrogate_targeting(20_000, 10_000, n_actions=n_actions, random_state=seed, **sim)
     si = (index or _linear_index()).fit(np.hstack([d.X_hist, d.S_hist]), d.y_hist)
     y_tilde = si.predict(np.hstack([d.X, d.S]))
-    res = surrogate_ate(y_tilde, d.treatment, d.propensity, X=d.X, random_state=seed)
+    res = surrogate_ate(y_tilde, d.treatment, d.propensity, X=d.X, control=0, random_state=seed)
     truth = d.tau.mean(axis=0)  # analytic mean of tau over the experimental X
     err = np.array([res[a]["ate"] - truth[a] for a in range(1, n_actions)])
     cover = np.array([res[a]["ci_low"] <= truth[a] <= res[a]["ci_high"] for a in res])
