@@ -99,6 +99,28 @@ def athey_bias_bound(var_y, var_a, r2_y_s, r2_a_s):
     cov(e, A - E[A|S])`` and Cauchy-Schwarz gives the bound, attained when ``e`` is
     proportional to ``A - E[A|S]``.
 
+    The bound needs the residual variance of ``Y`` given ``S`` in the experiment; plugged in
+    from historical data it covers only violations that also act in the history (see
+    "What the bound covers" in the surrogate documentation: a direct effect on a history
+    that never received the treatment is missed).
+
+    Parameters
+    ----------
+    var_y : float or array-like
+        Variance of the long-term outcome (``var(Y | X)`` for eq. 32).
+    var_a : float or array-like
+        Variance of the treatment indicator in the experiment (``var(A | X)``), > 0.
+    r2_y_s : float or array-like
+        R2 of ``Y`` on the surrogates (and covariates), e.g. ``oof_r2_`` of the index;
+        negative values count as 0.
+    r2_a_s : float or array-like
+        R2 of ``A`` on the surrogates (and covariates) in the experiment.
+
+    Returns
+    -------
+    float or ndarray
+        The bound on ``|b|``, one per entry of the broadcast inputs.
+
     Examples
     --------
     >>> round(athey_bias_bound(100.0, 0.25, 0.9, 0.6), 4)

@@ -407,9 +407,19 @@ class SurrogateIndexTransformer(TransformerMixin, BaseEstimator):
         that did not see it, so in-sample overfit does not leak into validation studies.
         With ``cv=None`` it equals ``fit(X, y).transform(X)``.
 
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Historical surrogates and covariates.
+        y : array-like of shape (n_samples,)
+            The long-term outcome, observed in the historical data.
+        **kwargs
+            Refused: in particular a treatment, which the index never uses.
+
         Returns
         -------
         ndarray of shape (n_samples, n_horizons)
+            Imputed long-term outcome of the training rows.
         """
         return self._fit_transform(X, y, kwargs)
 
@@ -466,12 +476,14 @@ class SurrogateIndexTransformer(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features)
+            Surrogates and covariates, laid out as in ``fit``.
         horizon : str, default=None
             Which horizon (default: the first).
 
         Returns
         -------
         ndarray of shape (n_samples,)
+            The imputed long-term outcome.
         """
         Xv = self._check_transform_input(X)
         h = self.horizon_names_[0] if horizon is None else horizon
@@ -516,9 +528,17 @@ class SurrogateIndexTransformer(TransformerMixin, BaseEstimator):
     def score(self, X, y):
         """R2 of the (first horizon's) index on labelled data, e.g. held-out history.
 
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Surrogates and covariates, laid out as in ``fit``.
+        y : array-like of shape (n_samples,)
+            The observed long-term outcome.
+
         Returns
         -------
         float
+            Coefficient of determination.
         """
         self._check_y(y)
         pred = self.predict(X)
@@ -528,9 +548,15 @@ class SurrogateIndexTransformer(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         """``["surrogate_index"]``, or ``["surrogate_index_<horizon>", ...]``.
 
+        Parameters
+        ----------
+        input_features : array-like of str, default=None
+            Ignored (the output names do not depend on the input names).
+
         Returns
         -------
         ndarray of str
+            One name per output column.
         """
         check_is_fitted(self)
         if self.horizons is None:
@@ -557,6 +583,7 @@ class SurrogateIndexTransformer(TransformerMixin, BaseEstimator):
         support_tol : float, default=0.10
             A ``UserWarning`` names every (arm, surrogate) above this fraction.
         warn : bool, default=True
+            Whether to issue the ``UserWarning`` (the table is returned either way).
 
         Returns
         -------

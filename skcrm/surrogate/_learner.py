@@ -309,17 +309,19 @@ class SurrogatePolicyLearner(BaseEstimator):
         ----------
         X : array-like or DataFrame of shape (n_samples, n_covariates)
             Pre-treatment covariates of the experimental units (what the policy reads).
-        y : None or ndarray of shape (n_samples, 2 + n_surrogates)
+        y : None or ndarray of shape (n_samples, 1 + n_arms + n_surrogates)
             ``None``, or the packed target of :func:`pack_surrogate_target`.
         surrogates : array-like or DataFrame of shape (n_samples, n_surrogates)
             Experimental surrogates (post-treatment, short-term).
         treatment : array-like of shape (n_samples,)
+            Arm received by each unit (discrete labels).
         propensity : float, array-like, DataFrame or dict
             Design probabilities in any form of :func:`skcrm.utils.check_propensity`.
 
         Returns
         -------
         self
+            The fitted learner.
         """
         self._check_index()
         # X is checked here (numeric, finite, dense, 2-D) and passed on as given, so that a
@@ -340,9 +342,15 @@ class SurrogatePolicyLearner(BaseEstimator):
     def predict(self, X):
         """Recommended action for each unit, from its covariates only.
 
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_covariates)
+            Pre-treatment covariates.
+
         Returns
         -------
         ndarray of shape (n_samples,)
+            Recommended arm labels.
         """
         check_is_fitted(self, "policy_")
         return self.policy_.predict(X)
@@ -350,9 +358,15 @@ class SurrogatePolicyLearner(BaseEstimator):
     def predict_proba(self, X):
         """Policy probabilities ``pi(a | x)`` (one-hot unless the learner explores).
 
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_covariates)
+            Pre-treatment covariates.
+
         Returns
         -------
         ndarray of shape (n_samples, n_actions)
+            Probabilities, columns in the policy learner's arm order.
         """
         check_is_fitted(self, "policy_")
         return self.policy_.predict_proba(X)
@@ -364,9 +378,23 @@ class SurrogatePolicyLearner(BaseEstimator):
         policy learner's ``score`` reports (for ``DRPolicyClassifier``: eq. 17, or the gain
         over control with ``score_baseline="control"``). Higher is better.
 
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_covariates)
+            Pre-treatment covariates of the held-out units.
+        y : None or ndarray of shape (n_samples, 1 + n_arms + n_surrogates)
+            ``None``, or the packed target of :func:`pack_surrogate_target`.
+        surrogates : array-like or DataFrame of shape (n_samples, n_surrogates)
+            Their surrogates.
+        treatment : array-like of shape (n_samples,)
+            Arm received by each unit.
+        propensity : float, array-like, DataFrame or dict
+            Design probabilities (see :func:`skcrm.utils.check_propensity`).
+
         Returns
         -------
         float
+            The policy's value on the imputed outcome.
         """
         check_is_fitted(self, "policy_")
         surrogates, treatment, propensity = self._inputs(
