@@ -60,17 +60,28 @@ def pack_surrogate_target(surrogates, treatment, propensity, *, control=None):
             f"treatment must be numeric to be packed into y (got dtype {a.dtype}); encode the "
             "labels as integers first"
         )
+    P = _propensity_matrix(a, propensity, control, n_samples=S.shape[0])
+    return np.column_stack([a.astype(np.float64), P, S])
+
+
+def _propensity_matrix(treatment, propensity, control, n_samples=None):
+    """Design probabilities as the (n, K) matrix in sorted-arm order (check_propensity).
+
+    The arms are those the propensity names (DataFrame or dict keys, or the K columns of a
+    numeric matrix with integer arms 0..K-1) when every received arm is among them, so that
+    an arm absent from a subset of rows (a cross-validation fold) keeps its column.
+    """
+    a = np.asarray(treatment)
+    arms = None
     if isinstance(propensity, pd.DataFrame | Mapping):
         arms = list(propensity.columns if isinstance(propensity, pd.DataFrame) else propensity)
-    else:
-        p = np.asarray(propensity, dtype=np.float64)
-        arms = list(range(p.shape[1])) if p.ndim == 2 else None
+    elif np.ndim(propensity) == 2 and np.issubdtype(a.dtype, np.integer):
+        arms = list(range(np.shape(propensity)[1]))
     if arms is not None and len(arms) >= 2 and np.all(np.isin(np.unique(a), arms)):
-        info = check_treatment(a, n_samples=S.shape[0], actions=arms, control=control)
+        info = check_treatment(a, n_samples=n_samples, actions=arms, control=control)
     else:
-        info = check_treatment(a, n_samples=S.shape[0], control=control)
-    _, P = check_propensity(propensity, info)
-    return np.column_stack([a.astype(np.float64), P, S])
+        info = check_treatment(a, n_samples=n_samples, control=control)
+    return check_propensity(propensity, info)[1]
 
 
 def unpack_surrogate_target(y, n_surrogates):
@@ -260,8 +271,7 @@ class SurrogatePolicyLearner(BaseEstimator):
 
     def _propensity_matrix(self, treatment, propensity):
         """The design probabilities as the (n, K) matrix in sorted-arm order."""
-        info = check_treatment(treatment, control=self.control)
-        return check_propensity(propensity, info)[1]
+        return _propensity_matrix(treatment, propensity, self.control)
 
     def _n_surrogates(self, X):
         """Surrogate columns of a packed target: what the index reads beyond ``X``."""

@@ -189,3 +189,13 @@ def test_missing_inputs_are_named(sim):
         learner.fit(d.X, surrogates=d.S, treatment=d.treatment)
     with pytest.raises(ValueError, match="rows"):
         learner.fit(d.X, surrogates=d.S[:10], treatment=d.treatment, propensity=d.propensity)
+
+
+def test_an_arm_absent_from_the_rows_keeps_its_propensity_column():
+    # a fold without arm 2: the DataFrame still names it, the packed matrix keeps 3 columns
+    S = np.zeros((4, 1))
+    a = np.array([0, 1, 0, 1])
+    frame = pd.DataFrame({2: [0.2] * 4, 0: [0.5] * 4, 1: [0.3] * 4})
+    packed = pack_surrogate_target(S, a, frame)
+    _, _, P = unpack_surrogate_target(packed, n_surrogates=1)
+    np.testing.assert_allclose(P, [[0.5, 0.3, 0.2]] * 4)
