@@ -57,12 +57,12 @@ def accuracy_table():
     X_tr, X_te, y_tr, y_te = X.iloc[tr], X.iloc[te], y[tr], y[te]
     est = DigitalTwinRegressor(
         firm_col="firm",
-        period_col="period",
+        time_col="period",
         kpi=kpi,
         hidden_layer_sizes=(32,),
         weight_decay=0.5,
         n_iter_no_change=15,
-        max_epochs=10 if QUICK else 200,
+        max_iter=10 if QUICK else 200,
         learning_rate=3e-3,
         batch_size=256,
         random_state=0,
@@ -134,10 +134,10 @@ def paper_scale():
     kpi = rng.normal(size=(K, T, 7))
     est = DigitalTwinRegressor(
         firm_col="firm",
-        period_col="period",
+        time_col="period",
         kpi=kpi,
         batch_size=1024,
-        max_epochs=3,
+        max_iter=3,
         early_stopping=False,
         random_state=0,
     )
