@@ -55,10 +55,30 @@ def _firm_constants(firm, n_firms):
     return firm, a, b
 
 
-def _true_affinity(F, firm, n_firms):
-    """Noise-free affinity h_k(x) of spec section 6.2 (the Figure 7 drivers)."""
+def _true_affinity(F, firm, n_firms, drivers="paper"):
+    """Noise-free affinity h_k(x): spec section 6.2 (the Figure 7 drivers), or the
+    "heterogeneous" drivers whose strongest lever differs between respondents."""
     x = _as_features(F)
     firm, a, b = _firm_constants(firm, n_firms)
+    if drivers == "heterogeneous":
+        # Each satisfaction lever matters most to its own segment (income, age, neither)
+        # and saturates at the top of its scale, so the lever with the largest gain
+        # from a one-point improvement changes from respondent to respondent.
+        def lever(v):
+            return 2.0 * np.tanh((v - 5.5) / 2.5)
+
+        w_speed = 0.05 + 0.45 * _sigmoid(2.5 * x["income"])
+        w_rel = 0.05 + 0.45 * _sigmoid(2.5 * x["age"])
+        w_val = 0.05 + 0.45 * _sigmoid(-2.0 * (x["income"] + x["age"]) - 1.0)
+        return (
+            a
+            + w_speed * lever(x["speed_sat"])
+            + w_rel * lever(x["reliability_sat"])
+            + w_val * lever(x["value_sat"])
+            - 0.3 * (x["change_likelihood"] - 2.5)
+            + 0.3 * x["income"] * x["plan_premium"]
+            + b * x["age"]
+        )
     return (
         a
         + 0.4 * _softplus(1.5 * (x["speed_sat"] - 6.5))
@@ -87,6 +107,7 @@ def make_digital_twin_survey(
     affinity_noise=0.5,
     missing_x_rate=0.1,
     missing_y_rate=0.0,
+    drivers="paper",
     random_state=0,
 ):
     """Simulate a repeated cross-sectional brand survey with a known digital twin.
@@ -117,6 +138,11 @@ def make_digital_twin_survey(
         Probability that ``speed_sat`` is NaN ("unaware").
     missing_y_rate : float, default=0.0
         Fraction of target cells set to NaN completely at random.
+    drivers : {"paper", "heterogeneous"}, default="paper"
+        ``"paper"``: the affinity of spec section 6.2 above. ``"heterogeneous"``: each
+        of ``speed_sat``, ``reliability_sat`` and ``value_sat`` has a saturating effect
+        whose weight depends on the respondent (income, age), so the lever with the
+        largest one-point gain varies across respondents (``truth.lever_gains``).
     random_state : int, default=0
         Seed of ``numpy.random.default_rng``.
 
@@ -131,9 +157,11 @@ def make_digital_twin_survey(
     truth : Bunch
         ``F`` (complete covariates), ``h``, ``xi``, ``z``, ``alpha`` (J,K,T), ``beta``
         (J,L), ``phi`` (K,T,L), ``lam`` (J,K,T), ``cut`` (list), ``a``, ``b``,
-        ``affinity_noise``, ``target_names``, and the oracles ``true_affinity(F, firm)``
-        and ``true_probs(F, firm, period, xi=None)`` (list of J arrays (n, M_j); exact
-        p(y | x) by 64-node Gauss-Hermite quadrature over xi, or given xi).
+        ``affinity_noise``, ``target_names``, ``drivers``, and the oracles
+        ``true_affinity(F, firm)``, ``lever_gains(F, firm, {feature: delta})`` (true gain
+        of each shifted lever) and ``true_probs(F, firm, period, xi=None)`` (list of J
+        arrays (n, M_j); exact p(y | x) by 64-node Gauss-Hermite quadrature over xi, or
+        given xi).
 
     Examples
     --------
@@ -144,6 +172,8 @@ def make_digital_twin_survey(
     >>> bool(np.allclose(p[0].sum(axis=1), 1.0))
     True
     """
+    if drivers not in ("paper", "heterogeneous"):
+        raise ValueError(f"drivers must be 'paper' or 'heterogeneous', got {drivers!r}")
     rng = np.random.default_rng(random_state)
     K, T, H, L = int(n_firms), int(n_periods), int(n_kpi), int(n_firm_factors)
     n_categories = [int(m) for m in n_categories] + [5] * K
@@ -174,7 +204,7 @@ def make_digital_twin_survey(
         )
     )
 
-    h = _true_affinity(F, firm, K)
+    h = _true_affinity(F, firm, K, drivers)
     xi = rng.normal(size=n)
     z = h + affinity_noise * xi
 
@@ -212,7 +242,18 @@ def make_digital_twin_survey(
     def true_affinity(F, firm):
         """Noise-free affinity h_firm(F) (broadcast scalar or per-row firm index)."""
         nrow = len(next(iter(_as_features(F).values())))
-        return _true_affinity(F, np.broadcast_to(np.asarray(firm), (nrow,)), K)
+        return _true_affinity(F, np.broadcast_to(np.asarray(firm), (nrow,)), K, drivers)
+
+    def lever_gains(F, firm, levers):
+        """True affinity gain of each lever shift ``{feature: delta}`` (DataFrame)."""
+        F = pd.DataFrame(_as_features(F))
+        base = true_affinity(F, firm)
+        out = {}
+        for name, delta in levers.items():
+            G = F.copy()
+            G[name] = G[name] + delta
+            out[name] = true_affinity(G, firm) - base
+        return pd.DataFrame(out, index=F.index)
 
     def true_probs(F, firm, period, xi=None):
         """Exact p(y_j | x) at (firm, period) for each target j: list of (n, M_j)."""
@@ -251,7 +292,9 @@ def make_digital_twin_survey(
         affinity_noise=affinity_noise,
         n_categories=np.array(n_categories),
         target_names=target_names,
+        drivers=drivers,
         true_affinity=true_affinity,
         true_probs=true_probs,
+        lever_gains=lever_gains,
     )
     return X, y, kpi, truth

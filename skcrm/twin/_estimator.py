@@ -1061,14 +1061,13 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         ``n_posterior_samples`` draws from the guide (fixed seed)."""
         vp = self.variational_params_
         J, C = self.n_outputs_, self.n_firms_ * self.n_periods_
+
         def pooled(a):  # extra last column: the pooled cell of unseen labels
             return np.concatenate([a, a.mean(axis=1, keepdims=True)], axis=1)
 
         if self.n_posterior_samples == 0:
             cut = cutpoints_from_unconstrained_np(vp["cut_loc"], vp["cut_mask"])
-            return [
-                (pooled(self.alpha_.reshape(J, C)), pooled(self.loadings_.reshape(J, C)), cut)
-            ]
+            return [(pooled(self.alpha_.reshape(J, C)), pooled(self.loadings_.reshape(J, C)), cut)]
         rng = np.random.default_rng(self.random_seed_)
         draws = []
         for _ in range(self.n_posterior_samples):

@@ -318,12 +318,15 @@ def test_non_integral_targets_raise(small_survey):
         tiny(s.kpi).fit(s.X_tr, s.y_tr + 0.5)
 
 
-def test_unseen_firm_or_period_at_predict_raises(small_fit, small_survey):
+def test_unseen_firm_or_period_at_predict_warns_and_pools(small_fit, small_survey):
+    # A row's own unseen label (a CV fold holding a firm out) is predicted at the pooled
+    # cell with a warning; asking for an unseen firm explicitly is still an error.
     X = small_survey.X_te.iloc[:3]
-    with pytest.raises(ValueError, match="unseen firm"):
-        small_fit.predict(X.assign(firm=7))
-    with pytest.raises(ValueError, match="unseen period"):
-        small_fit.predict(X.assign(period=9))
+    with pytest.warns(UserWarning, match=r"firm label\(s\) \['7'\] not seen in fit"):
+        pred = small_fit.predict(X.assign(firm=7))
+    assert np.isfinite(pred).all()
+    with pytest.warns(UserWarning, match="period label"):
+        assert np.isfinite(small_fit.predict(X.assign(period=9))).all()
     with pytest.raises(ValueError, match="unseen firm"):
         small_fit.counterfactual_predict(X, firm=5)
 
