@@ -215,12 +215,13 @@ def make_digital_twin_survey(
     W_g = rng.normal(0, 0.8, size=(H, L))
     phi = 0.3 + _softplus(kpi @ W_g)
     beta = np.abs(rng.normal(size=(J, L)))
-    beta[:4, 0] += 0.8
-    beta[4:, min(1, L - 1)] += 0.8
+    n_plain = J - K  # the targets before the K "feeling about firm k" ones
+    beta[:n_plain, 0] += 0.8
+    beta[n_plain:, min(1, L - 1)] += 0.8
     lam = np.einsum("jl,ktl->jkt", beta, phi)
     alpha = rng.normal(0, 0.5, size=(J, K, T))
     for k in range(K):
-        alpha[4 + k, k, :] += 1.0
+        alpha[n_plain + k, k, :] += 1.0
 
     eta = alpha[:, firm, period].T + z[:, None] * lam[:, firm, period].T
     ystar = eta + rng.logistic(size=(n, J))
