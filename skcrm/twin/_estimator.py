@@ -52,25 +52,10 @@ def _thread_limit(n_jobs):
 
 
 def _warn(message, category=UserWarning):
-    """Warn at the user's line (``skcrm.utils.warn`` when available)."""
-    try:
-        from ..utils import warn
-    except ImportError:  # pragma: no cover - before the shared helper lands
-        warn = None
-    if warn is not None:
-        warn(message, category)
-        return
-    import os
-    import sys
+    """Warn at the user's line (``skcrm.utils.warn``)."""
+    from ..utils import warn
 
-    skip = (
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-        os.path.dirname(os.path.abspath(sys.modules["sklearn"].__file__)),
-    )
-    frame, level = sys._getframe(1), 2
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(skip):
-        frame, level = frame.f_back, level + 1
-    warnings.warn(message, category, stacklevel=level)
+    warn(message, category)
 
 
 class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
@@ -1144,6 +1129,7 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with their firm and period columns (as in ``fit``).
 
         Returns
         -------
@@ -1154,6 +1140,11 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
 
     def predict_proba(self, X):
         """Posterior-predictive category probabilities.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with their firm and period columns (as in ``fit``).
 
         Returns
         -------
@@ -1171,13 +1162,14 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         return out[0] if self._y_1d else out
 
     def counterfactual_predict(
-        self, X, firm=None, period=None, statistic=None, return_proba=False, y=None
+        self, X, *, firm=None, period=None, statistic=None, return_proba=False, y=None
     ):
         """Responses as if each row were observed at ``firm`` / ``period`` (the twin).
 
         Parameters
         ----------
-        X : array-like or DataFrame
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with their firm and period columns (as in ``fit``).
         firm, period : label or array-like of labels, default=None
             Target cell; None keeps the row's own firm (period).
         statistic : {"mean", "median", "mode"}, default=None
@@ -1209,8 +1201,15 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
             return proba
         return self._shape_out(self._statistic(proba, statistic))
 
-    def complete(self, X, statistic=None):
+    def complete(self, X, *, statistic=None):
         """The whole twin tensor: answers of every row at every (firm, period).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with their firm and period columns (as in ``fit``).
+        statistic : {"mean", "median", "mode"}, default=None
+            Summary of the posterior predictive; None uses ``predict_statistic``.
 
         Returns
         -------
@@ -1227,8 +1226,17 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
                 out[:, k, t] = self._statistic(proba, statistic)
         return out
 
-    def affinity(self, X, firm=None, period=None, return_std=False):
+    def affinity(self, X, *, firm=None, period=None, return_std=False):
         """Mean mu (and sd sqrt(nu)) of the brand affinity z, Eqs. (6)-(7).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with their firm and period columns (as in ``fit``).
+        firm, period : label or array-like of labels, default=None
+            Cell at which to evaluate; None keeps each row's own firm (period).
+        return_std : bool, default=False
+            Also return the standard deviation sqrt(nu).
 
         Returns
         -------
@@ -1243,6 +1251,13 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
 
     def posterior_affinity(self, X, y):
         """E and sd of z given x and the observed answers y (quadrature).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with their firm and period columns (as in ``fit``).
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Observed answers, NaN where missing.
 
         Returns
         -------
@@ -1259,8 +1274,17 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         mean = (w * zq).sum(1)
         return mean, np.sqrt(np.maximum((w * zq**2).sum(1) - mean**2, 0.0))
 
-    def impute(self, X, y, statistic=None):
+    def impute(self, X, y, *, statistic=None):
         """Fill the NaN answers of y given the observed ones, via p(z | x, y_obs).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with their firm and period columns (as in ``fit``).
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Observed answers, NaN where missing.
+        statistic : {"mean", "median", "mode"}, default=None
+            Summary of the posterior predictive; None uses ``predict_statistic``.
 
         Returns
         -------
@@ -1372,6 +1396,11 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
     def transform(self, X):
         """Twin coordinates: E[z] of each row under every firm at its own period.
 
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with their firm and period columns (as in ``fit``).
+
         Returns
         -------
         ndarray of shape (n_samples, n_firms)
@@ -1382,14 +1411,32 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         )
 
     def get_feature_names_out(self, input_features=None):
-        """``affinity_<firm>`` for each firm."""
+        """``affinity_<firm>`` for each firm.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Ignored (the output names depend on the fitted firms only).
+
+        Returns
+        -------
+        ndarray of str
+            One name per output column of ``transform``.
+        """
         check_is_fitted(self)
         return np.array([f"affinity_{k}" for k in self.firms_], dtype=object)
 
-    def twin_simplex(self, X, period=None):
+    def twin_simplex(self, X, *, period=None):
         """Softmax over firms of E[z] at ``period`` (default: first period), Figure 4.
 
         Raw cross-firm comparisons of z are identified only through the priors (spec 2.8).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with their firm and period columns (as in ``fit``).
+        period : label, default=None
+            Period at which every firm is evaluated (None: the first period).
 
         Returns
         -------
@@ -1429,6 +1476,7 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         X,
         features=None,
         deltas=_DELTAS,
+        *,
         firm=None,
         period=None,
         clip=False,
@@ -1442,10 +1490,12 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like or DataFrame
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with their firm and period columns (as in ``fit``).
         features : list of names or column positions, default=None
             Defaults to ``strategic_features`` or every covariate.
         deltas : array-like, default=-2..2 by 0.1
+            Shifts in the feature's raw units (the paper's grid by default).
         firm, period : label, default=None
             Cell at which to evaluate (None: each row's own).
         clip : bool, default=False
@@ -1489,13 +1539,40 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         return out
 
     def recommend_actions(
-        self, X, features=None, delta=1.0, firm=None, period=None, output="affinity", target=None
+        self,
+        X,
+        features=None,
+        delta=1.0,
+        *,
+        firm=None,
+        period=None,
+        output="affinity",
+        target=None,
     ):
         """The "path of least resistance": per customer, the lever that most raises z.
 
         The gain of feature v is ``E[z | x + delta_v e_v] - E[z | x]``. ``delta`` may be a
         dict ``{feature: delta}`` so that items coded "higher = worse" are improved by a
         negative shift (e.g. ``{"change_likelihood": -1}``).
+
+        The gains are computed for each respondent from the fitted network, so the
+        recommended lever differs between respondents wherever the model's effects do.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with their firm and period columns (as in ``fit``).
+        features : list of names or column positions, default=None
+            Candidate levers; defaults to the keys of a ``delta`` dict, then
+            ``strategic_features``, then every covariate.
+        delta : float or dict, default=1.0
+            Shift of every lever, or ``{feature: shift}`` per lever (raw units).
+        firm, period : label, default=None
+            Cell at which to evaluate (None: each row's own).
+        output : {"affinity", "response"}, default="affinity"
+            Gain in E[z], or in E[y_target] for ``output="response"``.
+        target : int, default=None
+            Target index for ``output="response"``.
 
         Returns
         -------
@@ -1514,7 +1591,9 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         gains = np.empty((len(base), len(pos)))
         for i, name in enumerate(names):
             d = delta.get(name, 1.0) if isinstance(delta, dict) else float(delta)
-            eff = self.driver_effects(X, [name], [d], firm, period, output=output, target=target)
+            eff = self.driver_effects(
+                X, [name], [d], firm=firm, period=period, output=output, target=target
+            )
             gains[:, i] = eff[:, 0, 0] - base
         valid = ~np.isnan(gains)
         best = np.where(valid.any(1), np.nanargmax(np.where(valid, gains, -np.inf), 1), -1)
@@ -1532,7 +1611,18 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         return frame
 
     def alpha_interval(self, level=0.95):
-        """Credible band of the baselines alpha_jkt (Figure 5), shape (2, J, K, T)."""
+        """Credible band of the baselines alpha_jkt (Figure 5).
+
+        Parameters
+        ----------
+        level : float, default=0.95
+            Credible level of the band.
+
+        Returns
+        -------
+        ndarray of shape (2, J, K, T)
+            Lower and upper bounds.
+        """
         check_is_fitted(self)
         zq = norm.ppf(0.5 + level / 2)
         vp = self.variational_params_
@@ -1540,8 +1630,21 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
             [vp["alpha_loc"] - zq * vp["alpha_scale"], vp["alpha_loc"] + zq * vp["alpha_scale"]]
         )
 
-    def loadings_interval(self, level=0.95, n_mc=500):
-        """Monte Carlo credible band of the loadings lambda_jkt (Figure 6), (2, J, K, T)."""
+    def loadings_interval(self, level=0.95, *, n_mc=500):
+        """Monte Carlo credible band of the loadings lambda_jkt (Figure 6).
+
+        Parameters
+        ----------
+        level : float, default=0.95
+            Credible level of the band.
+        n_mc : int, default=500
+            Draws from the variational posterior.
+
+        Returns
+        -------
+        ndarray of shape (2, J, K, T)
+            Lower and upper bounds.
+        """
         check_is_fitted(self)
         vp = self.variational_params_
         rng = np.random.default_rng(self.random_seed_)
@@ -1558,11 +1661,25 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         lam = np.einsum("sjl,sktl->sjkt", beta, phi)
         return np.quantile(lam, [0.5 - level / 2, 0.5 + level / 2], axis=0)
 
-    def neg_elbo(self, X, y, n_mc=20):
+    def neg_elbo(self, X, y, *, n_mc=20):
         """Average held-out negative ELBO per individual (Table 3 "loss").
 
         Local term averaged over ``n_mc`` draws of the globals, plus the global KL
         divided by the number of training rows.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with their firm and period columns (as in ``fit``).
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Observed answers, NaN where missing.
+        n_mc : int, default=20
+            Draws of the global latents.
+
+        Returns
+        -------
+        float
+            Negative ELBO per individual.
         """
         import jax
         import jax.numpy as jnp
@@ -1624,7 +1741,22 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         return float(-np.mean(ll) + float(kl) / self.n_train_samples_)
 
     def score(self, X, y, sample_weight=None):
-        """Mean over targets of R^2 of ``predict``, ignoring NaN cells."""
+        """Mean over targets of R^2 of ``predict``, ignoring NaN cells.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with their firm and period columns (as in ``fit``).
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Observed answers, NaN where missing.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows in each target's R^2.
+
+        Returns
+        -------
+        float
+            Mean R^2 over the targets with at least two observed answers.
+        """
         from sklearn.metrics import r2_score
 
         pred = np.asarray(self.predict(X), dtype=float)
