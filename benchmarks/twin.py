@@ -39,6 +39,9 @@ def _extra(parser):
     parser.add_argument("--no-scale", action="store_true", help="skip the paper-scale timing")
     parser.add_argument("--no-baselines", action="store_true")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument(
+        "--from-jsonl", default=None, help="comma-separated logs of earlier runs to tabulate"
+    )
 
 
 args = setup(__doc__.splitlines()[0], threads=1, extra_args=_extra)
@@ -115,7 +118,7 @@ def one_cell(gen, n_train, seed, twin_params, baselines=True):
     rf_pred = np.empty(y_te.shape)
     for j in range(y.shape[1]):
         obs = ~np.isnan(y_tr[:, j])
-        rf = RandomForestRegressor(200, min_samples_leaf=5, random_state=seed, n_jobs=1)
+        rf = RandomForestRegressor(100, min_samples_leaf=5, random_state=seed, n_jobs=1)
         rf_pred[:, j] = rf.fit(Z_tr[obs], y_tr[obs, j]).predict(Z_te)
     out["rf_s"] = time.perf_counter() - t0
     out["rf"] = mae(np.round(rf_pred), y_te)
@@ -147,6 +150,7 @@ def summary(df):
     """Mean over seeds per (generator, size), with the twin's margin to each baseline."""
     table = []
     for (gen, n), g in df.groupby(["generator", "n_train"]):
+        wins = int(((g["twin"] <= g["rf"]) & (g["twin"] <= g["ii"])).sum())
         row = {
             "generator": f"{gen}: {GENERATORS[gen][0]}",
             "train respondents": n,
@@ -157,7 +161,7 @@ def summary(df):
             "oracle": g["oracle"].mean(),
             "twin - RF (worst seed)": (g["twin"] - g["rf"]).max(),
             "twin - II (worst seed)": (g["twin"] - g["ii"]).max(),
-            "twin <= both (seeds)": f"{int(((g['twin'] <= g['rf']) & (g['twin'] <= g['ii'])).sum())}/{len(g)}",
+            "twin <= both (seeds)": f"{wins}/{len(g)}",
             "twin fit s": g["twin_s"].mean(),
             "epochs": g["twin_epochs"].mean(),
             "RF fit s": g["rf_s"].mean(),
@@ -212,7 +216,11 @@ def paper_scale():
     ]
 
 
-df = accuracy_rows()
+if args.from_jsonl:
+    lines = [ln for f in args.from_jsonl.split(",") for ln in Path(f).read_text().splitlines()]
+    df = pd.DataFrame([json.loads(ln) for ln in lines if ln.startswith("{")])
+else:
+    df = accuracy_rows()
 if args.no_baselines:
     print(df.groupby(["generator", "n_train"])[["twin", "oracle", "twin_epochs"]].mean())
     sys.exit(0)
@@ -233,14 +241,13 @@ if not args.no_write:
             "MAE: mean over the observed answer cells of test respondents of |prediction - "
             "answer|, every answer predicted from X alone; the twin predicts the "
             "posterior-predictive median with its default settings otherwise.",
-            "RF: one RandomForestRegressor(200 trees, min_samples_leaf=5) per target on "
+            "RF: one RandomForestRegressor(100 trees, min_samples_leaf=5) per target on "
             "the rows where it is observed, prediction rounded. IterativeImputer is fit "
             "transductively on the stacked [features, answers] matrix (max_iter=10), "
             "rounded.",
             "Training respondents = the size; test respondents = a quarter of that, split "
             "stratified by (firm, period). One process, one thread.",
-            "No peer library implements this model; the rows are the baselines a user "
-            "would try.",
+            "No peer library implements this model; the rows are the baselines a user would try.",
         ],
         libraries=("skcrm", "numpy", "sklearn", "jax", "flax", "optax"),
     )

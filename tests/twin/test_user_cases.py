@@ -47,7 +47,7 @@ def test_generator_best_lever_varies(lever_survey):
     assert len(share) == 3 and share.max() < 0.45
 
 
-@pytest.mark.parametrize("encoder", ["mlp", "linear"])
+@pytest.mark.parametrize("encoder", ["mlp", pytest.param("linear", marks=pytest.mark.slow)])
 def test_recommend_actions_is_per_respondent(lever_survey, encoder):
     # Issue 14: the same lever for 550 of 550 respondents (truth 302 / 164 / 84), i.e. an
     # "agreement" equal to always answering the most common lever. A model whose gains do
