@@ -71,6 +71,11 @@ GENERATORS = {
         "4 firms x 3 periods, 8 targets, 10% missing answers, heterogeneous drivers",
         {"n_firms": 4, "n_periods": 3, "missing_y_rate": 0.1, "drivers": "heterogeneous"},
     ),
+    "C": (
+        "3 firms x 4 periods, 7 targets, 20% missing answers, the 4 non-brand targets on a "
+        "second latent (outside the twin's one-latent model)",
+        {"n_firms": 3, "n_periods": 4, "missing_y_rate": 0.2, "second_factor": True},
+    ),
 }
 
 

@@ -90,6 +90,19 @@ def _true_affinity(F, firm, n_firms, drivers="paper"):
     )
 
 
+def _second_affinity(F, firm, n_firms):
+    """Noise-free second latent h2_k(x) of ``second_factor=True`` (plain targets only)."""
+    x = _as_features(F)
+    firm, a, _ = _firm_constants(firm, n_firms)
+    return (
+        -a
+        + 0.8 * np.tanh((x["value_sat"] - 5.5) / 2.0)
+        - 0.25 * (x["understand_plan"] - 3.5) ** 2
+        + 0.6 * np.tanh(x["tenure"] / 3.0 - 1.0)
+        + 0.4 * x["income"] * (x["age"] > 0)
+    )
+
+
 def _ordinal_probs_numpy(eta, cut):
     """P(y = m | eta) of the ordered logit, Eq. (10); ``eta`` (...,), ``cut`` (M-1,)."""
     cdf = _sigmoid(np.asarray(cut)[None, :] - np.asarray(eta).reshape(-1, 1))
@@ -108,6 +121,7 @@ def make_digital_twin_survey(
     missing_x_rate=0.1,
     missing_y_rate=0.0,
     drivers="paper",
+    second_factor=False,
     random_state=0,
 ):
     """Simulate a repeated cross-sectional brand survey with a known digital twin.
@@ -143,6 +157,11 @@ def make_digital_twin_survey(
         of ``speed_sat``, ``reliability_sat`` and ``value_sat`` has a saturating effect
         whose weight depends on the respondent (income, age), so the lever with the
         largest one-point gain varies across respondents (``truth.lever_gains``).
+    second_factor : bool, default=False
+        When True the targets before the "feeling" ones (LTR, satisfaction, ...) load
+        on a second latent ``h2(x) + affinity_noise * xi2`` (value for money, plan
+        understanding, tenure, an income x age interaction) instead of the brand
+        affinity: a survey that the twin's single latent cannot represent exactly.
     random_state : int, default=0
         Seed of ``numpy.random.default_rng``.
 
@@ -223,7 +242,11 @@ def make_digital_twin_survey(
     for k in range(K):
         alpha[n_plain + k, k, :] += 1.0
 
-    eta = alpha[:, firm, period].T + z[:, None] * lam[:, firm, period].T
+    zj = np.repeat(z[:, None], J, axis=1)
+    if second_factor:
+        z2 = _second_affinity(F, firm, K) + affinity_noise * rng.normal(size=n)
+        zj[:, :n_plain] = z2[:, None]
+    eta = alpha[:, firm, period].T + zj * lam[:, firm, period].T
     ystar = eta + rng.logistic(size=(n, J))
     cut = [np.quantile(ystar[:, j], np.arange(1, M) / M) for j, M in enumerate(n_categories)]
     y = np.stack([(ystar[:, j, None] > cut[j][None, :]).sum(axis=1) for j in range(J)], 1)
@@ -262,15 +285,19 @@ def make_digital_twin_survey(
         nrow = len(hk)
         kk = np.broadcast_to(np.asarray(firm, dtype=int), (nrow,))
         tt = np.broadcast_to(np.asarray(period, dtype=int), (nrow,))
-        if xi is None:
-            zq = hk[:, None] + affinity_noise * nodes[None, :]
-            wq = np.broadcast_to(weights, zq.shape)
-        else:
-            zq = (hk + affinity_noise * np.asarray(xi, dtype=float))[:, None]
-            wq = np.ones_like(zq)
+        h2 = _second_affinity(F, kk, K) if second_factor else hk
+
+        def latent(h):
+            if xi is None:
+                return h[:, None] + affinity_noise * nodes[None, :]
+            return (h + affinity_noise * np.asarray(xi, dtype=float))[:, None]
+
+        zq, zq2 = latent(hk), latent(h2)
+        wq = np.broadcast_to(weights, zq.shape) if xi is None else np.ones_like(zq)
         out = []
         for j in range(J):
-            eta_j = alpha[j, kk, tt][:, None] + zq * lam[j, kk, tt][:, None]
+            zj = zq2 if (second_factor and j < n_plain) else zq
+            eta_j = alpha[j, kk, tt][:, None] + zj * lam[j, kk, tt][:, None]
             p = _ordinal_probs_numpy(eta_j, cut[j])
             out.append(np.einsum("nq,nqm->nm", wq, p))
         return out
@@ -294,6 +321,7 @@ def make_digital_twin_survey(
         n_categories=np.array(n_categories),
         target_names=target_names,
         drivers=drivers,
+        second_factor=bool(second_factor),
         true_affinity=true_affinity,
         true_probs=true_probs,
         lever_gains=lever_gains,
