@@ -280,3 +280,26 @@ def test_quiet_unless_verbose_and_compiling_shown(capsys):
     out = capsys.readouterr()
     assert out.out == ""
     assert "compiling" in out.err
+
+
+# ------------------------------------------------------------------ invariance (issue 11)
+def test_string_labels_and_shuffled_kpi_table_give_the_same_fit():
+    # Labels are matched by value, not by position: string firm and period labels (same
+    # sort order) with a shuffled long KPI table give exactly the fit of integer labels
+    # with the positional array.
+    X, y, kpi, _ = make_digital_twin_survey(n_per_cell=15, random_state=0)
+    base = tiny(kpi).fit(X, y)
+    names = np.array(["a_firm", "b_firm", "c_firm"])
+    periods = np.array(["q0", "q1", "q2", "q3"])
+    Xs = X.assign(firm=names[X["firm"]], period=periods[X["period"]])
+    table = kpi_table(kpi).reset_index()
+    table["firm"], table["period"] = names[table["firm"]], periods[table["period"]]
+    other = tiny(table.sample(frac=1.0, random_state=1)).fit(Xs, y)
+    np.testing.assert_allclose(other.kpi_, kpi)
+    np.testing.assert_allclose(other.predict(Xs), base.predict(X), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(
+        other.counterfactual_predict(Xs, firm="c_firm"),
+        base.counterfactual_predict(X, firm=2),
+        rtol=1e-6,
+        atol=1e-8,
+    )
