@@ -176,7 +176,7 @@ class DRPolicyClassifier(BaseEstimator):
         Position of the control in ``actions_``.
     n_folds_ : int
         Number of cross-fitting folds used.
-    costs_ : ndarray of shape (K,)
+    action_costs_ : ndarray of shape (K,)
         Action costs in ``actions_`` order.
     policy_features_ : ndarray of int
         Columns of X the policy reads.
@@ -539,7 +539,7 @@ class DRPolicyClassifier(BaseEstimator):
         return best
 
     def _net_values(self, X):
-        return self._predict_outcome(self.outcome_model_, X) - self.costs_
+        return self._predict_outcome(self.outcome_model_, X) - self.action_costs_
 
     def _apply_cap(self, actions, X):
         """Treat at most floor(max_treated_fraction * n) of these rows (largest gain first).
@@ -599,7 +599,7 @@ class DRPolicyClassifier(BaseEstimator):
         info = self._set_actions(treatment, n)
         a_idx = info.codes
         sw = None if sample_weight is None else _check_sample_weight(sample_weight, X)
-        self.costs_ = self._costs()
+        self.action_costs_ = self._costs()
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self._tie_seed = seed
         fold = self._folds(X, a_idx, seed)
@@ -634,7 +634,7 @@ class DRPolicyClassifier(BaseEstimator):
         self.mu_hat_ = mu
         # (3) DR scores, eq. 19
         self.dr_scores_ = dr_scores(mu, a_idx, out, self.propensity_)
-        G = self.dr_scores_ - self.costs_
+        G = self.dr_scores_ - self.action_costs_
         # (5) outcome model on all rows (for new-data scores and decision_function)
         self.outcome_model_ = self._fit_outcome(X, out, a_idx, sw, seed)
         # (4) the policy
@@ -793,7 +793,7 @@ class DRPolicyClassifier(BaseEstimator):
             propensity, self._info(a_idx), min_propensity=self.min_propensity
         )
         mu = self._predict_outcome(self.outcome_model_, X)
-        return X, dr_scores(mu, a_idx, out, p_obs) - self.costs_
+        return X, dr_scores(mu, a_idx, out, p_obs) - self.action_costs_
 
     def dr_scores(self, X, y, treatment=None, propensity=None):
         """(n, K) DR scores (eq. 19) of new labelled rows with the refit outcome model.
@@ -885,7 +885,7 @@ class DRPolicyClassifier(BaseEstimator):
             mu, G = self.mu_hat_, self.dr_scores_
         else:
             X, G = self._scores_on(X, y, treatment, propensity)
-            G = G + self.costs_
+            G = G + self.action_costs_
             mu = self._predict_outcome(self.outcome_model_, X)
         gains = mu[:, treated] - mu[:, [c]]
         scores = G[:, treated] - G[:, [c]]
@@ -936,7 +936,7 @@ class DRPolicyClassifier(BaseEstimator):
                 C = np.ones(m)
             else:
                 treated = [k for k in range(self.n_actions_) if k != self.control_index_]
-                C = self.costs_[treated] - self.costs_[self.control_index_]
+                C = self.action_costs_[treated] - self.action_costs_[self.control_index_]
         elif isinstance(costs, dict):
             keys = {_label_key(k): v for k, v in costs.items()}
             unknown = set(keys) - {_label_key(a) for a in labels}

@@ -182,6 +182,14 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         M_j.
     impute_values_, feature_mean_, feature_scale_ : ndarray
         Covariate preprocessing (mean imputation, standardisation).
+    feature_min_, feature_max_ : ndarray
+        Range of each covariate seen in fit (values outside are flagged at predict).
+    n_encoder_inputs_ : int
+        Width of the encoder input (covariates, indicators and one-hots, padded to a
+        multiple of 8 so that compiled shapes are reused).
+    random_seed_ : int
+        Seed drawn from ``random_state`` at fit; every later draw (minibatches, noise,
+        ``sample``) derives from it, so a pickled model reproduces its draws.
     missing_indicator_features_ : ndarray of int
         Covariates that get a missing indicator.
     kpi_, kpi_mean_, kpi_scale_ : ndarray
