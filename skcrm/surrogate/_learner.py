@@ -12,6 +12,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skcrm.policy._target import pack_policy_target, unpack_policy_target
 from skcrm.utils import check_propensity, check_treatment
 
 __all__ = ["SurrogatePolicyLearner", "pack_surrogate_target", "unpack_surrogate_target"]
@@ -43,13 +44,14 @@ def pack_surrogate_target(surrogates, treatment, propensity, *, control=None):
 
     Returns
     -------
-    ndarray of shape (n_samples, 1 + n_arms + n_surrogates)
-        Columns ``[treatment, P_1, ..., P_K, S_1, ..., S_q]`` (arms in sorted order).
+    ndarray of shape (n_samples, n_surrogates + 1 + n_arms)
+        Columns ``[S_1, ..., S_q, treatment, P_1, ..., P_K]`` (arms in sorted order): the
+        layout of :func:`skcrm.policy.pack_policy_target` with the surrogates as outcomes.
 
     Examples
     --------
     >>> pack_surrogate_target([[5.0, 1.0]], [1], [[0.7, 0.3]])
-    array([[1. , 0.7, 0.3, 5. , 1. ]])
+    array([[5. , 1. , 1. , 0.7, 0.3]])
     """
     S = np.asarray(surrogates, dtype=np.float64)
     if S.ndim == 1:
@@ -61,7 +63,7 @@ def pack_surrogate_target(surrogates, treatment, propensity, *, control=None):
             "labels as integers first"
         )
     P = _propensity_matrix(a, propensity, control, n_samples=S.shape[0])
-    return np.column_stack([a.astype(np.float64), P, S])
+    return pack_policy_target(S, a, P)
 
 
 def _propensity_matrix(treatment, propensity, control, n_samples=None):
@@ -89,10 +91,10 @@ def unpack_surrogate_target(y, n_surrogates):
 
     Parameters
     ----------
-    y : array-like of shape (n_samples, 1 + n_arms + n_surrogates)
+    y : array-like of shape (n_samples, n_surrogates + 1 + n_arms)
         A packed target.
     n_surrogates : int
-        Number of surrogate columns (the last ones); the arms are the rest.
+        Number of surrogate columns (the first ones); the arms are after the treatment.
 
     Returns
     -------
@@ -104,7 +106,7 @@ def unpack_surrogate_target(y, n_surrogates):
 
     Examples
     --------
-    >>> S, a, P = unpack_surrogate_target([[1.0, 0.7, 0.3, 5.0, 1.0]], n_surrogates=2)
+    >>> S, a, P = unpack_surrogate_target([[5.0, 1.0, 1.0, 0.7, 0.3]], n_surrogates=2)
     >>> S.tolist(), a.tolist(), P.tolist()
     ([[5.0, 1.0]], [1], [[0.7, 0.3]])
     """
@@ -112,13 +114,12 @@ def unpack_surrogate_target(y, n_surrogates):
     n_arms = y.shape[1] - 1 - n_surrogates if y.ndim == 2 else 0
     if y.ndim != 2 or n_surrogates < 1 or n_arms < 2:
         raise ValueError(
-            "a packed surrogate target has columns [treatment, P_1..P_K, S_1..S_q] with K >= 2 "
+            "a packed surrogate target has columns [S_1..S_q, treatment, P_1..P_K] with K >= 2 "
             f"arms and q = n_surrogates = {n_surrogates} >= 1 surrogates, got shape "
             f"{y.shape}; build it with pack_surrogate_target"
         )
-    a = y[:, 0]
-    a = a.astype(np.int64) if np.all(a == np.round(a)) else a
-    return y[:, 1 + n_arms :], a, y[:, 1 : 1 + n_arms]
+    S, a, P = unpack_policy_target(y, n_outcomes=n_surrogates)
+    return S.reshape(y.shape[0], n_surrogates), a, P
 
 
 class SurrogatePolicyLearner(BaseEstimator):

@@ -129,5 +129,5 @@ def test_pack_rejects_string_treatment_and_bad_lengths():
         pack_policy_target([1.0, 2.0], [0, 1, 1])
     with pytest.raises(ValueError, match="propensity must have shape"):
         pack_policy_target([1.0, 2.0], [0, 1], [0.5])
-    with pytest.raises(ValueError, match="packed policy target must be 2-D"):
+    with pytest.raises(ValueError, match="packed target must be 2-D"):
         unpack_policy_target([1.0, 2.0])
