@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
 from ..utils import check_columns, check_event_times, to_time_units
 from ._features import dynamic_feature_names, dynamic_features
 from ._solver import Histories
+from ._warn import warn
 
 __all__ = [
     "transactions_from_log",
@@ -212,11 +211,7 @@ def prepare_long(
                 f"({T:g}); pass drop_after_observation_end=True to drop them, or split the log "
                 "with calibration_holdout_split"
             )
-        warnings.warn(
-            f"dropped {int(late.sum())} transaction(s) after observation_end ({T:g})",
-            UserWarning,
-            stacklevel=3,
-        )
+        warn(f"dropped {int(late.sum())} transaction(s) after observation_end ({T:g})")
     keep = ~late
     if not keep.any():
         raise ValueError(f"observation_end ({T:g}) is before every transaction")

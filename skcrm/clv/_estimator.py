@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -19,6 +18,7 @@ from . import _likelihood as lik
 from ._data import prepare_long, prepare_rfm
 from ._features import dynamic_term_list
 from ._solver import cumulative_multipliers, fit_mle, hessian, total_log_likelihood
+from ._warn import warn
 
 __all__ = ["AttributeBGNBD", "annual_to_weekly"]
 
@@ -111,8 +111,8 @@ default="carry_last"
         Starting values on the natural scale, e.g. ``{"r": 1, "alpha": 1, "s": 1, "b": 1}``.
     max_iter : int, default=1000
         Maximum L-BFGS-B iterations.
-    gtol : float, default=1e-8
-        Gradient tolerance of L-BFGS-B.
+    tol : float, default=1e-8
+        Gradient tolerance of L-BFGS-B (projected gradient, on the rescaled problem).
     method : {"mle", "nuts"}, default="mle"
         Maximum likelihood, or in addition a Bayesian posterior by numpyro's NUTS sampler
         started at the MLE (our extension; priors Normal(0, 1.5) on the log-parameters on the
@@ -193,7 +193,7 @@ default="carry_last"
         "penalizer": [Interval(Real, 0, None, closed="left")],
         "initial_params": [dict, None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "gtol": [Interval(Real, 0, None, closed="neither")],
+        "tol": [Interval(Real, 0, None, closed="neither")],
         "method": [StrOptions({"mle", "nuts"})],
         "num_warmup": [Interval(Integral, 1, None, closed="left")],
         "num_samples": [Interval(Integral, 1, None, closed="left")],
@@ -226,7 +226,7 @@ default="carry_last"
         penalizer=0.0,
         initial_params=None,
         max_iter=1000,
-        gtol=1e-8,
+        tol=1e-8,
         method="mle",
         num_warmup=500,
         num_samples=1000,
@@ -255,7 +255,7 @@ default="carry_last"
         self.penalizer = penalizer
         self.initial_params = initial_params
         self.max_iter = max_iter
-        self.gtol = gtol
+        self.tol = tol
         self.method = method
         self.num_warmup = num_warmup
         self.num_samples = num_samples
@@ -443,7 +443,7 @@ default="carry_last"
             # starting from the subsample's parameters and inverse Hessian
             sub = prep["H"].scaled(scale).subset(np.arange(0, m, m // (_WARM_START_SIZE // 2)))
             sub = sub.compress()
-            args = (self.dropout_mixing, self.penalizer, self.max_iter, self.gtol, bounds)
+            args = (self.dropout_mixing, self.penalizer, self.max_iter, self.tol, bounds)
             if self.verbose:
                 print(f"[AttributeBGNBD] warm start on {sub.n.size} of {m} customers")
             theta0 = fit_mle(theta0, sub, *args, callback=callback).x
@@ -460,7 +460,7 @@ default="carry_last"
             self.dropout_mixing,
             self.penalizer,
             self.max_iter,
-            self.gtol,
+            self.tol,
             bounds,
             hess_inv0,
             callback,
@@ -475,11 +475,10 @@ default="carry_last"
         self.n_iter_ = int(res.nit)
         self.optimizer_message_ = str(res.message)
         if not self.converged_:
-            warnings.warn(
+            warn(
                 f"L-BFGS-B did not converge ({res.message}); try a larger max_iter, other "
                 "initial_params, or a small penalizer",
                 ConvergenceWarning,
-                stacklevel=3,
             )
         self._set_params_from_theta(theta)
         self.log_likelihood_ = total_log_likelihood(theta, H, self.dropout_mixing)
@@ -540,11 +539,10 @@ default="carry_last"
         except np.linalg.LinAlgError:
             ok = False
         if not ok:
-            warnings.warn(
+            warn(
                 "the Hessian of the log-likelihood is singular or not positive definite: "
                 "standard errors are NaN; check for non-identified attributes or add a penalizer",
                 ConvergenceWarning,
-                stacklevel=4,
             )
             cov_log = np.full_like(Hm, np.nan)
         jac = np.concatenate([np.exp(theta[:4]), np.ones(theta.size - 4)])
@@ -905,8 +903,33 @@ default="carry_last"
         >>> bg.expected_transactions([39.0, 78.0]).round(4)
         array([1.195, 1.858])
         """
+        base, slope, first = self._new_customer_q(attributes)
+        t = np.atleast_1d(np.asarray(t, dtype=float))
+        if slope == 0.0:  # constant multipliers after the first job: exact at every horizon
+            q1 = 0.0 if not self.dropout_after_first else float(np.exp(min(first, 700.0)))
+            zero = np.zeros_like(t)
+            return lik.conditional_expected_transactions(
+                t, zero, zero, zero, zero, zero + q1, *self._args(), future_log_q=base
+            )
         B = self._new_customer_B(t, attributes)
         return lik.expected_transactions(t, B, *self._args())
+
+    def _new_customer_q(self, attributes):
+        """(ln q of every job, its slope per job, ln q of the first job) of a new customer."""
+        check_is_fitted(self)
+        coef = self.coef_
+        z = dict.fromkeys(self.attribute_cols or [], 0.0)
+        unknown = set(attributes or {}) - set(z)
+        if unknown:
+            raise ValueError(f"attributes {sorted(unknown)} are not in attribute_cols")
+        z.update(attributes or {})
+        base = float(sum(coef[c] * v for c, v in z.items()))
+        slope = 0.0
+        for f, c in dynamic_term_list(list(self.dynamic_cols or []), self.dynamic_terms):
+            name = f"{c}:drift" if f == "drift" else f"{f}->{c}"
+            slope += coef[name] * z[c] * (1.0 if f == "drift" else z[f])
+        first = base + (coef["first"] if self.first_transaction_effect else 0.0)
+        return base, float(slope), float(first)
 
     def probability_of_n_transactions_new(self, t, n, attributes=None):
         """Prior P(X(t) = n) of a new customer (spec 3.1)."""
