@@ -226,6 +226,14 @@ def prepare_long(
     if not np.all((step_c > 0) | ((step_c == 0) & (step_t >= 0))):
         order = np.lexsort((times, codes))  # stable: tied times keep the input order
         codes, times, attrs = codes[order], times[order], attrs[order]
+    dup = np.concatenate([[False], (np.diff(codes) == 0) & (np.diff(times) == 0)])
+    if dup.any():
+        warn(
+            f"merged {int(dup.sum())} transaction row(s) that repeat a customer's earlier row "
+            f"at the same {time_col!r} into one transaction each (the first row's attributes "
+            "are kept); aggregate same-time rows yourself to choose their attributes"
+        )
+        codes, times, attrs = codes[~dup], times[~dup], attrs[~dup]
     m = len(customers)
     counts = np.bincount(codes, minlength=m)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])

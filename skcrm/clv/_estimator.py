@@ -54,9 +54,12 @@ class AttributeBGNBD(BaseEstimator):
 
     Parameters
     ----------
-    customer_col, time_col : str, default="customer_id", "t"
-        Columns of the long transaction log (one row per transaction). Times are numbers in
-        model units or datetimes (converted with ``time_unit`` from ``origin``).
+    customer_col : str, default="customer_id"
+        Customer id column of the long transaction log (one row per transaction).
+    time_col : str, optional
+        Time column of the log: numbers in model units or datetimes (converted with
+        ``time_unit`` from ``origin``). Default: ``"t"``, or ``"date"`` when the log has no
+        ``"t"`` column (so ``fit(load_cdnow("master"))`` works as printed).
     attribute_cols : list of str, optional
         Numeric transaction attributes z_k (already encoded; no constant column).
     rfm_cols : tuple of str, default=("frequency", "recency", "T")
@@ -121,6 +124,9 @@ default="carry_last"
         the posterior standard deviations, and ``posterior_samples_`` holds the draws.
     num_warmup, num_samples, num_chains : int, default=500, 1000, 1
         NUTS settings (``method="nuts"``).
+    n_jobs : int, optional
+        Threads for the per-customer chunks of the exact E[X(t)] quadrature and of DERT
+        (``None``: one; ``-1``: all cores).
     random_state : int, RandomState or None
         Seeds the NUTS sampler and the simulated future paths; maximum likelihood is
         deterministic.
@@ -169,7 +175,7 @@ default="carry_last"
 
     _parameter_constraints: dict = {
         "customer_col": [str],
-        "time_col": [str],
+        "time_col": [str, None],
         "attribute_cols": [list, tuple, None],
         "rfm_cols": [list, tuple],
         "observation_end": [Real, str, pd.Timestamp, np.datetime64, None],
@@ -198,6 +204,7 @@ default="carry_last"
         "num_warmup": [Interval(Integral, 1, None, closed="left")],
         "num_samples": [Interval(Integral, 1, None, closed="left")],
         "num_chains": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -206,7 +213,7 @@ default="carry_last"
         self,
         *,
         customer_col="customer_id",
-        time_col="t",
+        time_col=None,
         attribute_cols=None,
         rfm_cols=("frequency", "recency", "T"),
         observation_end=None,
@@ -231,6 +238,7 @@ default="carry_last"
         num_warmup=500,
         num_samples=1000,
         num_chains=1,
+        n_jobs=None,
         random_state=None,
         verbose=0,
     ):
@@ -260,6 +268,7 @@ default="carry_last"
         self.num_warmup = num_warmup
         self.num_samples = num_samples
         self.num_chains = num_chains
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
@@ -271,11 +280,19 @@ default="carry_last"
         tags.input_tags.positive_only = True
         return tags
 
+    def _tcol(self, X=None):
+        """The time column: ``time_col``, or by default ``"t"``, else ``"date"`` if X has it."""
+        if self.time_col is not None:
+            return self.time_col
+        if isinstance(X, pd.DataFrame) and "t" not in X.columns and "date" in X.columns:
+            return "date"
+        return "t"
+
     def _is_long(self, X):
         return (
             isinstance(X, pd.DataFrame)
             and self.customer_col in X.columns
-            and self.time_col in X.columns
+            and self._tcol(X) in X.columns
         )
 
     def _dropout_names(self):
@@ -295,7 +312,7 @@ default="carry_last"
             prep = prepare_long(
                 X,
                 customer_col=self.customer_col,
-                time_col=self.time_col,
+                time_col=self._tcol(X),
                 attribute_cols=attrs,
                 dynamic_cols=dyn,
                 terms=terms,
@@ -311,11 +328,11 @@ default="carry_last"
             return prep
         is_rfm_frame = isinstance(X, pd.DataFrame) and set(self.rfm_cols) <= set(X.columns)
         if (attrs or dyn) and isinstance(X, pd.DataFrame) and not is_rfm_frame:
-            check_columns(X, [self.customer_col, self.time_col, *attrs])
+            check_columns(X, [self.customer_col, self._tcol(X), *attrs])
         if attrs or dyn:
             raise ValueError(
                 "attribute_cols/dynamic_cols need a transaction log with columns "
-                f"{self.customer_col!r} and {self.time_col!r}; an RFM summary has no attributes"
+                f"{self.customer_col!r} and {self._tcol(X)!r}; an RFM summary has no attributes"
             )
         if not fit and self.input_form_ == "long" and self.design_feature_names_:
             raise ValueError("this model was fitted with attributes; pass a transaction log")
@@ -416,7 +433,7 @@ default="carry_last"
         prep = self._prepare(X, fit=True, sample_weight=sample_weight)
         H = prep["H"]
         if self._is_long(X):
-            cols = [self.customer_col, self.time_col, *list(self.attribute_cols or [])]
+            cols = [self.customer_col, self._tcol(X), *list(self.attribute_cols or [])]
             self.feature_names_in_ = np.asarray(cols, dtype=object)
             self.n_features_in_ = len(cols)
             self.observation_end_ = prep["T"]
@@ -796,7 +813,14 @@ default="carry_last"
         n_needed = self._jobs_needed(X, t) if self._simulates() else 0
         prep, hist, (c0, c1, paths) = self._state(X, n_needed=n_needed)
         out = lik.conditional_expected_transactions(
-            t, *hist, *self._args(), c0, c1, self.posterior_indexing, future_paths=paths
+            t,
+            *hist,
+            *self._args(),
+            c0,
+            c1,
+            self.posterior_indexing,
+            future_paths=paths,
+            n_jobs=self.n_jobs,
         )
         return self._wrap(prep, out, "expected_transactions")
 
@@ -982,7 +1006,9 @@ default="carry_last"
             raise ValueError(f"discounting must be 'continuous' or 'discrete', got {discounting!r}")
         rho = -np.log(delta)
         if paths is None and np.all(c1 == 0):
-            out = lik.dert_grid(rho, *hist, *self._args(), c0, self.posterior_indexing)
+            out = lik.dert_grid(
+                rho, *hist, *self._args(), c0, self.posterior_indexing, n_jobs=self.n_jobs
+            )
         else:  # evolving coefficients or simulated paths: multipliers change with the job
             out = lik.dert_continuous(
                 rho, *hist, *self._args(), c0, c1, self.posterior_indexing, future_paths=paths
@@ -1031,14 +1057,15 @@ default="carry_last"
         rows = pd.DataFrame(
             {
                 "c": X[self.customer_col].to_numpy(),
-                "t": X[self.time_col].to_numpy(),
+                "t": X[self._tcol(X)].to_numpy(),
                 "p": np.arange(len(X)),
             }
         ).sort_values(["c", "t", "p"], kind="mergesort")
         last = rows.groupby("c", sort=False)["p"].last().to_numpy()
         if which == "next":
             imminent = X.iloc[last].copy()
-            imminent[self.time_col] = self._input_time(self.observation_end_, X[self.time_col])
+            tcol = self._tcol(X)
+            imminent[tcol] = self._input_time(self.observation_end_, X[tcol])
             X = pd.concat([X, imminent], ignore_index=True)
             last = np.arange(len(X) - len(imminent), len(X))
         seed = self._mc_seed() if self._simulates() else None

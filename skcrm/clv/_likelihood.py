@@ -440,8 +440,32 @@ def _bgnbd_expected_alive(t, n, A, V, r, alpha, a, b, indexing="exact"):
     return np.where(np.isfinite(out) & (out >= 0), out, np.nan)
 
 
+def _chunk_map(func, starts, n_jobs=None):
+    """Run ``func(start)`` for each chunk start, in ``n_jobs`` threads (numpy frees the GIL)."""
+    if n_jobs is None or n_jobs == 1 or len(starts) < 2:
+        for i in starts:
+            func(i)
+        return
+    from joblib import Parallel, delayed
+
+    Parallel(n_jobs=n_jobs, prefer="threads")(delayed(func)(i) for i in starts)
+
+
 def _constant_q_expected_alive(
-    t, n, A, V, lq, r, alpha, d1, d2, mixing, indexing="exact", n_nodes=192, budget=4_000_000
+    t,
+    n,
+    A,
+    V,
+    lq,
+    r,
+    alpha,
+    d1,
+    d2,
+    mixing,
+    indexing="exact",
+    n_nodes=192,
+    budget=4_000_000,
+    n_jobs=None,
 ):
     """E[X(T, T+t] | alive] when every future job has the same multiplier q = e^lq (exact).
 
@@ -463,18 +487,21 @@ def _constant_q_expected_alive(
             )
     todo = np.flatnonzero(~np.isfinite(out))
     step = max(1, budget // n_nodes)
-    for i in range(0, todo.size, step):
+
+    def chunk(i):
         sl = todo[i : i + step]
         theta, W = _dropout_posterior_nodes(d1, d2 + V[sl], mixing, n_nodes)
         x = theta * np.exp(lq[sl])[:, None]
         c = -np.expm1(-x)
         kappa = (t[sl] / (alpha + A[sl]))[:, None]
         m = (r + n[sl])[:, None]
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
             G = np.where(c > 0, -np.expm1(-m * np.log1p(kappa * c)) / c, m * kappa)
-        if indexing != "exact":
-            G = G * np.exp(-x)
+            if indexing != "exact":
+                G = G * np.exp(-x)
         out[sl] = np.sum(W * G, axis=1)
+
+    _chunk_map(chunk, range(0, todo.size, step), n_jobs)
     return out
 
 
@@ -498,6 +525,7 @@ def conditional_expected_transactions(
     max_terms=2_000_000,
     future_paths=None,
     n_nodes=192,
+    n_jobs=None,
 ):
     """E[X(T, T+t] | history]: Eq. (6), corrected (spec 3.3), by default.
 
@@ -534,7 +562,19 @@ def conditional_expected_transactions(
     if constant.any():
         idx = np.flatnonzero(constant)
         out[idx] = pa[idx] * _constant_q_expected_alive(
-            t[idx], n[idx], A[idx], V[idx], lq0[idx], r, alpha, d1, d2, mixing, indexing, n_nodes
+            t[idx],
+            n[idx],
+            A[idx],
+            V[idx],
+            lq0[idx],
+            r,
+            alpha,
+            d1,
+            d2,
+            mixing,
+            indexing,
+            n_nodes,
+            n_jobs=n_jobs,
         )
     rest = np.flatnonzero(~constant)
     if rest.size == 0:
@@ -757,6 +797,7 @@ def dert_grid(
     future_log_q=0.0,
     indexing="exact",
     n_points=128,
+    n_jobs=None,
 ):
     """DERT with continuous discounting for constant future multipliers, summed in closed form.
 
@@ -782,7 +823,8 @@ def dert_grid(
     pa = probability_alive(n, R, A, U, V, r, alpha, d1, d2, mixing)
     out = np.empty(n.size)
     step = max(1, 4_000_000 // (n_points * n_points))
-    for i in range(0, n.size, step):
+
+    def chunk(i):
         sl = slice(i, min(i + step, n.size))
         lam, wl = _log_grid(r + n[sl], alpha + A[sl], n_points, lower_shape=r + n[sl] + 1)
         B = d2 + V[sl]
@@ -797,4 +839,6 @@ def dert_grid(
         num = lam[:, :, None] * (1.0 if indexing == "exact" else x[:, None, :])
         F = num / (rho + lam[:, :, None] * c[:, None, :])
         out[sl] = pa[sl] * np.einsum("ij,ijk,ik->i", wl, F, wt)
+
+    _chunk_map(chunk, range(0, n.size, step), n_jobs)
     return out
