@@ -89,28 +89,45 @@ def transactions_from_log(
     return out[[customer_col, out_time_col, *value_cols, "n_rows"]]
 
 
-def rfm_summary(transactions, customer_col="customer_id", time_col="t", observation_end=None):
+def rfm_summary(
+    transactions,
+    customer_col="customer_id",
+    time_col="t",
+    observation_end=None,
+    monetary_col=None,
+):
     """Per-customer (frequency, recency, T) in lifetimes conventions from a long table.
 
-    frequency = repeat transactions, recency = t_x - t_1, T = observation_end - t_1.
+    frequency = repeat transactions, recency = t_x - t_1, T = observation_end - t_1. With
+    ``monetary_col``, also ``monetary_value``: the mean of that column over the repeat
+    transactions (the first excluded, 0 without a repeat), the input of
+    :class:`GammaGammaSpend` (lifetimes' convention). Merge same-day rows first
+    (:func:`transactions_from_log`).
 
     Examples
     --------
-    >>> tx = pd.DataFrame({"id": [1, 1, 2], "t": [0.0, 3.0, 1.0]})
-    >>> rfm_summary(tx, "id", "t", observation_end=5.0).to_dict("list")
-    {'frequency': [1, 0], 'recency': [3.0, 0.0], 'T': [5.0, 4.0]}
+    >>> tx = pd.DataFrame({"id": [1, 1, 2], "t": [0.0, 3.0, 1.0], "v": [5.0, 7.0, 2.0]})
+    >>> rfm_summary(tx, "id", "t", observation_end=5.0, monetary_col="v").to_dict("list")
+    {'frequency': [1, 0], 'recency': [3.0, 0.0], 'T': [5.0, 4.0], 'monetary_value': [7.0, 0.0]}
     """
-    check_columns(transactions, [customer_col, time_col], "transactions")
+    cols = [customer_col, time_col] + ([monetary_col] if monetary_col else [])
+    check_columns(transactions, cols, "transactions")
     t = transactions.groupby(customer_col, sort=True)[time_col]
     end = t.max().max() if observation_end is None else float(observation_end)
     first, last = t.min(), t.max()
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "frequency": (t.count() - 1).astype(np.int64),
             "recency": (last - first).astype(float),
             "T": (end - first).astype(float),
         }
     )
+    if monetary_col:
+        ordered = transactions.sort_values([customer_col, time_col], kind="mergesort")
+        repeat = ordered[ordered.groupby(customer_col).cumcount() > 0]
+        mean = repeat.groupby(customer_col)[monetary_col].mean()
+        out["monetary_value"] = mean.reindex(out.index, fill_value=0.0).astype(float)
+    return out
 
 
 def calibration_holdout_split(
