@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils import check_columns
 from . import _likelihood as lik
-from ._data import prepare_long, prepare_rfm
+from ._data import prepare_long, prepare_rfm, unit_days
 from ._features import dynamic_term_list
 from ._solver import cumulative_multipliers, fit_mle, hessian, total_log_likelihood
 from ._warn import warn
@@ -68,8 +68,9 @@ class AttributeBGNBD(BaseEstimator):
         End of the observation period T (default: the last transaction in ``fit``).
     drop_after_observation_end : bool, default=False
         Drop (with a warning) instead of rejecting rows after ``observation_end``.
-    time_unit : {"W", "D"}, default="W"
-        Unit of datetime columns.
+    time_unit : str, default="W"
+        Model time unit of datetime columns: any pandas time unit ("W", "D", "h", "min",
+        ...) or "M", "Q", "Y" (mean Gregorian month, quarter, year).
     origin : float or date-like, optional
         Time zero (default: the earliest datetime in ``fit``).
     first_transaction_effect : bool, default=False
@@ -180,7 +181,7 @@ default="carry_last"
         "rfm_cols": [list, tuple],
         "observation_end": [Real, str, pd.Timestamp, np.datetime64, None],
         "drop_after_observation_end": ["boolean"],
-        "time_unit": [StrOptions({"W", "D"})],
+        "time_unit": [str],
         "origin": [Real, str, pd.Timestamp, np.datetime64, None],
         "first_transaction_effect": ["boolean"],
         "dynamic_cols": [list, tuple, None],
@@ -353,10 +354,12 @@ default="carry_last"
             sample_weight,
         )
         prep["form"] = "rfm"
+        prep["index"] = X.index if isinstance(X, pd.DataFrame) else None
         prep["names"] = ["first"] if self.first_transaction_effect else []
         return prep
 
     def _check_settings(self):
+        unit_days(self.time_unit)
         if self.first_transaction_effect and not self.dropout_after_first:
             raise ValueError(
                 "first_transaction_effect=True needs dropout_after_first=True: without a churn "
@@ -757,23 +760,30 @@ default="carry_last"
         return prep, (H.n, H.R, H.A, U, V), (c0, c1, paths)
 
     def _wrap(self, prep, values, name):
+        """Per-customer values as a Series indexed by customer id (log input, or an RFM
+        DataFrame's index); an ndarray for array input, which has no ids."""
         if prep["form"] == "long":
             index = pd.Index(prep["customers"], name=self.customer_col)
             return pd.Series(values, index=index, name=name)
+        if prep.get("index") is not None:
+            return pd.Series(np.asarray(values), index=prep["index"], name=name)
         return np.asarray(values)
 
     # ------------------------------------------------------------------ per-customer outputs
-    def probability_alive(self, X):
-        """P(customer still active at the observation end), Eq. (5).
+    def probability_alive(self, X, t=0.0):
+        """P(customer still active at the observation end), Eq. (5), or at T + t.
 
         Parameters
         ----------
         X : pandas.DataFrame or array-like
             Transaction log or RFM summary (same form as in ``fit``).
+        t : float or array-like, default=0.0
+            Time after the observation end: P(alive at T + t), which also requires surviving
+            the churn draw after each purchase in (T, T + t] (constant future attributes).
 
         Returns
         -------
-        pandas.Series indexed by customer id (log input) or ndarray (RFM input)
+        pandas.Series indexed by customer id (log input or RFM DataFrame), ndarray for an array
 
         Examples
         --------
@@ -781,11 +791,20 @@ default="carry_last"
         >>> from skcrm.datasets import load_cdnow
         >>> s = load_cdnow("summary")
         >>> bg = AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False).fit(s)
-        >>> bg.probability_alive(s)[:3].round(4)  # FHL customer 1: 0.7266
+        >>> bg.probability_alive(s).iloc[:3].to_numpy().round(4)  # FHL customer 1: 0.7266
         array([0.7266, 0.2122, 1.    ])
         """
-        prep, hist, _ = self._state(X)
-        return self._wrap(prep, lik.probability_alive(*hist, *self._args()), "probability_alive")
+        prep, hist, (c0, c1, paths) = self._state(X)
+        if np.all(np.asarray(t) == 0):
+            out = lik.probability_alive(*hist, *self._args())
+        else:
+            if paths is not None or np.any(c1 != 0):
+                raise ValueError(
+                    "P(alive) at a future time needs constant future attributes (no evolving "
+                    "coefficients or simulated paths)"
+                )
+            out = lik.probability_alive_later(t, *hist, *self._args(), future_log_q=c0)
+        return self._wrap(prep, out, "probability_alive")
 
     def conditional_expected_transactions(self, X, t):
         """Expected transactions in (T, T + t], Eq. (6) (corrected unless indexing="paper").
@@ -807,7 +826,7 @@ default="carry_last"
         >>> from skcrm.datasets import load_cdnow
         >>> s = load_cdnow("summary")
         >>> bg = AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False).fit(s)
-        >>> bg.conditional_expected_transactions(s, 39.0)[:3].round(4)
+        >>> bg.conditional_expected_transactions(s, 39.0).iloc[:3].to_numpy().round(4)
         array([1.2259, 0.2033, 0.1948])
         """
         n_needed = self._jobs_needed(X, t) if self._simulates() else 0
@@ -963,7 +982,9 @@ default="carry_last"
             B = np.concatenate([B, B[-1] + np.arange(1, counts.max() + 3)])
         return lik.prior_pmf(counts, t, B, *self._args())
 
-    def dert(self, X, discount_rate=None, discount_factor=None, discounting="continuous"):
+    def dert(
+        self, X, discount_rate=None, discount_factor=None, discounting="continuous", horizon=None
+    ):
         """Discounted expected residual transactions, Eq. (7) (corrected indexing by default).
 
         Parameters
@@ -976,6 +997,8 @@ default="carry_last"
         discounting : {"continuous", "discrete"}
             Continuous discounting at rho = -ln(delta), or the paper's end-of-period sum,
             computed as the continuous value times (1 - delta)/rho (accurate to a few 1e-5).
+        horizon : float, optional
+            Count only purchases in (T, T + horizon] (default: the whole residual lifetime).
 
         Returns
         -------
@@ -987,15 +1010,14 @@ default="carry_last"
         >>> from skcrm.datasets import load_cdnow
         >>> s = load_cdnow("summary")
         >>> bg = AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False).fit(s)
-        >>> bg.dert(s.iloc[:3], discount_rate=0.002).round(3)
+        >>> bg.dert(s.iloc[:3], discount_rate=0.002).to_numpy().round(3)
         array([6.078, 1.088, 1.231])
         """
         prep, hist, fut = self._state(X)
-        return self._wrap(
-            prep, self._dert(hist, fut, discount_rate, discount_factor, discounting), "dert"
-        )
+        out = self._dert(hist, fut, discount_rate, discount_factor, discounting, horizon)
+        return self._wrap(prep, out, "dert")
 
-    def _dert(self, hist, fut, discount_rate, discount_factor, discounting):
+    def _dert(self, hist, fut, discount_rate, discount_factor, discounting, horizon=None):
         c0, c1, paths = fut
         if (discount_rate is None) == (discount_factor is None):
             raise ValueError("give exactly one of discount_rate and discount_factor")
@@ -1005,9 +1027,24 @@ default="carry_last"
         if discounting not in ("continuous", "discrete"):
             raise ValueError(f"discounting must be 'continuous' or 'discrete', got {discounting!r}")
         rho = -np.log(delta)
+        if horizon is not None and not (np.isfinite(horizon) and horizon > 0):
+            if not np.isinf(horizon):
+                raise ValueError(f"horizon must be > 0, got {horizon!r}")
+            horizon = None
         if paths is None and np.all(c1 == 0):
             out = lik.dert_grid(
-                rho, *hist, *self._args(), c0, self.posterior_indexing, n_jobs=self.n_jobs
+                rho,
+                *hist,
+                *self._args(),
+                c0,
+                self.posterior_indexing,
+                n_jobs=self.n_jobs,
+                horizon=horizon,
+            )
+        elif horizon is not None:
+            raise ValueError(
+                "dert(horizon=...) needs constant future attributes (no evolving coefficients "
+                "or simulated paths)"
             )
         else:  # evolving coefficients or simulated paths: multipliers change with the job
             out = lik.dert_continuous(
@@ -1092,7 +1129,7 @@ default="carry_last"
     def _input_time(self, t, column):
         """Model time t expressed in the units of the input's time column."""
         if pd.api.types.is_datetime64_any_dtype(column) or column.dtype == object:
-            days = t * {"D": 1.0, "W": 7.0}[self.time_unit]
+            days = t * unit_days(self.time_unit)
             return pd.Timestamp(self.origin_) + pd.Timedelta(days=days)
         return t + (0.0 if self.origin_ is None else float(self.origin_))
 
