@@ -231,6 +231,62 @@ def attribute_child(n_customers):
     )
 
 
+def prediction_section(n_customers, lifetimes):
+    """E[X(52)] and P(alive) for n customers, and the Pareto/NBD fit on CDNOW, vs lifetimes."""
+    rfm = simulate_rfm(n_customers).to_numpy()
+    bg = AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False)
+    bg.fit(rfm[: min(50_000, len(rfm))])
+    rows = []
+    funcs = {
+        "E[X(52)]": (
+            lambda: bg.conditional_expected_transactions(rfm, 52.0),
+            "conditional_expected_number_of_purchases_up_to_time",
+        ),
+        "P(alive)": (lambda: bg.probability_alive(rfm), "conditional_probability_alive"),
+    }
+    theirs_model = None
+    if lifetimes is not None:
+        theirs_model = lifetimes.BetaGeoFitter()
+        theirs_model.params_ = dict(bg.params_)  # same parameters: time the predictions only
+        theirs_model.params_ = __import__("pandas").Series(theirs_model.params_)
+    f, x, T = rfm[:, 0], rfm[:, 1], rfm[:, 2]
+    for name, (ours, method) in funcs.items():
+        timing = {"ours": ours}
+        if theirs_model is not None:
+            fn = getattr(theirs_model, method)
+            if name == "E[X(52)]":
+                timing["theirs"] = lambda fn=fn: fn(52.0, f, x, T)
+            else:
+                timing["theirs"] = lambda fn=fn: fn(f, x, T)
+        med = interleaved_cpu(timing, 3)
+        cpu = {k: v[1] for k, v in med.items()}
+        row = {"quantity": name, "customers": n_customers, "skcrm CPU (s)": cpu["ours"]}
+        if "theirs" in cpu:
+            got = np.asarray(ours(), dtype=float)
+            ref = np.asarray(timing["theirs"](), dtype=float)
+            ok = np.isfinite(ref)
+            row["lifetimes CPU (s)"] = cpu["theirs"]
+            row["ratio (CPU)"] = cpu["theirs"] / cpu["ours"]
+            row["max rel diff"] = float(np.max(np.abs(got[ok] / ref[ok] - 1)))
+        rows.append(row)
+    summary = load_cdnow("summary")
+    from skcrm.clv import ParetoNBD
+
+    timing = {"ours": lambda: ParetoNBD().fit(summary)}
+    if lifetimes is not None:
+        timing["theirs"] = lambda: lifetimes.ParetoNBDFitter().fit(
+            summary["frequency"], summary["recency"], summary["T"]
+        )
+    cpu = {k: v[1] for k, v in interleaved_cpu(timing, 2).items()}
+    row = {"quantity": "ParetoNBD fit (CDNOW)", "customers": len(summary)}
+    row["skcrm CPU (s)"] = cpu["ours"]
+    if "theirs" in cpu:
+        row["lifetimes CPU (s)"] = cpu["theirs"]
+        row["ratio (CPU)"] = cpu["theirs"] / cpu["ours"]
+    rows.append(row)
+    return rows
+
+
 def main():
     if ARGS.attr_child:
         attribute_child(ARGS.attr_child)
@@ -239,6 +295,7 @@ def main():
     n_classic = 20_000 if ARGS.quick else 1_000_000
     n_attr = 20_000 if ARGS.quick else 1_000_000
     classic, _ = classic_section(n_classic, lifetimes)
+    predictions = prediction_section(20_000 if ARGS.quick else 300_000, lifetimes)
     dup = duplicates_section(ARGS.quick)
     out = subprocess.run(
         [sys.executable, __file__, "--attr-child", str(n_attr), "--threads", str(ARGS.threads)],
@@ -267,6 +324,7 @@ def main():
         ARGS,
         {
             "Classic BG/NBD: skcrm vs lifetimes BetaGeoFitter": [classic],
+            "Predictions (same parameters) and the Pareto/NBD fit": predictions,
             "Weighting duplicate rows (CDNOW)": dup,
             "Attribute model on a transaction log (2 attributes + first-job effect)": [attr_row],
         },
