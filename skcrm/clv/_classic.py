@@ -22,6 +22,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._uncertainty import interval_frame, normal_draws, with_theta
 from ._warn import warn
 
 __all__ = ["GammaGammaSpend", "ParetoNBD", "customer_lifetime_value"]
@@ -149,7 +150,18 @@ def _covariance(H_log, values, names, who):
     return cov_log, pd.DataFrame(cov, index=names, columns=names)
 
 
-class ParetoNBD(BaseEstimator):
+class _DrawsMixin:
+    """Parameter draws from the asymptotic normal law of the MLE on the log scale."""
+
+    def _set_params_from_theta(self, theta):
+        self.params_ = pd.Series(np.exp(theta), index=list(self._names), name="estimate")
+        self._theta_ = np.asarray(theta, dtype=float)
+
+    def _draw_thetas(self, n_draws, rng):
+        return normal_draws(self._theta_, self._cov_log_, n_draws, rng)
+
+
+class ParetoNBD(_DrawsMixin, BaseEstimator):
     """Pareto/NBD customer base (Schmittlein, Morrison & Colombo 1987).
 
     Purchases arrive at rate lambda ~ Gamma(r, rate alpha) while a customer is alive; the
@@ -302,7 +314,7 @@ class ParetoNBD(BaseEstimator):
         theta = res.x.copy()
         theta[[1, 3]] -= np.log(scale)
         values = np.exp(theta)
-        self.params_ = pd.Series(values, index=list(self._names), name="estimate")
+        self._set_params_from_theta(theta)
         self.converged_ = bool(res.success)
         self.n_iter_ = int(res.nit)
         if not self.converged_:
@@ -418,6 +430,61 @@ class ParetoNBD(BaseEstimator):
         h = -np.expm1(-(s - 1.0) * L) / (s - 1.0) if abs(s - 1.0) > 1e-10 else L
         return r * beta / alpha * h
 
+    def predict_interval(
+        self,
+        X=None,
+        *,
+        quantity="expected_transactions",
+        t=None,
+        alpha=0.05,
+        n_draws=500,
+        random_state=None,
+    ):
+        """Point prediction, standard error and interval from parameter draws.
+
+        Draws from the asymptotic normal law of the MLE (log-parameters); the interval is the
+        draws' ``alpha/2`` and ``1 - alpha/2`` quantiles.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like, optional
+            RFM summary (not used for ``"new_customer"``).
+        quantity : {"expected_transactions", "probability_alive", "new_customer"}
+            E[X(t)] given the history, P(alive at T + t), or a new customer's E[X(t)].
+        t : float, optional
+            Horizon (default ``horizon``; 0 for ``"probability_alive"``).
+        alpha : float, default=0.05
+            1 - confidence level.
+        n_draws : int, default=500
+            Parameter draws.
+        random_state : int, RandomState or None
+            Seed of the draws.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``estimate``, ``std_error``, ``lower``, ``upper``, indexed by customer.
+        """
+        from sklearn.utils import check_random_state
+
+        check_is_fitted(self)
+        if not 0 < alpha < 1:
+            raise ValueError(f"alpha must lie in (0, 1), got {alpha!r}")
+        funcs = {
+            "expected_transactions": lambda m: m.conditional_expected_transactions(
+                X, self.horizon if t is None else t
+            ),
+            "probability_alive": lambda m: m.probability_alive(X, 0.0 if t is None else t),
+            "new_customer": lambda m: m.expected_transactions(self.horizon if t is None else t),
+        }
+        if quantity not in funcs:
+            raise ValueError(f"quantity must be one of {sorted(funcs)}, got {quantity!r}")
+        seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+        thetas = self._draw_thetas(n_draws, np.random.default_rng(seed))
+        func = funcs[quantity]
+        draws = np.vstack([np.asarray(func(with_theta(self, th)), float) for th in thetas])
+        return interval_frame(func(self), draws, alpha, quantity)
+
     def score(self, X, y=None, sample_weight=None):
         """Mean per-customer log-likelihood of X (higher is better).
 
@@ -465,7 +532,7 @@ def gamma_gamma_log_likelihood(params, x, m):
     )
 
 
-class GammaGammaSpend(BaseEstimator):
+class GammaGammaSpend(_DrawsMixin, BaseEstimator):
     """Gamma-gamma model of the average spend per transaction (Fader, Hardie & Lee 2005).
 
     Each spend is Gamma(p, rate nu) with nu ~ Gamma(q, rate v) per customer, independent of
@@ -638,7 +705,7 @@ class GammaGammaSpend(BaseEstimator):
         theta = res.x.copy()
         theta[2] -= np.log(scale)
         values = np.exp(theta)
-        self.params_ = pd.Series(values, index=list(self._names), name="estimate")
+        self._set_params_from_theta(theta)
         self.converged_ = bool(res.success)
         self.n_iter_ = int(res.nit)
         if not self.converged_:
@@ -739,6 +806,9 @@ def customer_lifetime_value(
     margin=1.0,
     period=1.0,
     spend_X=None,
+    n_draws=0,
+    alpha=0.05,
+    random_state=None,
 ):
     """Discounted expected margin per customer: transactions x spend x margin.
 
@@ -767,11 +837,20 @@ def customer_lifetime_value(
         Length of one discounting period in model time units.
     spend_X : pandas.DataFrame, optional
         Separate input of the spend model (default: X).
+    n_draws : int, default=0
+        With ``n_draws > 0``, also an interval: CLV recomputed under that many parameter
+        draws of both models (independent fits; the MLE's normal law, or the posterior draws
+        of a ``method="nuts"`` transaction model).
+    alpha : float, default=0.05
+        1 - confidence level of the interval.
+    random_state : int, RandomState or None
+        Seed of the draws.
 
     Returns
     -------
-    pandas.Series
-        CLV in money, indexed by customer.
+    pandas.Series or pandas.DataFrame
+        CLV in money, indexed by customer; with ``n_draws > 0`` a DataFrame with columns
+        ``estimate``, ``std_error``, ``lower``, ``upper``.
 
     Examples
     --------
@@ -787,6 +866,22 @@ def customer_lifetime_value(
     >>> clv.round(2).head(3).tolist()
     [41.29, 4.26, 3.54]
     """
+    if n_draws:
+        from sklearn.utils import check_random_state
+
+        kw = {"horizon": horizon, "discount_rate": discount_rate, "margin": margin}
+        kw |= {"period": period, "spend_X": spend_X}
+        point = customer_lifetime_value(transaction_model, spend_model, X, **kw)
+        rng = np.random.default_rng(check_random_state(random_state).randint(2**31 - 1))
+        t_th = transaction_model._draw_thetas(n_draws, rng)
+        s_th = spend_model._draw_thetas(len(t_th), rng)
+        draws = [
+            customer_lifetime_value(
+                with_theta(transaction_model, a), with_theta(spend_model, b), X, **kw
+            )
+            for a, b in zip(t_th, s_th, strict=True)
+        ]
+        return interval_frame(point, np.vstack([np.asarray(d) for d in draws]), alpha, "clv")
     if not (np.isfinite(discount_rate) and discount_rate >= 0):
         raise ValueError(f"discount_rate must be >= 0, got {discount_rate!r}")
     if not period > 0:

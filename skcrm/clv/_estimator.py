@@ -18,10 +18,14 @@ from . import _likelihood as lik
 from ._data import prepare_long, prepare_rfm, unit_days
 from ._features import dynamic_term_list
 from ._solver import cumulative_multipliers, fit_mle, hessian, total_log_likelihood
+from ._uncertainty import interval_frame, normal_draws, with_theta
 from ._warn import warn
 
 __all__ = ["AttributeBGNBD", "annual_to_weekly"]
 
+# prior scales of method="nuts" / "map": Normal(0, 1.5) on the log-parameters (rescaled time
+# axis), Normal(0, 1) on the coefficients
+_PRIOR_SCALE_LOG = 1.5
 # above this many customers, fit a subsample first and use forward-difference Hessians
 _WARM_START_SIZE = 200_000
 # future jobs simulated per path; beyond them a path continues with its own mean multiplier
@@ -117,14 +121,20 @@ default="carry_last"
         Maximum L-BFGS-B iterations.
     tol : float, default=1e-8
         Gradient tolerance of L-BFGS-B (projected gradient, on the rescaled problem).
-    method : {"mle", "nuts"}, default="mle"
-        Maximum likelihood, or in addition a Bayesian posterior by numpyro's NUTS sampler
-        started at the MLE (our extension; priors Normal(0, 1.5) on the log-parameters on the
-        rescaled time axis and Normal(0, 1) on the coefficients). With ``"nuts"`` the fitted
-        parameters are the posterior means (predictions plug them in), the standard errors
-        the posterior standard deviations, and ``posterior_samples_`` holds the draws.
+    method : {"mle", "map", "nuts"}, default="mle"
+        Maximum likelihood; ``"map"``: the posterior mode under the priors below (covariance
+        from the Hessian of the log-posterior, a Laplace approximation); ``"nuts"``: in
+        addition a Bayesian posterior by numpyro's NUTS sampler started at the MLE (our
+        extension; priors Normal(0, 1.5) on the log-parameters on the rescaled time axis and
+        Normal(0, 1) on the coefficients). With ``"nuts"`` the fitted parameters are the
+        posterior means, the standard errors the posterior standard deviations,
+        ``posterior_samples_`` holds the draws, and the per-customer predictions
+        (``probability_alive``, ``conditional_expected_transactions``, ``dert``) average
+        over up to ``n_prediction_draws`` posterior draws instead of plugging in the means.
     num_warmup, num_samples, num_chains : int, default=500, 1000, 1
         NUTS settings (``method="nuts"``).
+    n_prediction_draws : int, default=200
+        Posterior draws (evenly spaced) that ``method="nuts"`` predictions average over.
     n_jobs : int, optional
         Threads for the per-customer chunks of the exact E[X(t)] quadrature and of DERT
         (``None``: one; ``-1``: all cores).
@@ -201,10 +211,11 @@ default="carry_last"
         "initial_params": [dict, None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="neither")],
-        "method": [StrOptions({"mle", "nuts"})],
+        "method": [StrOptions({"mle", "map", "nuts"})],
         "num_warmup": [Interval(Integral, 1, None, closed="left")],
         "num_samples": [Interval(Integral, 1, None, closed="left")],
         "num_chains": [Interval(Integral, 1, None, closed="left")],
+        "n_prediction_draws": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -239,6 +250,7 @@ default="carry_last"
         num_warmup=500,
         num_samples=1000,
         num_chains=1,
+        n_prediction_draws=200,
         n_jobs=None,
         random_state=None,
         verbose=0,
@@ -269,6 +281,7 @@ default="carry_last"
         self.num_warmup = num_warmup
         self.num_samples = num_samples
         self.num_chains = num_chains
+        self.n_prediction_draws = n_prediction_draws
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
@@ -458,16 +471,23 @@ default="carry_last"
         m = H.n.size
         hess_inv0 = None
         callback = _progress_printer(self.verbose, scale)
+        pen, mask = self.penalizer, None
+        if self.method == "map":  # posterior mode under the priors of method="nuts"
+            prior = np.r_[np.full(4, 0.5 / _PRIOR_SCALE_LOG**2), np.full(H.n_coef, 0.5)]
+            mask = self.penalizer + prior / float(H.weight.sum())
+            pen = 1.0
+        self._penalty_ = (pen, mask)
         if m > _WARM_START_SIZE and self.initial_params is None:
             # fit an evenly spaced subsample first, then a few BFGS steps on all customers
             # starting from the subsample's parameters and inverse Hessian
             sub = prep["H"].scaled(scale).subset(np.arange(0, m, m // (_WARM_START_SIZE // 2)))
             sub = sub.compress()
-            args = (self.dropout_mixing, self.penalizer, self.max_iter, self.tol, bounds)
+            args = (self.dropout_mixing, pen, self.max_iter, self.tol, bounds)
             if self.verbose:
                 print(f"[AttributeBGNBD] warm start on {sub.n.size} of {m} customers")
-            theta0 = fit_mle(theta0, sub, *args, callback=callback).x
-            hs = hessian(theta0, sub, self.dropout_mixing, self.penalizer) / sub.weight.sum()
+            theta0 = fit_mle(theta0, sub, *args, callback=callback, penalty_mask=mask).x
+            hs = hessian(theta0, sub, self.dropout_mixing, pen, penalty_mask=mask)
+            hs = hs / sub.weight.sum()
             try:
                 hess_inv0 = np.linalg.inv(hs)
                 hess_inv0 = 0.5 * (hess_inv0 + hess_inv0.T)
@@ -478,12 +498,13 @@ default="carry_last"
             theta0,
             Hs,
             self.dropout_mixing,
-            self.penalizer,
+            pen,
             self.max_iter,
             self.tol,
             bounds,
             hess_inv0,
             callback,
+            penalty_mask=mask,
         )
         if self.verbose:
             print(f"[AttributeBGNBD] {res.message} after {res.nit} iterations, f={res.fun:.10g}")
@@ -552,7 +573,8 @@ default="carry_last"
     def _set_covariance(self, theta, H):
         names = [*self.params_.index, *self.coef_.index]
         central = H.n.size <= _WARM_START_SIZE
-        Hm = hessian(theta, H, self.dropout_mixing, self.penalizer, central=central)
+        pen, mask = getattr(self, "_penalty_", (self.penalizer, None))
+        Hm = hessian(theta, H, self.dropout_mixing, pen, central=central, penalty_mask=mask)
         try:
             cov_log = np.linalg.inv(Hm)
             ok = np.all(np.isfinite(cov_log)) and np.all(np.diag(cov_log) > 0)
@@ -794,6 +816,8 @@ default="carry_last"
         >>> bg.probability_alive(s).iloc[:3].to_numpy().round(4)  # FHL customer 1: 0.7266
         array([0.7266, 0.2122, 1.    ])
         """
+        if self._averages():
+            return self._posterior_average(lambda m: m.probability_alive(X, t))
         prep, hist, (c0, c1, paths) = self._state(X)
         if np.all(np.asarray(t) == 0):
             out = lik.probability_alive(*hist, *self._args())
@@ -829,6 +853,8 @@ default="carry_last"
         >>> bg.conditional_expected_transactions(s, 39.0).iloc[:3].to_numpy().round(4)
         array([1.2259, 0.2033, 0.1948])
         """
+        if self._averages():
+            return self._posterior_average(lambda m: m.conditional_expected_transactions(X, t))
         n_needed = self._jobs_needed(X, t) if self._simulates() else 0
         prep, hist, (c0, c1, paths) = self._state(X, n_needed=n_needed)
         out = lik.conditional_expected_transactions(
@@ -1013,6 +1039,10 @@ default="carry_last"
         >>> bg.dert(s.iloc[:3], discount_rate=0.002).to_numpy().round(3)
         array([6.078, 1.088, 1.231])
         """
+        if self._averages():
+            return self._posterior_average(
+                lambda m: m.dert(X, discount_rate, discount_factor, discounting, horizon)
+            )
         prep, hist, fut = self._state(X)
         out = self._dert(hist, fut, discount_rate, discount_factor, discounting, horizon)
         return self._wrap(prep, out, "dert")
@@ -1179,6 +1209,124 @@ default="carry_last"
         H = prep["H"]
         ll = self._loglik_rows(H)
         return float(H.weight @ ll / H.weight.sum())
+
+    # ------------------------------------------------------------------ uncertainty
+    def _averages(self):
+        return (
+            self.method == "nuts"
+            and hasattr(self, "posterior_samples_")
+            and not getattr(self, "_plugin", False)
+        )
+
+    def _posterior_thetas(self, n_draws):
+        names = [*self.params_.index, *self.coef_.index]
+        draws = np.column_stack([self.posterior_samples_[nm] for nm in names])
+        idx = np.unique(np.linspace(0, draws.shape[0] - 1, min(n_draws, draws.shape[0])).round())
+        draws = draws[idx.astype(int)]
+        return np.concatenate([np.log(draws[:, :4]), draws[:, 4:]], axis=1)
+
+    def _draw_thetas(self, n_draws, rng):
+        """Parameter draws (log-parameters, coefficients): posterior draws for NUTS, else the
+        asymptotic normal law of the MLE/MAP (covariance of the log-parameters)."""
+        if self.method == "nuts" and hasattr(self, "posterior_samples_"):
+            return self._posterior_thetas(n_draws)
+        return normal_draws(self._theta_, self._cov_log_, n_draws, rng)
+
+    def _set_theta_copy(self, theta):
+        return with_theta(self, theta)
+
+    def _posterior_average(self, func):
+        vals = [
+            func(with_theta(self, th)) for th in self._posterior_thetas(self.n_prediction_draws)
+        ]
+        mean = np.mean([np.asarray(v, dtype=float) for v in vals], axis=0)
+        first = vals[0]
+        if isinstance(first, pd.Series):
+            return pd.Series(mean, index=first.index, name=first.name)
+        return mean
+
+    def predict_interval(
+        self,
+        X=None,
+        *,
+        quantity="expected_transactions",
+        t=None,
+        alpha=0.05,
+        n_draws=500,
+        discount_rate=None,
+        horizon=None,
+        attributes=None,
+        random_state=None,
+    ):
+        """Point prediction, standard error and interval carrying parameter uncertainty.
+
+        The prediction is recomputed under ``n_draws`` parameter draws: from the asymptotic
+        normal law of the MLE (or MAP) on the log-parameter scale, or, with
+        ``method="nuts"``, from the posterior draws. The interval is the draws'
+        ``alpha/2`` and ``1 - alpha/2`` quantiles, the standard error their standard
+        deviation.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like, optional
+            Transaction log or RFM summary (not used for ``"new_customer"``).
+        quantity : {"expected_transactions", "probability_alive", "dert", "new_customer"}
+            E[X(t)] given the history, P(alive at T + t), DERT, or a new customer's E[X(t)].
+        t : float, optional
+            Horizon of ``"expected_transactions"``/``"new_customer"`` (default ``horizon``
+            of the estimator) or the future time of ``"probability_alive"`` (default 0).
+        alpha : float, default=0.05
+            1 - confidence level.
+        n_draws : int, default=500
+            Parameter draws.
+        discount_rate : float, optional
+            Discount rate of ``"dert"``.
+        horizon : float, optional
+            Finite DERT horizon.
+        attributes : dict, optional
+            Attributes of the new customer's jobs (``"new_customer"``).
+        random_state : int, RandomState or None
+            Seed of the normal draws.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``estimate``, ``std_error``, ``lower``, ``upper``, indexed by customer;
+            ``attrs`` holds the level.
+
+        Examples
+        --------
+        >>> from skcrm.clv import AttributeBGNBD
+        >>> from skcrm.datasets import load_cdnow
+        >>> s = load_cdnow("summary")
+        >>> bg = AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False).fit(s)
+        >>> ci = bg.predict_interval(s.iloc[:2], t=39.0, random_state=0)
+        >>> list(ci.columns)
+        ['estimate', 'std_error', 'lower', 'upper']
+        """
+        check_is_fitted(self)
+        if not 0 < alpha < 1:
+            raise ValueError(f"alpha must lie in (0, 1), got {alpha!r}")
+        funcs = {
+            "expected_transactions": lambda m: m.conditional_expected_transactions(
+                X, self.horizon if t is None else t
+            ),
+            "probability_alive": lambda m: m.probability_alive(X, 0.0 if t is None else t),
+            "dert": lambda m: m.dert(X, discount_rate=discount_rate, horizon=horizon),
+            "new_customer": lambda m: m.expected_transactions(
+                self.horizon if t is None else t, attributes
+            ),
+        }
+        if quantity not in funcs:
+            raise ValueError(f"quantity must be one of {sorted(funcs)}, got {quantity!r}")
+        func = funcs[quantity]
+        rng = np.random.default_rng(
+            check_random_state(random_state).randint(np.iinfo(np.int32).max)
+        )
+        point = func(self)
+        thetas = self._draw_thetas(n_draws, rng)
+        draws = [np.asarray(func(with_theta(self, th)), dtype=float) for th in thetas]
+        return interval_frame(point, np.vstack(draws), alpha, quantity)
 
     # ------------------------------------------------------------------ inference
     def summary(self):

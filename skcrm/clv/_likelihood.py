@@ -71,6 +71,11 @@ def log_survival(B, d1, d2, mixing="gamma"):
     B = np.asarray(B, dtype=float)
     if mixing == "gamma":
         return -d1 * np.log1p(B / d2)
+    if B.size > 4096:  # classic models: B is a small integer count, so tabulate betaln
+        top = float(B.max(initial=0.0))
+        if B.min(initial=0.0) >= 0 and top < 1e6 and top < B.size and np.all(np.rint(B) == B):
+            table = betaln(d1, d2 + np.arange(int(top) + 1)) - betaln(d1, d2)
+            return table[B.astype(np.int64)]
     return betaln(d1, d2 + B) - betaln(d1, d2)
 
 
