@@ -650,8 +650,6 @@ class GammaGammaSpend(_DrawsMixin, BaseEstimator):
         x, m = arr.T
         if np.any(x < 0) or np.any(m < 0):
             raise ValueError(f"{cols[0]} and {cols[1]} must be >= 0")
-        if np.any((x > 0) & (m == 0)):
-            raise ValueError(f"{cols[1]} must be > 0 where {cols[0]} > 0")
         return x, m
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -683,6 +681,13 @@ class GammaGammaSpend(_DrawsMixin, BaseEstimator):
                 f"{self.frequency_col} = 0 (no repeat spend to model); pass only repeat "
                 "customers to silence this"
             )
+        free = keep & (m == 0)
+        if free.any():
+            warn(
+                f"GammaGammaSpend: left out {int(free.sum())} row(s) with "
+                f"{self.monetary_value_col} = 0 (the gamma spend model needs positive spends)"
+            )
+            keep &= ~free
         if keep.sum() < 2:
             raise ValueError(f"need at least 2 customers with {self.frequency_col} > 0")
         x, m, w = x[keep], m[keep], w[keep]

@@ -13,7 +13,7 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..utils import check_columns
+from ..utils import check_columns, progress
 from . import _likelihood as lik
 from ._data import prepare_long, prepare_rfm, unit_days
 from ._features import dynamic_term_list
@@ -754,7 +754,8 @@ default="carry_last"
                 paths = (pool[idx] for idx in paths)
         d1, d2, mixing = *self.params_.to_numpy()[2:], self.dropout_mixing
         head, n_paths, B_end, q_mean = 0.0, 0, [], []
-        for z in paths:
+        total = self.n_future_sims if not callable(self.future_attributes) else None
+        for z in progress(paths, self.verbose, desc="simulated attribute paths", total=total):
             if fast:
                 lq = pool_lq[z]
             else:
