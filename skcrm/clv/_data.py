@@ -144,6 +144,22 @@ def rfm_summary(
     :class:`GammaGammaSpend` (lifetimes' convention). Merge same-day rows first
     (:func:`transactions_from_log`).
 
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Long table, one row per transaction (numeric times).
+    customer_col, time_col : str
+        Customer id and time columns.
+    observation_end : float, optional
+        End of the observation period (default: the last transaction).
+    monetary_col : str, optional
+        Spend column; adds ``monetary_value``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``frequency``, ``recency``, ``T`` (and ``monetary_value``), indexed by customer.
+
     Examples
     --------
     >>> tx = pd.DataFrame({"id": [1, 1, 2], "t": [0.0, 3.0, 1.0], "v": [5.0, 7.0, 2.0]})
@@ -182,6 +198,17 @@ def calibration_holdout_split(
 
     Customers are those with a first transaction at or before ``calibration_end``. The split
     points are numbers (numeric time column) or dates (datetime column; strings parse).
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Long table, one row per transaction.
+    calibration_end, observation_end : float or date-like
+        End of calibration and of the holdout.
+    customer_col, time_col : str
+        Customer id and time columns.
+    time_unit : str, default="W"
+        Unit of ``holdout_length`` for dates (any pandas unit, or "M"/"Q"/"Y").
 
     Returns
     -------

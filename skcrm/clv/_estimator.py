@@ -37,6 +37,16 @@ _TAIL_PATHS = 16
 def annual_to_weekly(rate):
     """Weekly discount rate equivalent to an annual one: ``(1 + rate)**(1/52) - 1``.
 
+    Parameters
+    ----------
+    rate : float
+        Annual discount rate.
+
+    Returns
+    -------
+    float
+        Weekly rate.
+
     Examples
     --------
     >>> round(annual_to_weekly(0.10), 6)
@@ -890,12 +900,17 @@ default="carry_last"
         Parameters
         ----------
         X : pandas.DataFrame or array-like
+            Transaction log or RFM summary (same form as in ``fit``).
         t : float
+            Forecast length.
         n : int or array-like of int
+            Counts.
 
         Returns
         -------
-        pandas.DataFrame (columns n) for log input, ndarray (n_customers, len(n)) otherwise
+        pandas.DataFrame or ndarray
+            Columns n; a DataFrame indexed by customer for log input, else an ndarray of
+            shape (n_customers, len(n)).
 
         Examples
         --------
@@ -920,7 +935,20 @@ default="carry_last"
         return pmf
 
     def probability_no_transactions(self, X, t):
-        """P(no transaction in (T, T + t] | history) (spec 3.4)."""
+        """P(no transaction in (T, T + t] | history) (spec 3.4).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like
+            Transaction log or RFM summary (same form as in ``fit``).
+        t : float
+            Forecast length.
+
+        Returns
+        -------
+        pandas.Series or ndarray
+            One probability per customer.
+        """
         out = self.probability_of_n_transactions(X, t, 0)
         return out[0] if isinstance(out, pd.DataFrame) else out[:, 0]
 
@@ -1002,7 +1030,22 @@ default="carry_last"
         return base, float(slope), float(first)
 
     def probability_of_n_transactions_new(self, t, n, attributes=None):
-        """Prior P(X(t) = n) of a new customer (spec 3.1)."""
+        """Prior P(X(t) = n) of a new customer (spec 3.1).
+
+        Parameters
+        ----------
+        t : float
+            Time since the first purchase.
+        n : int or array-like of int
+            Counts.
+        attributes : dict, optional
+            Attribute values of every job (default: all 0).
+
+        Returns
+        -------
+        ndarray
+            P(X(t) = n) for each n.
+        """
         counts = np.atleast_1d(np.asarray(n, dtype=int))
         B = self._new_customer_B(t, attributes)
         if B.size < counts.max() + 2:
@@ -1017,6 +1060,7 @@ default="carry_last"
         Parameters
         ----------
         X : pandas.DataFrame or array-like
+            Transaction log or RFM summary (same form as in ``fit``).
         discount_rate : float, optional
             Discount rate d per model time unit (delta = 1/(1+d)).
         discount_factor : float, optional
@@ -1084,7 +1128,22 @@ default="carry_last"
         return out * ((1 - delta) / rho if discounting == "discrete" else 1.0)
 
     def residual_value(self, X, margin=1.0, **dert_kw):
-        """Margin times DERT: the discounted residual value of each customer."""
+        """Margin times DERT: the discounted residual value of each customer.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like
+            Transaction log or RFM summary (same form as in ``fit``).
+        margin : float, default=1.0
+            Value per transaction.
+        **dert_kw
+            Arguments of :meth:`dert`.
+
+        Returns
+        -------
+        pandas.Series or ndarray
+            Residual value per customer.
+        """
         return self.dert(X, **dert_kw) * margin
 
     def incremental_dert(self, X, changes, which="last", relative=False, **dert_kw):
@@ -1169,12 +1228,41 @@ default="carry_last"
 
         By default for an imminent transaction (``which="next"``), the paper's upper bound on
         the investment in changing the attributes of a transaction about to happen.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Transaction log of the observation period.
+        changes : dict
+            ``{attribute column: new value}``.
+        margin : float, default=1.0
+            Value per transaction.
+        which : {"next", "last"}, default="next"
+            The transaction to change (see :meth:`incremental_dert`).
+        **dert_kw
+            ``discount_rate``/``discount_factor``/``discounting`` of :meth:`dert`.
+
+        Returns
+        -------
+        pandas.Series
+            Upper bound per customer.
         """
         inc = self.incremental_dert(X, changes, which=which, **dert_kw)
         return np.maximum(0.0, -margin * inc)
 
     def log_likelihood(self, X):
-        """Per-customer marginal log-likelihood, Eq. (3)."""
+        """Per-customer marginal log-likelihood, Eq. (3).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like
+            Transaction log or RFM summary (same form as in ``fit``).
+
+        Returns
+        -------
+        pandas.Series or ndarray
+            Log-likelihood per customer.
+        """
         prep, hist, _ = self._state(X)
         return self._wrap(prep, lik.log_likelihood(*hist, *self._args()), "log_likelihood")
 
@@ -1187,6 +1275,7 @@ default="carry_last"
         Parameters
         ----------
         X : pandas.DataFrame or array-like
+            Transaction log or RFM summary (same form as in ``fit``).
         y : None
             Ignored.
         sample_weight : array-like, optional
@@ -1367,6 +1456,11 @@ default="carry_last"
 
     def lr_test(self, restricted):
         """Likelihood-ratio test of a nested (restricted) fitted model against this one.
+
+        Parameters
+        ----------
+        restricted : AttributeBGNBD
+            A fitted model nested in this one (fewer parameters).
 
         Returns
         -------

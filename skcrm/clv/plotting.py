@@ -31,13 +31,16 @@ def holdout_tracking(model, X, times):
     Parameters
     ----------
     model : fitted AttributeBGNBD
-    X : transaction log or RFM summary of the calibration period
+        The model.
+    X : pandas.DataFrame or array-like
+        Transaction log or RFM summary of the calibration period.
     times : array-like of float
         Forecast lengths.
 
     Returns
     -------
     ndarray of shape (len(times),)
+        Expected cumulative transactions.
 
     Examples
     --------
@@ -59,12 +62,15 @@ def p0_calibration_table(model, X, holdout_counts, t, n_bins=15):
     Parameters
     ----------
     model : fitted AttributeBGNBD
-    X : calibration log or RFM summary
+        The model.
+    X : pandas.DataFrame or array-like
+        Calibration log or RFM summary.
     holdout_counts : array-like of shape (n_customers,)
         Holdout transactions per customer, aligned with the model's output order.
     t : float
         Holdout length.
-    n_bins : int
+    n_bins : int, default=15
+        Number of bins.
 
     Returns
     -------
@@ -109,6 +115,7 @@ def plot_tracking(weeks, actual, curves, calibration_end=None, *, ax=None, incre
     calibration_end : float, optional
         Draws a vertical line at the end of calibration.
     ax : matplotlib Axes, optional
+        Axes to draw on.
     incremental : bool
         Plot week-to-week differences instead of cumulative totals.
 
@@ -144,10 +151,13 @@ def plot_frequency_histogram(model, summary, max_count=7, *, ax=None):
     Parameters
     ----------
     model : fitted AttributeBGNBD without attributes
+        The model.
     summary : pandas.DataFrame
         RFM summary (``frequency``, ``T`` columns in the model's ``rfm_cols``).
-    max_count : int
+    max_count : int, default=7
+        Counts above are pooled.
     ax : matplotlib Axes, optional
+        Axes to draw on.
 
     Returns
     -------
@@ -180,10 +190,16 @@ def plot_conditional_expectation(predicted, holdout_counts, frequency, max_count
 
     Parameters
     ----------
-    predicted, holdout_counts, frequency : array-like of shape (n_customers,)
+    predicted : array-like of shape (n_customers,)
+        Predicted holdout transactions.
+    holdout_counts : array-like of shape (n_customers,)
+        Observed holdout transactions.
+    frequency : array-like of shape (n_customers,)
+        Calibration repeat transactions.
     max_count : int
         Frequencies above are pooled.
     ax : matplotlib Axes, optional
+        Axes to draw on.
 
     Returns
     -------
@@ -211,11 +227,15 @@ def plot_probability_alive_matrix(model, T, max_frequency=30, n_recency=40, *, a
     Parameters
     ----------
     model : fitted AttributeBGNBD without attributes
+        The model.
     T : float
         Customer age (time since the first purchase).
-    max_frequency : int
-    n_recency : int
+    max_frequency : int, default=30
+        Largest number of repeat purchases shown.
+    n_recency : int, default=40
+        Recency grid points in [0, T].
     ax : matplotlib Axes, optional
+        Axes to draw on.
 
     Returns
     -------
