@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from scipy.special import betaln, digamma, gammaln, hyp2f1
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 __all__ = [
     "log_survival",
@@ -104,8 +104,12 @@ def log_survival_grad(B, d1, d2, mixing="gamma"):
 def _log1mexp(x):
     """ln(1 - e^x) for x <= 0, -inf at x = 0."""
     x = np.minimum(x, 0.0)
-    with np.errstate(divide="ignore"):
-        return np.where(x < -0.6931471805599453, np.log1p(-np.exp(x)), np.log(-np.expm1(x)))
+    out = np.empty_like(x)
+    far = x < -0.6931471805599453
+    with np.errstate(divide="ignore", under="ignore"):
+        out[far] = np.log1p(-np.exp(x[far]))
+        out[~far] = np.log(-np.expm1(x[~far]))
+    return out
 
 
 def _pieces(n, R, A, U, V, r, alpha, d1, d2, mixing):
@@ -228,8 +232,14 @@ def probability_alive(n, R, A, U, V, r, alpha, d1, d2, mixing="gamma"):
     >>> round(float(probability_alive(3, 20.0, 40.0, 2.5, 3.4, 0.9, 0.77, 1.1, 1.15)), 8)
     0.20800862
     """
-    _, lrho, lw, lD = _pieces(n, R, A, U, V, r, alpha, d1, d2, mixing)
-    return np.exp(lrho + lw - lD)
+    # rho w / D = 1 / (1 + (1 - rho) / (rho w)): a logistic of ln(rho w) - ln(1 - rho)
+    n, R, A, U, V = (np.asarray(v, dtype=float) for v in (n, R, A, U, V))
+    lSU = log_survival(U, d1, d2, mixing)
+    lrho = np.minimum(log_survival(V, d1, d2, mixing) - lSU, 0.0)
+    lw = (r + n) * np.log((alpha + R) / (alpha + A))
+    with np.errstate(invalid="ignore"):
+        z = lrho + lw - _log1mexp(np.atleast_1d(lrho))
+    return expit(z) if np.ndim(lrho) else expit(z)[0]
 
 
 def future_cumulative_q(log_q0, log_q_slope, K):
