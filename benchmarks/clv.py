@@ -379,7 +379,8 @@ def main():
     lifetimes = peer("lifetimes")
     n_classic = 20_000 if ARGS.quick else 1_000_000
     n_attr = 20_000 if ARGS.quick else 1_000_000
-    classic, _ = classic_section(n_classic, lifetimes)
+    classic = [classic_section(n, lifetimes)[0] for n in ([300_000] if not ARGS.quick else [])]
+    classic.append(classic_section(n_classic, lifetimes)[0])
     predictions = prediction_section(20_000 if ARGS.quick else 300_000, lifetimes)
     quickstart = quickstart_section(lifetimes)
     dup = duplicates_section(ARGS.quick)
@@ -409,7 +410,7 @@ def main():
         "clv",
         ARGS,
         {
-            "Classic BG/NBD: skcrm vs lifetimes BetaGeoFitter": [classic],
+            "Classic BG/NBD: skcrm vs lifetimes BetaGeoFitter": classic,
             "Predictions (same parameters) and the Pareto/NBD fit": predictions,
             "The lifetimes quick-start workflow on the CDNOW master log": quickstart,
             "Weighting duplicate rows (CDNOW)": dup,
