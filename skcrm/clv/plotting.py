@@ -25,6 +25,13 @@ __all__ = [
 ]
 
 
+def _rfm_frame(model, arr):
+    """An RFM array in the model's column names when it was fitted on a DataFrame."""
+    if hasattr(model, "feature_names_in_") and getattr(model, "input_form_", "rfm") == "rfm":
+        return pd.DataFrame(arr, columns=list(model.feature_names_in_))
+    return arr
+
+
 def holdout_tracking(model, X, times):
     """Expected cumulative transactions of all customers in (T, T + t] for each t in ``times``.
 
@@ -295,7 +302,7 @@ def plot_expected_transactions_matrix(model, T, t=1.0, max_frequency=30, n_recen
     ax = ax or plt.subplots(figsize=(5, 4))[1]
     f, rec = np.meshgrid(np.arange(max_frequency + 1), np.linspace(0, T, n_recency))
     n, R = f.ravel().astype(float), np.where(f.ravel() > 0, rec.ravel(), 0.0)
-    X = np.column_stack([n, R, np.full_like(n, float(T))])
+    X = _rfm_frame(model, np.column_stack([n, R, np.full_like(n, float(T))]))
     ex = np.asarray(model.conditional_expected_transactions(X, t), dtype=float)
     img = ax.imshow(
         ex.reshape(f.shape),
@@ -349,7 +356,7 @@ def history_alive(model, purchase_times, end, n_points=200):
     k = np.searchsorted(times, grid, side="right")  # purchases made by each grid time
     x = (k - 1).astype(float)
     R = times[k - 1] - t1
-    X = np.column_stack([x, R, grid - t1])
+    X = _rfm_frame(model, np.column_stack([x, R, grid - t1]))
     pa = np.asarray(model.probability_alive(X), dtype=float)
     return pd.Series(pa, index=pd.Index(grid, name="time"), name="probability_alive")
 
