@@ -28,6 +28,8 @@ __all__ = ["AttributeBGNBD", "annual_to_weekly"]
 _PRIOR_SCALE_LOG = 1.5
 # above this many customers, fit a subsample first and use forward-difference Hessians
 _WARM_START_SIZE = 200_000
+# the warm start fits every k-th customer, about _WARM_START_SIZE / _SUB_DIV of them
+_SUB_DIV = 8
 # future jobs simulated per path; beyond them a path continues with its own mean multiplier
 _MAX_SIMULATED_JOBS = 128
 # paths (the first ones drawn, so still an unbiased average) that continue past those jobs
@@ -490,7 +492,8 @@ default="carry_last"
         if m > _WARM_START_SIZE and self.initial_params is None:
             # fit an evenly spaced subsample first, then a few BFGS steps on all customers
             # starting from the subsample's parameters and inverse Hessian
-            sub = prep["H"].scaled(scale).subset(np.arange(0, m, m // (_WARM_START_SIZE // 2)))
+            step = max(1, m // (_WARM_START_SIZE // _SUB_DIV))
+            sub = prep["H"].scaled(scale).subset(np.arange(0, m, step))
             sub = sub.compress()
             args = (self.dropout_mixing, pen, self.max_iter, self.tol, bounds)
             if self.verbose:
