@@ -892,14 +892,14 @@ def customer_lifetime_value(
     if not period > 0:
         raise ValueError(f"period must be > 0, got {period!r}")
     spend = spend_model.conditional_expected_average_spend(X if spend_X is None else spend_X)
-    spend = np.asarray(spend, dtype=float)
     if np.isinf(horizon):
         if not hasattr(transaction_model, "dert"):
             raise ValueError("horizon=inf needs a transaction model with a dert method")
         if discount_rate <= 0:
             raise ValueError("horizon=inf needs discount_rate > 0")
         rate = (1.0 + discount_rate) ** (1.0 / period) - 1.0
-        tx = np.asarray(transaction_model.dert(X, discount_rate=rate), dtype=float)
+        out = transaction_model.dert(X, discount_rate=rate)
+        tx = np.asarray(out, dtype=float)
     else:
         if not horizon > 0:
             raise ValueError(f"horizon must be > 0, got {horizon!r}")
@@ -907,8 +907,24 @@ def customer_lifetime_value(
         ts = np.minimum(np.arange(1, n + 1) * period, horizon)
         tx, prev = 0.0, 0.0
         for i, ti in enumerate(ts, start=1):
-            cur = np.asarray(transaction_model.conditional_expected_transactions(X, ti), float)
+            out = transaction_model.conditional_expected_transactions(X, ti)
+            cur = np.asarray(out, dtype=float)
             tx = tx + (cur - prev) / (1.0 + discount_rate) ** i
             prev = cur
-    index = _index_of(X, spend.size, "customer")
+    # align the spend to the transaction model's customers by id (a log's output is sorted
+    # by customer id; a spend table may be in any order)
+    index = out.index if isinstance(out, pd.Series) else _index_of(X, tx.size, "customer")
+    if isinstance(out, pd.Series) and isinstance(spend, pd.Series) and spend_X is not None:
+        missing = index.difference(spend.index)
+        if len(missing):
+            raise ValueError(
+                f"spend_X lacks {len(missing)} customer(s) of X, e.g. {list(missing[:3])}"
+            )
+        spend = spend.reindex(index)
+    spend = np.asarray(spend, dtype=float)
+    if spend.shape != tx.shape:
+        raise ValueError(
+            f"the spend model gives {spend.size} customers, the transaction model {tx.size}; "
+            "pass spend_X with one row per customer of X"
+        )
     return pd.Series(margin * spend * tx, index=index, name="clv")

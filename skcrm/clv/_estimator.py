@@ -935,6 +935,8 @@ default="carry_last"
         if prep["form"] == "long":
             index = pd.Index(prep["customers"], name=self.customer_col)
             return pd.DataFrame(pmf, index=index, columns=counts)
+        if prep.get("index") is not None:
+            return pd.DataFrame(pmf, index=prep["index"], columns=counts)
         return pmf
 
     def probability_no_transactions(self, X, t):

@@ -167,3 +167,21 @@ def test_customer_lifetime_value(pnbd, summary, spend_table):
     assert inf.to_numpy() == pytest.approx(spend * bg.dert(X, discount_rate=0.002), rel=1e-12)
     with pytest.raises(ValueError, match="discount_rate > 0"):
         customer_lifetime_value(bg, gg, X, horizon=np.inf)
+
+
+def test_clv_aligns_spend_by_customer_id(spend_table):
+    """A log-fitted model sorts customers by id; a shuffled spend table is matched by id."""
+    tx = transactions_from_log(load_cdnow("sample"), "customer_id", "date", ["dollar_value"])
+    cal = tx[tx["t"] <= CAL_END]
+    bg = AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False, observation_end=CAL_END)
+    bg.fit(cal[["customer_id", "t"]])
+    gg = GammaGammaSpend().fit(spend_table[spend_table["frequency"] > 0])
+    shuffled = spend_table.sample(frac=1.0, random_state=0)
+    a = customer_lifetime_value(bg, gg, cal[["customer_id", "t"]], spend_X=shuffled)
+    b = customer_lifetime_value(bg, gg, cal[["customer_id", "t"]], spend_X=spend_table)
+    pd.testing.assert_series_equal(a, b)
+    spend = gg.conditional_expected_average_spend(spend_table)
+    e = bg.conditional_expected_transactions(cal[["customer_id", "t"]], 52.0)
+    np.testing.assert_allclose(a.loc[e.index], spend.loc[e.index] * e, rtol=1e-10)
+    with pytest.raises(ValueError, match="lacks 1 customer"):
+        customer_lifetime_value(bg, gg, cal[["customer_id", "t"]], spend_X=shuffled.iloc[1:])
