@@ -921,7 +921,7 @@ default="carry_last"
         >>> from skcrm.datasets import load_cdnow
         >>> s = load_cdnow("summary")
         >>> bg = AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False).fit(s)
-        >>> bg.probability_of_n_transactions(s.iloc[:2], 39.0, [0, 1, 2]).round(4)
+        >>> bg.probability_of_n_transactions(s.iloc[:2], 39.0, [0, 1, 2]).to_numpy().round(4)
         array([[0.4454, 0.2393, 0.1442],
                [0.8833, 0.0676, 0.0281]])
         """
