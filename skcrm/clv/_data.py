@@ -337,10 +337,13 @@ def prepare_long(
         codes, times, attrs = codes[order], times[order], attrs[order]
     dup = np.concatenate([[False], (np.diff(codes) == 0) & (np.diff(times) == 0)])
     if dup.any():
+        who = pd.unique(customers[codes[dup]])
+        shown = ", ".join(str(c) for c in who[:5]) + (", ..." if len(who) > 5 else "")
         warn(
             f"merged {int(dup.sum())} transaction row(s) that repeat a customer's earlier row "
-            f"at the same {time_col!r} into one transaction each (the first row's attributes "
-            "are kept); aggregate same-time rows yourself to choose their attributes"
+            f"at the same {time_col!r} into one transaction each ({len(who)} customer(s): "
+            f"{shown}; the first row's attributes are kept); aggregate same-time rows "
+            "yourself to choose their attributes"
         )
         codes, times, attrs = codes[~dup], times[~dup], attrs[~dup]
     m = len(customers)
