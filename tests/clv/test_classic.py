@@ -185,3 +185,19 @@ def test_clv_aligns_spend_by_customer_id(spend_table):
     np.testing.assert_allclose(a.loc[e.index], spend.loc[e.index] * e, rtol=1e-10)
     with pytest.raises(ValueError, match="lacks 1 customer"):
         customer_lifetime_value(bg, gg, cal[["customer_id", "t"]], spend_X=shuffled.iloc[1:])
+
+
+@pytest.mark.parametrize("make", [ParetoNBD, GammaGammaSpend])
+def test_weights_and_row_order_invariance(make, summary, spend_table):
+    """Duplicated rows = weight 2; permuted rows give the same fit and permuted outputs."""
+    X = summary if make is ParetoNBD else spend_table[spend_table["frequency"] > 0]
+    X = X.iloc[:600]
+    if make is GammaGammaSpend:
+        X = X[["frequency", "monetary_value"]]
+    doubled = make().fit(pd.concat([X, X]))
+    weighted = make().fit(X, sample_weight=np.full(len(X), 2.0))
+    np.testing.assert_allclose(doubled.params_, weighted.params_, rtol=1e-5)
+    perm = X.sample(frac=1.0, random_state=1)
+    a, b = make().fit(X), make().fit(perm)
+    np.testing.assert_allclose(a.params_, b.params_, rtol=1e-6)
+    pd.testing.assert_series_equal(a.predict(perm), a.predict(X).loc[perm.index])
