@@ -843,7 +843,7 @@ def dert_grid(
     mixing="gamma",
     future_log_q=0.0,
     indexing="exact",
-    n_points=128,
+    n_points=96,
     n_jobs=None,
     horizon=None,
 ):
