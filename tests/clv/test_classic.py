@@ -49,25 +49,36 @@ def test_pareto_nbd_cdnow_lifetimes_values(pnbd):
 
 
 def _pnbd_lik_quad(params, x, R, T):
-    """Pareto/NBD likelihood by integrating over the unobserved death time (FHL 2005 note)."""
+    """Pareto/NBD log-likelihood by integrating over the unobserved death time (FHL 2005
+    note), in log space (scaled by the integrand's largest value, at the death time R)."""
     r, alpha, s, beta = params
-    c = np.exp(special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) + s * np.log(beta))
-    alive = (alpha + T) ** -(r + x) * (beta + T) ** -s
+    log_c = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    log_alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
+
+    def log_dead(tau):
+        return np.log(s) - (r + x) * np.log(alpha + tau) - (s + 1) * np.log(beta + tau)
+
+    M = max(log_alive, log_dead(R))
     dead, _ = integrate.quad(
-        lambda tau: s * (alpha + tau) ** -(r + x) * (beta + tau) ** -(s + 1),
-        R,
-        T,
-        epsabs=0,
-        epsrel=1e-12,
+        lambda tau: np.exp(log_dead(tau) - M), R, T, epsabs=0, epsrel=1e-12, limit=500
     )
-    return np.log(c * (alive + dead))
+    return log_c + M + np.log(np.exp(log_alive - M) + dead)
 
 
 @pytest.mark.parametrize(
     "params", [(0.55, 10.58, 0.61, 11.67), (0.55, 12.0, 0.61, 3.0), (2.0, 3.0, 1.0, 3.0)]
 )
 @pytest.mark.parametrize(
-    ("x", "R", "T"), [(0, 0.0, 30.0), (2, 30.43, 38.86), (20, 10.0, 39.0), (5, 39.0, 39.0)]
+    ("x", "R", "T"),
+    [
+        (0, 0.0, 30.0),
+        (2, 30.43, 38.86),
+        (20, 10.0, 39.0),
+        (5, 39.0, 39.0),
+        (500, 30.0, 39.0),
+        (1e4, 190.0, 200.0),
+        (1e4, 199.9, 200.0),
+    ],
 )
 def test_pareto_nbd_likelihood_equals_quadrature(params, x, R, T):
     got = pareto_nbd_log_likelihood(params, np.array([float(x)]), np.array([R]), np.array([T]))[0]
