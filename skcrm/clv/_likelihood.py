@@ -232,14 +232,22 @@ def probability_alive(n, R, A, U, V, r, alpha, d1, d2, mixing="gamma"):
     >>> round(float(probability_alive(3, 20.0, 40.0, 2.5, 3.4, 0.9, 0.77, 1.1, 1.15)), 8)
     0.20800862
     """
-    # rho w / D = 1 / (1 + (1 - rho) / (rho w)): a logistic of ln(rho w) - ln(1 - rho)
+    # rho w / D with D = (1 - rho) + rho w, in linear space; where D underflows, the
+    # logistic of ln(rho w) - ln(1 - rho)
     n, R, A, U, V = (np.asarray(v, dtype=float) for v in (n, R, A, U, V))
     lSU = log_survival(U, d1, d2, mixing)
     lrho = np.minimum(log_survival(V, d1, d2, mixing) - lSU, 0.0)
-    lw = (r + n) * np.log((alpha + R) / (alpha + A))
-    with np.errstate(invalid="ignore"):
-        z = lrho + lw - _log1mexp(np.atleast_1d(lrho))
-    return expit(z) if np.ndim(lrho) else expit(z)[0]
+    lrw = np.atleast_1d(lrho + (r + n) * np.log((alpha + R) / (alpha + A)))
+    lrho = np.broadcast_to(lrho, lrw.shape)
+    num = np.exp(lrw)
+    den = num - np.expm1(lrho)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = num / den
+    bad = ~(den > 1e-290)
+    if bad.any():
+        with np.errstate(invalid="ignore"):
+            out[bad] = expit(lrw[bad] - _log1mexp(lrho[bad]))
+    return out.reshape(np.broadcast(n, R, A, U, V).shape)[()]
 
 
 def future_cumulative_q(log_q0, log_q_slope, K):
