@@ -3,11 +3,22 @@
 With metadata routing off, ``GridSearchCV``/``cross_validate`` slice ``y`` for both ``fit``
 and ``score`` but pass extra keyword arguments to ``fit`` only. Packing the treatment and
 the design propensities into ``y`` makes them reach the scorer too (spec 002, 5.2).
+
+This is the one implementation of the packed layout in skcrm (policy, and any estimator
+that wants its targets to survive ``GridSearchCV`` without metadata routing). The packed
+propensity columns mean what :func:`skcrm.utils.check_propensity` says: one column is a
+per-row vector (two arms: P(T = the non-control arm | X), so ``control`` must be named at
+fit), K columns are an (n, K) matrix in sorted-label order.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
+import pandas as pd
+
+from skcrm.utils import check_propensity, check_treatment
 
 __all__ = ["pack_policy_target", "unpack_policy_target"]
 
@@ -21,14 +32,16 @@ def pack_policy_target(outcome, treatment, propensity=None):
         The (imputed long-term) outcome.
     treatment : array-like of shape (n,)
         Numeric action labels (e.g. 0 = control, 1, 2, ...). Encode string labels first.
-    propensity : None or array-like of shape (n,) or (n, K)
-        Design probability of the observed action, or of every action (columns in sorted
-        label order).
+    propensity : None, float, array-like of shape (n,) or (n, K), DataFrame or dict
+        Design probabilities in a form of :func:`skcrm.utils.check_propensity`: a scalar or
+        per-row vector (two arms: P(T = the non-control arm)), an (n, K) array with columns
+        in sorted label order, or a DataFrame / dict keyed by arm label (stored as the
+        (n, K) matrix in sorted label order).
 
     Returns
     -------
     ndarray of shape (n, 2), (n, 3) or (n, 2 + K)
-        Columns ``[y, a]``, ``[y, a, p_obs]`` or ``[y, a, p_0, ..., p_{K-1}]``.
+        Columns ``[y, a]``, ``[y, a, p]`` or ``[y, a, p_0, ..., p_{K-1}]`` (sorted labels).
 
     Examples
     --------
@@ -50,8 +63,14 @@ def pack_policy_target(outcome, treatment, propensity=None):
             f"{a.dtype}); encode the labels as integers first"
         )
     cols = [y[:, None], a.astype(np.float64)[:, None]]
+    if isinstance(propensity, (pd.DataFrame, Mapping)):
+        arms = list(propensity.columns if isinstance(propensity, pd.DataFrame) else propensity)
+        info = check_treatment(a, actions=arms, min_arms=1)
+        propensity = check_propensity(propensity, info)[1]
     if propensity is not None:
         p = np.asarray(propensity, dtype=np.float64)
+        if p.ndim == 0:
+            p = np.full(y.shape[0], float(p))
         if p.ndim == 1:
             p = p[:, None]
         if p.ndim != 2 or p.shape[0] != y.shape[0]:
@@ -69,13 +88,16 @@ def unpack_policy_target(y):
     Parameters
     ----------
     y : array-like of shape (n, 2), (n, 3) or (n, 2 + K)
+        A packed target.
 
     Returns
     -------
     outcome : ndarray of shape (n,)
     treatment : ndarray of shape (n,)
         int64 when every label is a whole number, else float64.
-    propensity : None or ndarray of shape (n,) or (n, K)
+    propensity : None, float or ndarray of shape (n,) or (n, K)
+        A single packed column that is constant comes back as a scalar (so that 1/K
+        keeps its meaning for K > 2 arms).
 
     Examples
     --------
@@ -99,6 +121,8 @@ def unpack_policy_target(y):
         p = None
     elif Y.shape[1] == 3:
         p = Y[:, 2].copy()
+        if p.size and np.all(p == p[0]):
+            p = float(p[0])
     else:
         p = Y[:, 2:].copy()
     return outcome, a, p

@@ -10,7 +10,8 @@ from skcrm.policy import (
     pack_policy_target,
     unpack_policy_target,
 )
-from skcrm.policy._core import bootstrap_ci, normal_ci
+from skcrm.policy._core import bootstrap_ci
+from skcrm.utils import normal_ci
 
 # Hand-built 5-row, K = 3 example (one arm with propensity 0.1).
 MU = np.array([[1, 2, 3], [0, 1, 0], [2, 2, 2], [5, 4, 3], [1, 0, 1]], dtype=float)
