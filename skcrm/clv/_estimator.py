@@ -171,6 +171,13 @@ default="carry_last"
     observation_end_, origin_ : float or Timestamp
     converged_ : bool
     n_iter_ : int
+    design_feature_names_ : list of str
+        Names of the columns of the churn design (attributes, ``"first"``, evolution terms),
+        in the order of ``coef_``.
+    mean_repeat_q_ : float
+        Mean churn multiplier of the fit data's repeat jobs (``future_attributes="mean_q"``).
+    optimizer_message_ : str
+        The optimiser's final message.
     posterior_samples_ : dict of ndarray
         Posterior draws by parameter name (``method="nuts"`` only).
     input_form_ : {"long", "rfm"}
