@@ -266,14 +266,16 @@ def fit_mle(
     bounds=None,
     hess_inv0=None,
     callback=None,
+    penalty_mask=None,
 ):
     """Minimise :func:`objective` with the exact gradient: scipy's L-BFGS-B, or BFGS started
-    from the inverse Hessian ``hess_inv0`` (of a subsample fit) when one is given."""
+    from the inverse Hessian ``hess_inv0`` (of a subsample fit) when one is given.
+    ``penalty_mask`` weights the L2 penalty per parameter (MAP with Gaussian priors)."""
     if hess_inv0 is not None:
         return minimize(
             objective,
             theta0,
-            args=(H, mixing, penalizer),
+            args=(H, mixing, penalizer, penalty_mask),
             jac=True,
             method="BFGS",
             callback=callback,
@@ -282,7 +284,7 @@ def fit_mle(
     return minimize(
         objective,
         theta0,
-        args=(H, mixing, penalizer),
+        args=(H, mixing, penalizer, penalty_mask),
         jac=True,
         method="L-BFGS-B",
         bounds=bounds,
@@ -291,7 +293,7 @@ def fit_mle(
     )
 
 
-def hessian(theta, H: Histories, mixing, penalizer=0.0, eps=1e-5, central=True):
+def hessian(theta, H: Histories, mixing, penalizer=0.0, eps=1e-5, central=True, penalty_mask=None):
     """Hessian of the negative total log-likelihood by differences of the exact gradient.
 
     Central differences by default; ``central=False`` (forward differences, half the
@@ -300,15 +302,15 @@ def hessian(theta, H: Histories, mixing, penalizer=0.0, eps=1e-5, central=True):
     p = theta.size
     total = H.weight.sum()
     out = np.empty((p, p))
-    g0 = None if central else objective(theta, H, mixing, penalizer)[1]
+    g0 = None if central else objective(theta, H, mixing, penalizer, penalty_mask)[1]
     for i in range(p):
         h = eps * max(1.0, abs(theta[i]))
         tp, tm = theta.copy(), theta.copy()
         tp[i] += h
         tm[i] -= h
-        gp = objective(tp, H, mixing, penalizer)[1]
+        gp = objective(tp, H, mixing, penalizer, penalty_mask)[1]
         if central:
-            gm = objective(tm, H, mixing, penalizer)[1]
+            gm = objective(tm, H, mixing, penalizer, penalty_mask)[1]
             out[:, i] = (gp - gm) * total / (2 * h)
         else:
             out[:, i] = (gp - g0) * total / h
