@@ -14,10 +14,18 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils import check_columns, progress
+from ..utils._dask import as_dask_frame, dask_dispatch
 from . import _likelihood as lik
 from ._data import prepare_long, prepare_rfm, unit_days
 from ._features import dynamic_term_list
-from ._solver import cumulative_multipliers, fit_mle, hessian, total_log_likelihood
+from ._solver import (
+    cumulative_multipliers,
+    fit_mle,
+    hessian,
+    is_sharded,
+    total_log_likelihood,
+    total_weight,
+)
 from ._uncertainty import interval_frame, normal_draws, with_theta
 from ._warn import warn
 
@@ -452,9 +460,13 @@ default="carry_last"
 
         Parameters
         ----------
-        X : pandas.DataFrame or array-like of shape (n_customers, 3)
+        X : pandas.DataFrame, dask.dataframe.DataFrame, Parquet path or array-like
             A long transaction log (columns ``customer_col``, ``time_col``,
-            ``attribute_cols``) or an RFM summary (``rfm_cols``, classic model).
+            ``attribute_cols``) or an RFM summary (``rfm_cols``, classic model) of shape
+            (n_customers, 3). A Dask DataFrame (or the path of a Parquet file or folder,
+            read with Dask) is fitted out of core: each partition's customers become one
+            shard of sufficient statistics on its worker, and every likelihood and
+            gradient evaluation is a sum over the shards (see "Scaling out" in the docs).
         y : None
             Ignored.
         sample_weight : array-like of shape (n_customers,), optional
@@ -463,8 +475,12 @@ default="carry_last"
         Returns
         -------
         self : AttributeBGNBD
+            The fitted model.
         """
         self._check_settings()
+        ddf = as_dask_frame(X)
+        if ddf is not None:  # out of core: histories sharded over the Dask partitions
+            return self._fit_histories(self._prepare_dask(ddf, sample_weight))
         prep = self._prepare(X, fit=True, sample_weight=sample_weight)
         H = prep["H"]
         if self._is_long(X):
@@ -479,24 +495,57 @@ default="carry_last"
             self.origin_ = None
             self.n_transactions_ = int((prep["x"] * H.weight).sum())
         self.input_form_ = prep["form"]
+        return self._fit_histories(prep)
+
+    def _prepare_dask(self, ddf, sample_weight):
+        """Sharded histories of a Dask transaction log, and the fitted input attributes."""
+        from ._dask import prepare_sharded
+
+        if sample_weight is not None:
+            raise ValueError("sample_weight applies to RFM summaries, not to a Dask log")
+        if self.method == "nuts":
+            raise ValueError(
+                "method='nuts' needs the histories in memory; fit a Dask log with "
+                "method='mle' or 'map'"
+            )
+        tcol = self._tcol(ddf._meta)
+        attrs = list(self.attribute_cols or [])
+        missing = [c for c in (self.customer_col, tcol, *attrs) if c not in ddf.columns]
+        if missing and not (missing == [self.customer_col] and ddf.index.name == missing[0]):
+            raise ValueError(f"X is missing column(s) {missing}; it has {list(ddf.columns)}")
+        prep = prepare_sharded(self, ddf, tcol)
+        cols = [self.customer_col, tcol, *attrs]
+        self.feature_names_in_ = np.asarray(cols, dtype=object)
+        self.n_features_in_ = len(cols)
+        self.observation_end_ = prep["T"]
+        self.origin_ = prep["origin"]
+        self.n_transactions_ = int(prep["x_sum"])
+        self.input_form_ = "long"
+        prep["form"] = "long"
+        return prep
+
+    def _fit_histories(self, prep):
+        """Maximum likelihood on prepared (in-memory or sharded) histories."""
+        H = prep["H"]
+        sharded = is_sharded(H)
         self.design_feature_names_ = list(prep["names"])
-        self.n_customers_ = int(H.weight.sum())
-        Amax = float(np.max(H.A, initial=0.0))
+        self.n_customers_ = int(total_weight(H))
+        Amax = H.A_max if sharded else float(np.max(H.A, initial=0.0))
         scale = 10.0 / Amax if Amax > 0 else 1.0
         H = H.compress()
         Hs = H.scaled(scale)
         theta0 = self._theta0(H.n_coef, scale)
         bounds = [(-20.0, 20.0)] * 4 + [(-50.0, 50.0)] * H.n_coef
-        m = H.n.size
+        m = H.n_customers if sharded else H.n.size
         hess_inv0 = None
         callback = _progress_printer(self.verbose, scale)
         pen, mask = self.penalizer, None
         if self.method == "map":  # posterior mode under the priors of method="nuts"
             prior = np.r_[np.full(4, 0.5 / _PRIOR_SCALE_LOG**2), np.full(H.n_coef, 0.5)]
-            mask = self.penalizer + prior / float(H.weight.sum())
+            mask = self.penalizer + prior / total_weight(H)
             pen = 1.0
         self._penalty_ = (pen, mask)
-        if m > _WARM_START_SIZE and self.initial_params is None:
+        if m > _WARM_START_SIZE and self.initial_params is None and not sharded:
             # fit an evenly spaced subsample first, then a few BFGS steps on all customers
             # starting from the subsample's parameters and inverse Hessian
             step = max(1, m // (_WARM_START_SIZE // _SUB_DIV))
@@ -549,7 +598,9 @@ default="carry_last"
         k = theta.size
         self.aic_ = float(2 * k - 2 * self.log_likelihood_)
         self.bic_ = float(k * np.log(max(self.n_customers_, 1)) - 2 * self.log_likelihood_)
-        if prep["form"] == "long" and H.n_coef and prep["q_nonfirst_F"].shape[0]:
+        if sharded and H.n_coef:
+            self.mean_repeat_q_ = prep["mean_q"](self.coef_.to_numpy())
+        elif prep["form"] == "long" and H.n_coef and prep["q_nonfirst_F"].shape[0]:
             q = np.exp(prep["q_nonfirst_F"] @ self.coef_.to_numpy())
             self.mean_repeat_q_ = float(q.mean())
         else:
@@ -592,7 +643,7 @@ default="carry_last"
 
     def _set_covariance(self, theta, H):
         names = [*self.params_.index, *self.coef_.index]
-        central = H.n.size <= _WARM_START_SIZE
+        central = (H.n_customers if is_sharded(H) else H.n.size) <= _WARM_START_SIZE
         pen, mask = getattr(self, "_penalty_", (self.penalizer, None))
         Hm = hessian(theta, H, self.dropout_mixing, pen, central=central, penalty_mask=mask)
         try:
@@ -813,6 +864,7 @@ default="carry_last"
         return np.asarray(values)
 
     # ------------------------------------------------------------------ per-customer outputs
+    @dask_dispatch(per_customer=True)
     def probability_alive(self, X, t=0.0):
         """P(customer still active at the observation end), Eq. (5), or at T + t.
 
@@ -851,6 +903,7 @@ default="carry_last"
             out = lik.probability_alive_later(t, *hist, *self._args(), future_log_q=c0)
         return self._wrap(prep, out, "probability_alive")
 
+    @dask_dispatch(per_customer=True)
     def conditional_expected_transactions(self, X, t):
         """Expected transactions in (T, T + t], Eq. (6) (corrected unless indexing="paper").
 
@@ -890,6 +943,7 @@ default="carry_last"
         )
         return self._wrap(prep, out, "expected_transactions")
 
+    @dask_dispatch(per_customer=True)
     def predict(self, X):
         """Expected transactions over ``horizon``: :meth:`conditional_expected_transactions`.
 
@@ -904,6 +958,7 @@ default="carry_last"
         """
         return self.conditional_expected_transactions(X, self.horizon)
 
+    @dask_dispatch(per_customer=True)
     def probability_of_n_transactions(self, X, t, n):
         """P(exactly n transactions in (T, T + t] | history) (spec 3.4).
 
@@ -946,6 +1001,7 @@ default="carry_last"
             return pd.DataFrame(pmf, index=prep["index"], columns=counts)
         return pmf
 
+    @dask_dispatch(per_customer=True)
     def probability_no_transactions(self, X, t):
         """P(no transaction in (T, T + t] | history) (spec 3.4).
 
@@ -1064,6 +1120,7 @@ default="carry_last"
             B = np.concatenate([B, B[-1] + np.arange(1, counts.max() + 3)])
         return lik.prior_pmf(counts, t, B, *self._args())
 
+    @dask_dispatch(per_customer=True)
     def dert(
         self, X, discount_rate=None, discount_factor=None, discounting="continuous", horizon=None
     ):
@@ -1139,6 +1196,7 @@ default="carry_last"
             )
         return out * ((1 - delta) / rho if discounting == "discrete" else 1.0)
 
+    @dask_dispatch(per_customer=True)
     def residual_value(self, X, margin=1.0, **dert_kw):
         """Margin times DERT: the discounted residual value of each customer.
 

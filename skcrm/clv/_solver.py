@@ -124,6 +124,16 @@ class Histories:
         )
 
 
+def is_sharded(H) -> bool:
+    """Whether ``H`` is split over Dask partitions (:mod:`skcrm.clv._dask`)."""
+    return hasattr(H, "shards")
+
+
+def total_weight(H) -> float:
+    """Total customer weight of in-memory or sharded histories."""
+    return float(H.weight_sum if is_sharded(H) else H.weight.sum())
+
+
 def cumulative_multipliers(H: Histories, coef):
     """U = B_{x-1}, V = B_x per customer and q_k per job, with q_k = exp(coef' z_k) (Eq. 2).
 
@@ -155,7 +165,11 @@ def objective(theta, H: Histories, mixing: str, penalizer: float = 0.0, penalty_
     """Negative weighted mean log-likelihood (Eq. 3) plus L2 penalty, and its exact gradient.
 
     The gradient is with respect to ``theta = (ln r, ln alpha, ln d1, ln d2, coef)``.
+    Histories sharded over Dask partitions (:class:`skcrm.clv._dask.ShardedHistories`)
+    sum the same per-customer terms on their workers.
     """
+    if is_sharded(H):
+        return H.objective(theta, mixing, penalizer, penalty_mask)
     if H.unique is not None:
         f, g = _classic_objective(theta, H, mixing)
         return _penalise(f, g, theta, penalizer, penalty_mask)
@@ -180,6 +194,8 @@ def objective(theta, H: Histories, mixing: str, penalizer: float = 0.0, penalty_
 
 def total_log_likelihood(theta, H: Histories, mixing):
     """Weighted sum of Eq. (3) over customers (the classic path for compressed histories)."""
+    if is_sharded(H):
+        return H.total_log_likelihood(theta, mixing)
     if H.unique is not None:
         return float(-_classic_objective(theta, H, mixing)[0] * H.weight.sum())
     r, alpha, d1, d2, coef = unpack(theta)
@@ -300,7 +316,7 @@ def hessian(theta, H: Histories, mixing, penalizer=0.0, eps=1e-5, central=True, 
     gradient evaluations, error O(eps)) is used for very large data sets.
     """
     p = theta.size
-    total = H.weight.sum()
+    total = total_weight(H)
     out = np.empty((p, p))
     g0 = None if central else objective(theta, H, mixing, penalizer, penalty_mask)[1]
     for i in range(p):

@@ -70,7 +70,9 @@ def as_dask_frame(X):
         if path.endswith(".parquet") or os.path.isdir(path):
             import dask.dataframe as dd
 
-            return dd.read_parquet(path)
+            # divisions from the Parquet statistics: a log written sorted by customer is
+            # then known to be partitioned by customer, with no shuffle
+            return dd.read_parquet(path, calculate_divisions=True)
         raise ValueError(
             f"X={path!r} is a path but not a Parquet file or folder; pass a DataFrame, a Dask "
             "DataFrame or a Parquet path"
@@ -101,6 +103,8 @@ def partition_by_customer(ddf, customer_col):
         if customer_col not in ddf.columns:
             ddf = ddf.assign(**{customer_col: ddf.index})
         return ddf
+    if customer_col not in ddf.columns and ddf.index.name == customer_col:
+        ddf = ddf.reset_index()
     if customer_col not in ddf.columns:
         raise ValueError(
             f"X has no column or index {customer_col!r}; it has {list(ddf.columns)} "
