@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..utils import quiet_stdout, warn
 from ._objectives import cvar, max_regret, model_score
 
 __all__ = [
@@ -311,7 +312,7 @@ def _default_solver(family, integer):
     return "HIGHS"
 
 
-def _run(built, solver, solver_options, method):
+def _run(built, solver, solver_options, method, verbose=False):
     import cvxpy as cp
 
     opts = dict(solver_options or {})
@@ -324,7 +325,11 @@ def _run(built, solver, solver_options, method):
         # incumbent; integer problems always start cold
         opts.setdefault("warm_start", False)
     try:
-        built.problem.solve(solver=solver, **opts)
+        # HiGHS prints a third-party-notices banner at C level even when not verbose; cvxpy's
+        # own "may be inaccurate" warning is replaced by the one below (with advice)
+        with quiet_stdout(verbose), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Solution may be inaccurate")
+            built.problem.solve(solver=solver, verbose=bool(verbose), **opts)
     except cp.error.SolverError as exc:
         raise AllocationError(
             f"solver {solver} failed on method {method!r}: {exc}. Try another solver "
@@ -333,11 +338,9 @@ def _run(built, solver, solver_options, method):
         ) from exc
     status = built.problem.status
     if status == "optimal_inaccurate":
-        warnings.warn(
+        warn(
             f"solver {solver} returned 'optimal_inaccurate' on method {method!r}; the "
             "allocation is approximate. Try another solver or tighter solver_options.",
-            UserWarning,
-            stacklevel=3,
         )
     elif status != "optimal":
         raise AllocationError(
@@ -362,12 +365,12 @@ def solve_allocation(
     cov_factor=None,
     theta=1.645,
     gamma=None,
-    alpha=0.05,
+    tail_fraction=0.05,
     risk_aversion=1.0,
     dnorm_d=1,
     dnorm_matrix="identity",
     confidence_level=0.95,
-    costs=1.0,
+    action_costs=1.0,
     budget=None,
     campaign_budgets=None,
     capacities=None,
@@ -377,6 +380,7 @@ def solve_allocation(
     solver=None,
     solver_options=None,
     reuse_problem=True,
+    verbose=False,
 ):
     """Solve one campaign-allocation model of Lo, Pachamanova & Gulpinar (spec 4, 8.2).
 
@@ -412,8 +416,9 @@ def solve_allocation(
         Ellipsoid (and D-norm) radius, >= 0.
     gamma : float, optional
         Bertsimas-Sim budget Gamma >= 0 (default ``min(KM, sqrt(-2 KM ln(1 - conf)))``).
-    alpha : float
-        CVaR tail probability in (0, 1].
+    tail_fraction : float
+        CVaR tail: the probability mass of the worst scenarios averaged, in (0, 1]
+        (called alpha in the paper; renamed because ``alpha`` is a CI level in skcrm).
     risk_aversion : float
         lambda of mean_variance, >= 0.
     dnorm_d : int
@@ -422,8 +427,8 @@ def solve_allocation(
         The matrix A of the D-norm set.
     confidence_level : float
         Used for the default Gamma.
-    costs : float or array-like of shape (M,) or (K, M)
-        c_km >= 0.
+    action_costs : float or array-like of shape (M,) or (K, M)
+        Cost c_km >= 0 of one campaign for one customer.
     budget : float, optional
         Global budget B >= 0 (None: no global budget).
     campaign_budgets, capacities : array-like of shape (M,), optional
@@ -439,6 +444,8 @@ def solve_allocation(
         Passed to ``Problem.solve``.
     reuse_problem : bool
         Re-solve a cached DPP problem of the same structure (default) or build afresh.
+    verbose : bool
+        Show the solver's log (and banners); by default nothing reaches stdout.
 
     Returns
     -------
@@ -475,7 +482,7 @@ def solve_allocation(
     N = _nonneg(_as_float(segment_sizes, "segment_sizes").reshape(-1), "segment_sizes")
     if N.shape != (K,):
         raise ValueError(f"segment_sizes must have shape ({K},), got {N.shape}")
-    c = _nonneg(_shaped(costs, "costs", ("M", "KM"), K, M), "costs")
+    c = _nonneg(_shaped(action_costs, "action_costs", ("M", "KM"), K, M), "action_costs")
     B = None if budget is None else float(_nonneg(_as_float(budget, "budget"), "budget"))
     Bm = None
     if campaign_budgets is not None:
@@ -501,8 +508,8 @@ def solve_allocation(
         raise ValueError("min_cell must be integral when integer is 'floor' or True")
     if not (np.isfinite(theta) and theta >= 0):
         raise ValueError(f"theta must be >= 0, got {theta!r}")
-    if not (0 < alpha <= 1):
-        raise ValueError(f"alpha must be in (0, 1], got {alpha!r}")
+    if not (0 < tail_fraction <= 1):
+        raise ValueError(f"tail_fraction must be in (0, 1], got {tail_fraction!r}")
     if not (0 < confidence_level < 1):
         raise ValueError(f"confidence_level must be in (0, 1), got {confidence_level!r}")
     if risk_aversion < 0:
@@ -563,7 +570,7 @@ def solve_allocation(
     if scen is not None:
         data["scen"] = scen.reshape(scen.shape[0], KM)
         data["weights"] = q
-    data["alpha"] = float(alpha)
+    data["alpha"] = float(tail_fraction)
     if method in _CONIC or (
         method == "dnorm" and isinstance(dnorm_matrix, str) and dnorm_matrix == "inv_sqrt_cov"
     ):
@@ -603,11 +610,9 @@ def solve_allocation(
     conic = family in ("ellipsoidal", "mean_variance")
     milp = integer is True and not conic
     if integer is True and conic:
-        warnings.warn(
+        warn(
             f"integer=True is not available for the {method!r} model (no open-source "
             "mixed-integer SOCP solver); returning the floor + repair solution instead.",
-            UserWarning,
-            stacklevel=2,
         )
     solver_name = solver or _default_solver(family, milp)
     if milp and solver_name == "HIGHS" and solver_options is None:
@@ -663,10 +668,10 @@ def solve_allocation(
         built.set(**vals)
         if fast_options is not None:
             try:
-                return built, _run(built, solver_name, fast_options, method)
+                return built, _run(built, solver_name, fast_options, method, verbose)
             except AllocationError:
                 pass  # retry with the solver's default settings
-        return built, _run(built, solver_name, solver_options, method)
+        return built, _run(built, solver_name, solver_options, method, verbose)
 
     extras = {}
     if method == "max_regret":  # z^s: S nominal problems on the same feasible set (4.3)
@@ -687,9 +692,9 @@ def solve_allocation(
         vals["scen"] = data["scen"]
     if family == "cvar":
         if constant:
-            vals.update(weights=q, inv_alpha=1.0 / alpha)
+            vals.update(weights=q, inv_alpha=1.0 / tail_fraction)
         else:
-            vals["tail_weights"] = q / alpha
+            vals["tail_weights"] = q / tail_fraction
     if family == "max_regret":
         vals["scenario_optima"] = data["scenario_optima"]
     if family in ("ellipsoidal", "mean_variance"):

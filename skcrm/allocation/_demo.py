@@ -16,7 +16,7 @@ MODELS = {
     "ellipsoidal (theta=1.645)": {"method": "ellipsoidal", "theta": 1.645},
     "ellipsoidal (theta=3)": {"method": "ellipsoidal", "theta": 3.0},
     "worst-case scenario": {"method": "worst_case"},
-    "CVaR (alpha=0.1)": {"method": "cvar", "alpha": 0.1},
+    "CVaR (tail_fraction=0.1)": {"method": "cvar", "tail_fraction": 0.1},
     "max regret": {"method": "max_regret"},
 }
 
@@ -55,6 +55,7 @@ def hillstrom_comparison(quick=False, random_state=0, n_boot=200):
 
     hill = load_hillstrom()
     X = hillstrom_features(hill).to_numpy()
+    arms = list(hill["segment"].cat.categories)
     Y = np.column_stack([hill["visit"].to_numpy(), hill["segment"].cat.codes.to_numpy()])
     Xtr, Xte, Ytr, Yte = train_test_split(
         X, Y, train_size=0.7, stratify=Y[:, 1], random_state=random_state
@@ -67,8 +68,10 @@ def hillstrom_comparison(quick=False, random_state=0, n_boot=200):
         uncertainty="bootstrap",
         n_scenarios=10 if quick else 50,
         budget=0.2 * Xtr.shape[0],
+        control=arms.index("No E-Mail"),
         random_state=random_state,
     ).fit(Xtr, Ytr)
+    est.campaign_names_ = [arms[int(a)] for a in est.actions_]
     rows, values = {}, {}
     for name, params in MODELS.items():
         est.resolve(**params)
@@ -103,7 +106,7 @@ def run(report, quick: bool = False) -> None:
     report.table(table, caption="Held-out realised value by model", floatfmt=".1f")
     est.resolve(method="nominal")
     fig, axes = plt.subplots(1, 2, figsize=(9, 0.8 + 0.35 * est.n_segments_))
-    labels = ["Mens", "Womens"]
+    labels = [name.replace(" E-Mail", "") for name in est.campaign_names_]
     plot_allocation(est, ax=axes[0], campaign_labels=labels, title="nominal")
     est.resolve(method="ellipsoidal", theta=3.0)
     plot_allocation(est, ax=axes[1], campaign_labels=labels, title="ellipsoidal, theta=3")
