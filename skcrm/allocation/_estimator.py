@@ -480,25 +480,6 @@ default="kmeans_lift"
         values = np.unique(outcome)
         self.outcome_type_ = "binary" if np.all(np.isin(values, (0.0, 1.0))) else "continuous"
         counts = np.bincount(arm, minlength=M + 1)
-        needs_models = self.uplift_model != "segment_means"
-        if needs_models and is_classifier(self._base()):
-            if self.outcome_type_ != "binary":
-                raise ValueError(
-                    f"base_estimator {type(self._base()).__name__} is a classifier but the "
-                    f"outcome is not binary ({values.size} distinct values, e.g. "
-                    f"{format_labels(values[:4])}); a classifier would read P(outcome == 1) "
-                    "as the response. Pass a regressor (the default for a non-binary outcome)"
-                )
-            groups = range(M + 1) if self.uplift_model == "two_model" else [None]
-            for a in groups:
-                rows = outcome if a is None else outcome[arm == a]
-                if rows.size and np.unique(rows).size < 2:
-                    where = "" if a is None else f" in arm {_plain(arms[a])!r}"
-                    raise ValueError(
-                        f"the outcome is constant (all {_plain(rows[0]):g}){where}: a response "
-                        f"classifier cannot be fitted{where}. Use uplift_model='segment_means', "
-                        "a base_estimator that handles one class, or more data"
-                    )
         # rows per segment x arm cell (spec 8.8): known before fitting for a segment column;
         # for a clustering, every arm needs at least the minimum per segment
         if isinstance(self.segmentation, str) and self.segmentation == "column":
@@ -524,6 +505,25 @@ default="kmeans_lift"
                     f"({_MIN_CELL_ROWS} per segment x arm cell). Use fewer n_segments or more "
                     "data"
                 )
+        needs_models = self.uplift_model != "segment_means"
+        if needs_models and is_classifier(self._base()):
+            if self.outcome_type_ != "binary":
+                raise ValueError(
+                    f"base_estimator {type(self._base()).__name__} is a classifier but the "
+                    f"outcome is not binary ({values.size} distinct values, e.g. "
+                    f"{format_labels(values[:4])}); a classifier would read P(outcome == 1) "
+                    "as the response. Pass a regressor (the default for a non-binary outcome)"
+                )
+            groups = range(M + 1) if self.uplift_model == "two_model" else [None]
+            for a in groups:
+                rows = outcome if a is None else outcome[arm == a]
+                if rows.size and np.unique(rows).size < 2:
+                    where = "" if a is None else f" in arm {_plain(arms[a])!r}"
+                    raise ValueError(
+                        f"the outcome is constant (all {_plain(rows[0]):g}){where}: a response "
+                        f"classifier cannot be fitted{where}. Use uplift_model='segment_means', "
+                        "a base_estimator that handles one class, or more data"
+                    )
 
     def _design_dummy(self, Xf, arm):
         """[X, D, X * D] with one dummy per campaign (spec 2, treatment dummy)."""

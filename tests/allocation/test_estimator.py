@@ -281,7 +281,9 @@ def test_unseen_treatment_label_in_score_is_rejected(er8):
     est = _er8_est(method="nominal").fit(X, Y)
     Y2 = Y.copy()
     Y2[0, 1] = 7
-    with pytest.raises(ValueError, match=r"treatment labels \[7\] were not seen in fit"):
+    with pytest.raises(
+        ValueError, match=r"treatment has label\(s\) \[7\] not in actions \[0, 1, 2\]"
+    ):
         est.score(X, Y2)
 
 
