@@ -50,6 +50,25 @@ class AllocationError(RuntimeError):
 class AllocationResult:
     """Solution of one allocation model.
 
+    Parameters
+    ----------
+    allocation : ndarray of shape (K, M)
+        See Attributes.
+    objective : float
+        See Attributes.
+    expected_value : float
+        See Attributes.
+    status : str
+        See Attributes.
+    solver : str
+        See Attributes.
+    budget_used : float
+        See Attributes.
+    method : str
+        See Attributes.
+    extras : dict
+        See Attributes.
+
     Attributes
     ----------
     allocation : ndarray of shape (K, M)
@@ -115,6 +134,22 @@ def covariance_factor(cov=None, cov_factor=None, scenarios=None, cov_scale=1.0):
     From ``cov_factor`` as given, from ``cov`` by a clipped eigendecomposition, or from the
     centred scenarios ``D / sqrt(S - 1)`` (exact when the covariance is singular).
     ``cov_scale`` multiplies the covariance (``1 / S`` is the paper-like "mean" scale).
+
+    Parameters
+    ----------
+    cov : array-like of shape (KM, KM), optional
+        Covariance of ``vec(value)`` (C order).
+    cov_factor : array-like of shape (r, KM), optional
+        A factor, returned as given (times ``sqrt(cov_scale)``).
+    scenarios : array-like of shape (S, K, M), optional
+        Value scenarios.
+    cov_scale : float, default=1.0
+        Multiplier of the covariance.
+
+    Returns
+    -------
+    ndarray of shape (r, KM)
+        The factor F.
 
     Examples
     --------

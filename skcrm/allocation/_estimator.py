@@ -656,6 +656,7 @@ default="kmeans_lift"
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Customers of the experiment (features, plus the segment column if any).
         y : array-like of shape (n_samples, 2) or (n_samples,)
             ``[outcome, treatment]`` columns (the packed target; the layout of
             ``skcrm.policy.pack_policy_target``, whose propensity columns are ignored), or
@@ -973,6 +974,7 @@ default="kmeans_lift"
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Customers.
 
         Returns
         -------
@@ -981,7 +983,18 @@ default="kmeans_lift"
         return self._lifts_and_segments(X)[1]
 
     def predict_lift(self, X):
-        """Individual lift predictions (n, M); segment values for ``segment_means``."""
+        """Individual lift predictions (n, M); segment values for ``segment_means``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Customers.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, M)
+            Predicted lift of each campaign (columns in ``actions_`` order).
+        """
         lifts, seg = self._lifts_and_segments(X)
         return self.lift_hat_[seg] if lifts is None else lifts
 
@@ -996,6 +1009,7 @@ default="kmeans_lift"
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Customers.
 
         Returns
         -------
@@ -1123,6 +1137,7 @@ default="kmeans_lift"
         Parameters
         ----------
         param_values : iterable of float
+            Values of ``param`` to solve for.
         param : {"theta", "gamma", "tail_fraction", "risk_aversion", "budget"}
 
         Returns
@@ -1163,7 +1178,23 @@ default="kmeans_lift"
     def held_out_values(self, X, y, treatment=None, n_boot=None):
         """Realised value of ``allocation_`` on held-out experimental data (spec 8.7).
 
-        Returns (plug-in value, bootstrap values of shape (n_boot,) or None).
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Held-out customers of the experiment.
+        y : array-like of shape (n_samples, 2) or (n_samples,)
+            ``[outcome, treatment]`` or the outcome with ``treatment``.
+        treatment : array-like of shape (n_samples,), optional
+            Arm of each row.
+        n_boot : int, optional
+            Bootstrap replicates of the held-out rows (stratified by segment x arm).
+
+        Returns
+        -------
+        value : float
+            The plug-in value with difference-in-means lifts.
+        values : ndarray of shape (n_boot,) or None
+            Its bootstrap replicates.
         """
         lifts, seg = self._lifts_and_segments(X)
         outcome, treat = self._split_targets(y, treatment, seg.shape[0])
@@ -1204,8 +1235,11 @@ default="kmeans_lift"
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Held-out customers of the experiment.
         y : array-like of shape (n_samples, 2) or (n_samples,)
+            ``[outcome, treatment]`` or the outcome with ``treatment``.
         treatment : array-like of shape (n_samples,), optional
+            Arm of each row.
 
         Returns
         -------

@@ -74,6 +74,7 @@ def worst_case_loss(values):
     Parameters
     ----------
     values : array-like of shape (n,)
+        Realised values (e.g. of one allocation over scenarios).
 
     Returns
     -------
