@@ -374,17 +374,25 @@ def _solve_conic_direct(method, data, cons, K, M, verbose=False):
         lam = data["risk_aversion"]
         idx = np.arange(iy, iy + r)
         P = sp.csc_matrix((np.full(r, 2.0 * lam), (idx, idx)), shape=(nz, nz))
-    # zero cone: F_b x_b - y_b = 0, sum_b y_b - y = 0
-    Fc = sp.coo_matrix(F)
-    blk = np.searchsorted(edges, Fc.col, side="right") - 1
-    zrow = blk * r + Fc.row
-    rows = [zrow, np.arange(ny), ny + np.tile(np.arange(r), nb), ny + np.arange(r)]
-    cols = [Fc.col, n + np.arange(ny), n + np.arange(ny), iy + np.arange(r)]
-    vals = [Fc.data, -np.ones(ny), np.ones(ny), -np.ones(r)]
-    A_zero = sp.csr_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-        shape=(ny + r, nz),
+    # zero cone: F_b x_b - y_b = 0, sum_b y_b - y = 0; the factor's entries are laid out
+    # column by column (CSC order) in int32 index arrays, without COO intermediates
+    blk = (np.searchsorted(edges, np.arange(n), side="right") - 1).astype(np.int32)
+    f_rows = (blk[:, None] * r + np.arange(r, dtype=np.int32)[None, :]).ravel()
+    f_indptr = np.arange(0, n * r + 1, r, dtype=np.int64)
+    A_F = sp.csc_matrix((F.T.ravel(), f_rows, f_indptr), shape=(ny + r, n))
+    del f_rows, blk
+    A_aux = sp.csr_matrix(
+        (
+            np.r_[-np.ones(ny), np.ones(ny), -np.ones(r)],
+            (
+                np.r_[np.arange(ny), ny + np.tile(np.arange(r), nb), ny + np.arange(r)],
+                np.r_[np.arange(ny), np.arange(ny), ny + np.arange(r)],
+            ),
+        ),
+        shape=(ny + r, nz - n),
     )
+    A_zero = sp.hstack([A_F, A_aux], format="csc")
+    del A_F, A_aux
     # nonnegative cone: packing rows, then cell bounds
     c = cons.costs.ravel()
     camp = np.tile(np.arange(M), K)
@@ -416,6 +424,7 @@ def _solve_conic_direct(method, data, cons, K, M, verbose=False):
         b.append(np.zeros(r + 1))
         cones.append(clarabel.SecondOrderConeT(r + 1))
     A = sp.vstack(blocks, format="csc")
+    del blocks, A_zero, lin_rows, seg, eye
     b = np.concatenate(b)
     start = time.perf_counter()
     for refine in (False, True):
@@ -424,7 +433,9 @@ def _solve_conic_direct(method, data, cons, K, M, verbose=False):
         # without iterative refinement each iteration is about twice as fast on the factor
         # rows; a failure retries with Clarabel's defaults
         settings.iterative_refinement_enable = refine
-        solution = clarabel.DefaultSolver(P, q, A, b, cones, settings).solve()
+        solver = clarabel.DefaultSolver(P, q, A, b, cones, settings)
+        solution = solver.solve()
+        del solver
         status = str(solution.status)
         if status == "Solved":
             break
@@ -442,6 +453,7 @@ def _solve_conic_direct(method, data, cons, K, M, verbose=False):
         "solve_time": time.perf_counter() - start,
         "iterations": int(solution.iterations),
         "formulation": "direct factored (no cvxpy)",
+        "iterative_refinement": refine,
     }
     x = np.asarray(solution.x, dtype=float)[:n]
     return x, ("optimal" if status == "Solved" else "optimal_inaccurate"), extras

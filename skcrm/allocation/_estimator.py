@@ -662,7 +662,7 @@ default="kmeans_lift"
             ``skcrm.policy.pack_policy_target``, whose propensity columns are ignored), or
             the outcome alone with ``treatment``.
         treatment : array-like of shape (n_samples,), optional
-            Arm of each row (``control_label`` = no campaign).
+            Arm of each row (``control`` = no campaign).
 
         Returns
         -------
