@@ -7,7 +7,7 @@ import numpy as np
 __all__ = ["plot_allocation", "plot_robustness_path"]
 
 
-def plot_allocation(allocation, ax=None, segment_labels=None, campaign_labels=None, title=None):
+def plot_allocation(allocation, *, ax=None, segment_labels=None, campaign_labels=None, title=None):
     """Heat map of an allocation: customers of each segment (rows) given each campaign.
 
     Parameters
@@ -57,7 +57,7 @@ def plot_allocation(allocation, ax=None, segment_labels=None, campaign_labels=No
     return ax
 
 
-def plot_robustness_path(path, ax=None, title=None):
+def plot_robustness_path(path, *, ax=None, title=None):
     """Price of robustness: expected and robust value (left axis) and sd (right axis).
 
     Parameters
