@@ -35,11 +35,17 @@ templates_path = ["_templates"]
 # The build has no network, so there is no intersphinx: references to other libraries'
 # classes in signatures and docstrings cannot resolve and are not skcrm's to fix.
 nitpick_ignore_regex = [
-    (r"py:.*", r"(numpy|np|pandas|pd|scipy|sklearn|jax|jaxlib|flax|optax|numpyro|xgboost"
-     r"|cvxpy|matplotlib|dask|distributed|joblib|tqdm)(\..*)?"),
+    (
+        r"py:.*",
+        r"(numpy|np|pandas|pd|scipy|sklearn|jax|jaxlib|flax|optax|numpyro|xgboost"
+        r"|cvxpy|matplotlib|dask|distributed|joblib|tqdm)(\..*)?",
+    ),
     # numpydoc type words that are not objects
-    (r"py:.*", r"(array-like|array_like|ndarray|callable|optional|default|scalar|label|"
-     r"iterable|dict-like|path-like|DataFrame|Series|Axes|Generator|RandomState)"),
+    (
+        r"py:.*",
+        r"(array-like|array_like|ndarray|callable|optional|default|scalar|label|"
+        r"iterable|dict-like|path-like|DataFrame|Series|Axes|Generator|RandomState)",
+    ),
 ]
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]
 html_theme = "pydata_sphinx_theme"

@@ -34,7 +34,8 @@ def code_blocks(path: Path) -> list[tuple[int, str]]:
             blocks.append((text[: m.start()].count("\n") + 2, m.group(1)))
     else:
         for m in _RST.finditer(text):
-            blocks.append((text[: m.start(2)].count("\n") + 1, textwrap.dedent(m.group(2)).rstrip() + "\n"))
+            source = textwrap.dedent(m.group(2)).rstrip() + "\n"
+            blocks.append((text[: m.start(2)].count("\n") + 1, source))
     return blocks
 
 
