@@ -176,7 +176,7 @@ def run(report, quick: bool = False) -> None:
     report.table(table, caption="Held-out realised value by model", floatfmt=".1f")
     est.resolve(method="nominal")
     fig, axes = plt.subplots(1, 2, figsize=(9, 0.8 + 0.35 * est.n_segments_))
-    labels = ["Mens", "Womens"]  # actions_: the codes 1, 2 of "Mens E-Mail", "Womens E-Mail"
+    labels = ["Mens", "Womens"]  # campaigns_: the codes 1, 2 of "Mens E-Mail", "Womens E-Mail"
     plot_allocation(est, ax=axes[0], campaign_labels=labels, title="nominal")
     est.resolve(method="ellipsoidal", theta=3.0)
     plot_allocation(est, ax=axes[1], campaign_labels=labels, title="ellipsoidal, theta=3")

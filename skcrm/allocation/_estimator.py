@@ -159,14 +159,16 @@ default="kmeans_lift"
     ----------
     segments_ : ndarray of shape (K,)
         Segment labels.
-    actions_ : ndarray of shape (M,)
+    actions_ : ndarray of shape (M + 1,)
+        Sorted labels of every arm, control included (as in every skcrm estimator).
+    campaigns_ : ndarray of shape (M,)
         Sorted labels of the campaigns (the columns of ``allocation_``; the control arm is
         not one of them).
     control_ : scalar
         The control label.
     n_segments_ : int
         Number of segments K.
-    n_actions_ : int
+    n_campaigns_ : int
         Number of campaigns M.
     outcome_type_ : {"binary", "continuous"}
         Type of the training outcome (chooses the default response model).
@@ -190,6 +192,21 @@ default="kmeans_lift"
         Nominal value per customer.
     value_scenarios_ : ndarray of shape (S, K, M)
         Value scenarios.
+    value_lower_ : ndarray of shape (K, M)
+        Value per customer at the lower lift bound (never above the nominal value).
+    value_cov_factor_ : ndarray of shape (S, K*M)
+        Factor F of the value covariance, cov = F'F; the ellipsoidal and mean-variance
+        problems use it without ever forming the (K*M, K*M) covariance.
+    revenue_, action_costs_ : ndarray of shape (K, M)
+        Revenue per response and cost per contacted customer, broadcast to the cells.
+    cov_scale_factor_ : float
+        Factor applied to the scenario covariance (``cov_scale``).
+    cell_counts_ : ndarray of shape (K, M + 1)
+        Training rows per segment x arm cell (control first).
+    raw_segment_labels_ : ndarray
+        Segment labels before small segments were merged.
+    segment_map_ : ndarray of int
+        Merged segment of each raw segment (``min_segment_size``).
     allocation_ : ndarray of shape (K, M)
         Customers of segment k given campaign m.
     assignment_rate_ : ndarray of shape (K, M)
@@ -427,15 +444,15 @@ default="kmeans_lift"
                 treat, n_samples=treat.shape[0], control=self.control, require_control=True
             )
             c = info.control_index
-            self._arms_ = info.actions
-            self.actions_ = np.delete(info.actions, c)
+            self.actions_ = info.actions
+            self.campaigns_ = np.delete(info.actions, c)
             self.control_ = info.control
             # code a: 0 = control, 1..M = campaigns in sorted order
             self._arm_order_ = np.r_[c, np.delete(np.arange(info.n_actions), c)]
             codes = info.codes
         else:
             info = check_treatment(
-                treat, n_samples=treat.shape[0], actions=self._arms_, control=self.control_,
+                treat, n_samples=treat.shape[0], actions=self.actions_, control=self.control_,
             )  # fmt: skip
             codes = info.codes
         inverse = np.empty_like(self._arm_order_)
@@ -475,8 +492,8 @@ default="kmeans_lift"
 
     def _check_inputs(self, outcome, arm, raw_col):
         """Every check on the experiment that can fail, before any model is fitted."""
-        M = self.actions_.size
-        arms = np.concatenate([[self.control_], self.actions_])
+        M = self.campaigns_.size
+        arms = np.concatenate([[self.control_], self.campaigns_])
         values = np.unique(outcome)
         self.outcome_type_ = "binary" if np.all(np.isin(values, (0.0, 1.0))) else "continuous"
         counts = np.bincount(arm, minlength=M + 1)
@@ -527,7 +544,7 @@ default="kmeans_lift"
 
     def _design_dummy(self, Xf, arm):
         """[X, D, X * D] with one dummy per campaign (spec 2, treatment dummy)."""
-        M = len(self.actions_)
+        M = len(self.campaigns_)
         D = np.zeros((Xf.shape[0], M))
         rows = np.flatnonzero(arm > 0)
         D[rows, arm[rows] - 1] = 1.0
@@ -535,7 +552,7 @@ default="kmeans_lift"
         return np.hstack([Xf, D, inter])
 
     def _fit_uplift(self, Xf, outcome, arm, rs):
-        M = len(self.actions_)
+        M = len(self.campaigns_)
         base = self._base()
         target = outcome.astype(np.int64) if is_classifier(base) else outcome
         if self.uplift_model == "two_model":
@@ -553,7 +570,7 @@ default="kmeans_lift"
         return [model.fit(self._design_dummy(Xf, arm), target)]
 
     def _lifts_from(self, models, Xf):
-        M = len(self.actions_)
+        M = len(self.campaigns_)
         if self.uplift_model == "two_model":
             p = np.column_stack([_predict_response(m, Xf) for m in models])
             return p[:, 1:] - p[:, :1]
@@ -671,7 +688,7 @@ default="kmeans_lift"
         X = validate_data(self, X, reset=True, dtype=np.float64, ensure_min_samples=2)
         outcome, treat = self._split_targets(y, treatment, X.shape[0])
         arm = self._arm_codes(treat, fitting=True)
-        M = len(self.actions_)
+        M = len(self.campaigns_)
         self._check_inputs(outcome, arm, self._features(X)[1])
         rs = check_random_state(self.random_state)
         seed = int(rs.randint(np.iinfo(np.int32).max))
@@ -691,7 +708,7 @@ default="kmeans_lift"
             lifts = self._lifts_from(self.uplift_models_, Xf)
         seg = self._fit_segments(Xf, raw_col, lifts, seed)
         K = self.segments_.size
-        self.n_segments_, self.n_actions_ = int(K), int(M)
+        self.n_segments_, self.n_campaigns_ = int(K), int(M)
 
         cell = seg * (M + 1) + arm
         counts, sums, means = unc.cell_means(outcome, cell, K * (M + 1))
@@ -700,7 +717,7 @@ default="kmeans_lift"
             low = np.argwhere(counts2 < _MIN_CELL_ROWS)
             if low.size:
                 k, a = low[0]
-                arms = np.concatenate([[self.control_], self.actions_])
+                arms = np.concatenate([[self.control_], self.campaigns_])
                 raise ValueError(
                     f"segment {_plain(self.segments_[k])!r} x arm {_plain(arms[a])!r} has "
                     f"{int(counts2[k, a])} training row(s); at least {_MIN_CELL_ROWS} are needed "
@@ -826,7 +843,7 @@ default="kmeans_lift"
         return out
 
     def _scenarios(self, X, Xf, raw_col, outcome, arm, seg, lifts, point, sums, counts, rng, seed):
-        K, M = self.n_segments_, self.n_actions_
+        K, M = self.n_segments_, self.n_campaigns_
         S = self.n_scenarios
         cell = seg * (M + 1) + arm
         if self.uncertainty == "subsample_means":
@@ -993,7 +1010,7 @@ default="kmeans_lift"
         Returns
         -------
         ndarray of shape (n_samples, M)
-            Predicted lift of each campaign (columns in ``actions_`` order).
+            Predicted lift of each campaign (columns in ``campaigns_`` order).
         """
         lifts, seg = self._lifts_and_segments(X)
         return self.lift_hat_[seg] if lifts is None else lifts
@@ -1017,7 +1034,7 @@ default="kmeans_lift"
         """
         lifts, seg = self._lifts_and_segments(X)
         n = seg.shape[0]
-        K, M = self.n_segments_, self.n_actions_
+        K, M = self.n_segments_, self.n_campaigns_
         n_k = np.bincount(seg, minlength=K).astype(float)
         targets = self.assignment_rate_ * n_k[:, None]
         full = np.column_stack([targets, np.maximum(n_k - targets.sum(axis=1), 0.0)])
@@ -1039,7 +1056,7 @@ default="kmeans_lift"
                 pick = cand[np.argsort(-lifts[rows[cand], m], kind="stable")[:need]]
                 code[rows[pick]] = m
                 free[pick] = False
-        labels = np.concatenate([self.actions_, [self.control_]])
+        labels = np.concatenate([self.campaigns_, [self.control_]])
         return labels[np.where(code < 0, M, code)]
 
     _RESOLVE_PARAMS = (
@@ -1199,7 +1216,7 @@ default="kmeans_lift"
         lifts, seg = self._lifts_and_segments(X)
         outcome, treat = self._split_targets(y, treatment, seg.shape[0])
         arm = self._arm_codes(treat, fitting=False)
-        K, M = self.n_segments_, self.n_actions_
+        K, M = self.n_segments_, self.n_campaigns_
         cell = seg * (M + 1) + arm
         counts, _, means = unc.cell_means(outcome, cell, K * (M + 1))
         m2 = means.reshape(K, M + 1)

@@ -36,7 +36,7 @@ def plot_allocation(allocation, *, ax=None, segment_labels=None, campaign_labels
         est = allocation
         eta = est.allocation_
         segment_labels = segment_labels or [str(s) for s in est.segments_]
-        campaign_labels = campaign_labels or [str(t) for t in est.actions_]
+        campaign_labels = campaign_labels or [str(t) for t in est.campaigns_]
     else:
         eta = np.asarray(allocation, dtype=float)
     K, M = eta.shape

@@ -108,7 +108,7 @@ def test_string_labels_relabelled_arms_and_permuted_rows_give_the_same_answer():
     # strings whose sort order differs from the integers': the control sorts last
     names = np.array(["zz-none", "b-mens", "a-womens"])
     named = _fit(X, d.y, names[d.treatment], control="zz-none", **kw)
-    assert named.actions_.tolist() == ["a-womens", "b-mens"] and named.control_ == "zz-none"
+    assert named.campaigns_.tolist() == ["a-womens", "b-mens"] and named.control_ == "zz-none"
     np.testing.assert_allclose(named.allocation_[:, ::-1], base.allocation_, atol=1e-9)
     np.testing.assert_allclose(named.lift_hat_[:, ::-1], base.lift_hat_, atol=1e-12)
     perm = np.random.default_rng(0).permutation(d.y.size)
@@ -171,7 +171,7 @@ def test_names_follow_the_conventions():
     assert "tail_fraction" in core and "action_costs" in core and "alpha" not in core
     d = make_campaign_data(300, [[0.1, 0.3, 0.2]], random_state=0)
     est = _fit(d.X, d.y, d.treatment)
-    assert est.actions_.tolist() == [1, 2] and est.control_ == 0 and est.n_actions_ == 2
+    assert est.campaigns_.tolist() == [1, 2] and est.control_ == 0 and est.n_campaigns_ == 2
     assert not hasattr(est, "treatments_") and not hasattr(est, "control_label_")
 
 
@@ -205,7 +205,7 @@ def test_hillstrom_spend_gets_a_regressor_and_the_difference_in_means():
     assert all(is_regressor(m) for m in est.uplift_models_)
     lift = est.predict_lift(X).mean(axis=0)
     means = {a: spend[arm == a].mean() for a in np.unique(arm)}
-    diff = [means[a] - means["No E-Mail"] for a in est.actions_]
+    diff = [means[a] - means["No E-Mail"] for a in est.campaigns_]
     # a linear model per arm, averaged over all rows, is the regression-adjusted difference
     # in means of a randomised experiment: within ~1 standard error (0.13) of the raw one
     np.testing.assert_allclose(lift, diff, atol=0.15)

@@ -59,7 +59,7 @@ def test_fit_returns_self_and_attributes_have_documented_shapes(data, fitted):
     assert fitted.lift_cov_.shape == (K * M, K * M)
     assert fitted.value_scenarios_.shape == (S, K, M)
     assert fitted.segment_sizes_.shape == (K,)
-    assert fitted.actions_.tolist() == [1, 2] and fitted.control_ == 0
+    assert fitted.campaigns_.tolist() == [1, 2] and fitted.control_ == 0
     assert fitted.n_features_in_ == 4
     assert fitted.budget_used_ <= 500.0 * (1 + 1e-9)
     for name in ("expected_profit_", "worst_case_profit_", "robust_objective_", "profit_sd_"):
@@ -90,7 +90,7 @@ def test_predict_counts_match_integer_allocation_on_the_population(er8):
     est = _er8_est(method="interval", integer=True, segment_sizes=None).fit(X, Y)
     pred, seg = est.predict(X), est.predict_segment(X)
     for k in range(8):
-        for m, lab in enumerate(est.actions_):
+        for m, lab in enumerate(est.campaigns_):
             assert np.sum((seg == k) & (pred == lab)) == est.allocation_[k, m]
 
 
