@@ -39,6 +39,25 @@ def code_blocks(path: Path) -> list[tuple[int, str]]:
     return blocks
 
 
+_PRINTS = re.compile(r"^```python\n(.*?)^```\n\nwhich prints\n\n```text\n(.*?)^```", re.M | re.S)
+
+
+def test_readme_output_is_what_the_code_prints(tmp_path):
+    """The README shows real output: its quick start prints exactly the text under it."""
+    code, printed = _PRINTS.search((ROOT / "README.md").read_text()).groups()
+    script = tmp_path / "quickstart.py"
+    script.write_text(code)
+    proc = subprocess.run(
+        [sys.executable, "-W", "ignore", str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout == printed
+
+
 def test_collector_finds_blocks_in_both_formats(tmp_path):
     md = tmp_path / "a.md"
     md.write_text("x\n```python\nprint(1)\n```\n```bash\nls\n```\n")
