@@ -148,6 +148,7 @@ def make_campaign_data(
     lift_heterogeneity : float
         Standard deviation of customer-level noise added to the treated response rates.
     random_state : int, optional
+        Seed of the customers' features, arms and responses.
 
     Returns
     -------
@@ -208,6 +209,11 @@ def make_er8_data(random_state=None):
     population is 10,000 customers per segment, costs 1 and a budget of 30,000: the oracle
     allocation (segments 0, 1 and 4 with treatment 1) is worth exactly 1400.
 
+    Parameters
+    ----------
+    random_state : int, optional
+        Seed of the simulated training rows.
+
     Returns
     -------
     Bunch
@@ -239,6 +245,11 @@ def make_paper_surrogate(random_state=2019):
 
     Cluster sizes are Table 1, means ``PAPER_LPG["SURROGATE_MU"]``, sd ``SURROGATE_SD`` and
     correlation 0.5, generated with an explicit Cholesky factor.
+
+    Parameters
+    ----------
+    random_state : int, default=2019
+        Seed of the training scenarios.
 
     Returns
     -------
