@@ -191,9 +191,9 @@ def covariance_factor(cov=None, cov_factor=None, scenarios=None, cov_scale=1.0):
     raise ValueError("this method needs cov, cov_factor or scenarios")
 
 
-def _default_gamma(KM, confidence_level):
-    """Bertsimas-Sim probability bound 1 (spec 4.6 b): min(KM, sqrt(-2 KM ln(1 - conf)))."""
-    return float(min(KM, np.sqrt(-2.0 * KM * np.log(1.0 - confidence_level))))
+def _default_gamma(KM, alpha):
+    """Bertsimas-Sim probability bound 1: min(KM, sqrt(-2 KM ln(alpha))), alpha = 1 - level."""
+    return float(min(KM, np.sqrt(-2.0 * KM * np.log(alpha))))
 
 
 # ----------------------------------------------------------------------------- numpy helpers
@@ -522,7 +522,7 @@ def solve_allocation(
     risk_aversion=1.0,
     dnorm_d=1,
     dnorm_matrix="identity",
-    confidence_level=0.95,
+    alpha=0.05,
     action_costs=1.0,
     budget=None,
     campaign_budgets=None,
@@ -578,8 +578,8 @@ def solve_allocation(
         D-norm order, 1..KM.
     dnorm_matrix : {"identity", "inv_sqrt_cov", "inv_halfwidth"} or array (KM, KM)
         The matrix A of the D-norm set.
-    confidence_level : float
-        Used for the default Gamma.
+    alpha : float
+        One minus the confidence level of the default Gamma (0.05 = 95%).
     action_costs : float or array-like of shape (M,) or (K, M)
         Cost c_km >= 0 of one campaign for one customer.
     budget : float, optional
@@ -663,8 +663,8 @@ def solve_allocation(
         raise ValueError(f"theta must be >= 0, got {theta!r}")
     if not (0 < tail_fraction <= 1):
         raise ValueError(f"tail_fraction must be in (0, 1], got {tail_fraction!r}")
-    if not (0 < confidence_level < 1):
-        raise ValueError(f"confidence_level must be in (0, 1), got {confidence_level!r}")
+    if not (0 < alpha < 1):
+        raise ValueError(f"alpha must be in (0, 1) (0.05 = 95%), got {alpha!r}")
     if risk_aversion < 0:
         raise ValueError(f"risk_aversion must be >= 0, got {risk_aversion!r}")
     if gamma is not None and not gamma >= 0:
@@ -734,7 +734,7 @@ def solve_allocation(
     data["theta"] = float(theta)
     data["risk_aversion"] = float(risk_aversion)
     if method == "budgeted":
-        data["gamma"] = _default_gamma(KM, confidence_level) if gamma is None else float(gamma)
+        data["gamma"] = _default_gamma(KM, alpha) if gamma is None else float(gamma)
     if method == "dnorm":
         if isinstance(dnorm_matrix, str):
             if dnorm_matrix not in _DNORM_MATRICES:
