@@ -17,6 +17,7 @@ from skcrm.utils import progress
 from . import _parametric, _solver
 from ._core import belief_update, emission_likelihoods, forward_filter
 from ._em import fit_em, n_free_parameters, order_states
+from ._messages import warn
 from ._model import POMDPModel
 from ._strategy import strategic_quadrants
 
@@ -24,7 +25,7 @@ __all__ = ["POMDPPolicy"]
 
 _PARAMETRIC_ATTRS = (
     "coef_",
-    "coef_se_",
+    "standard_errors_",
     "coef_names_",
     "covariate_mean_",
     "covariate_patterns_",
@@ -130,7 +131,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
     solver_tol : float, default=1e-6
         Absolute stopping tolerance of value iteration.
     solver_max_iter : int, default=10000
-    id_col, time_col, action_col : str
+    customer_col, time_col, action_col : str
         Columns of X with the customer id, the integer period (consecutive within a
         customer) and the action label of that period.
     outcome_col : str or None, default="outcome"
@@ -160,7 +161,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         ``R[s, a] = sum_s' Q_a(s,s') sum_y P_a(s',y) v_y - c_a``.
     state_order_ : ndarray (K,)
         Permutation applied to the EM's states to sort them (state 0 = weakest).
-    loglik_, n_iter_, converged_ : float, int, bool
+    log_likelihood_, n_iter_, converged_ : float, int, bool
     n_params_, aic_, bic_ : int, float, float
         Free parameters and information criteria (n = observed outcomes).
     alpha_vectors_, alpha_actions_ : ndarray (m, K), (m,)
@@ -174,7 +175,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
     value_at_start_, vol_at_start_ : float
         DCV (POMDP) and VOL at ``startprob_``.
     n_features_in_, feature_names_in_
-    coef_, coef_se_, coef_names_ : ndarray, ndarray, list of str
+    coef_, standard_errors_, coef_names_ : ndarray, ndarray, list of str
         Parametric models: the MLE in the layout of :mod:`skcrm.pomdp._parametric`,
         its inverse-Hessian standard errors and readable names.
     emission_intercepts_, emission_scale_, cutpoints_ : ndarray (K,), (K,), (L-1,)
@@ -222,7 +223,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         "n_belief_points": [Interval(Integral, 3, None, closed="left")],
         "solver_tol": [Interval(Real, 0, None, closed="neither")],
         "solver_max_iter": [Interval(Integral, 1, None, closed="left")],
-        "id_col": [str],
+        "customer_col": [str],
         "time_col": [str],
         "action_col": [str],
         "outcome_col": [None, str],
@@ -234,6 +235,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
     def __init__(
         self,
         n_states=2,
+        *,
         discount=0.95,
         horizon=None,
         action_costs=None,
@@ -252,7 +254,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         n_belief_points=201,
         solver_tol=1e-6,
         solver_max_iter=10_000,
-        id_col="customer_id",
+        customer_col="customer_id",
         time_col="period",
         action_col="action",
         outcome_col="outcome",
@@ -279,7 +281,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         self.n_belief_points = n_belief_points
         self.solver_tol = solver_tol
         self.solver_max_iter = solver_max_iter
-        self.id_col = id_col
+        self.customer_col = customer_col
         self.time_col = time_col
         self.action_col = action_col
         self.outcome_col = outcome_col
@@ -301,13 +303,13 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         if isinstance(X, pd.DataFrame):
             if reset:
                 validate_data(self, X, reset=True, skip_check_array=True)
-            missing = [c for c in (self.id_col, self.time_col, self.action_col) if c not in X]
+            missing = [c for c in (self.customer_col, self.time_col, self.action_col) if c not in X]
             if missing:
                 raise ValueError(
-                    f"X is missing column(s) {missing} (set id_col/time_col/action_col); "
+                    f"X is missing column(s) {missing} (set customer_col/time_col/action_col); "
                     f"it has {list(X.columns)}"
                 )
-            ids = X[self.id_col].to_numpy()
+            ids = X[self.customer_col].to_numpy()
             times = X[self.time_col].to_numpy()
             acts = X[self.action_col].to_numpy()
             if y is None and self.outcome_col is not None and self.outcome_col in X:
@@ -332,7 +334,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         if len(ids) == 0:
             raise ValueError("X has no rows")
         if pd.isna(pd.Series(ids)).any():
-            raise ValueError(f"column {self.id_col!r} has missing customer ids")
+            raise ValueError(f"column {self.customer_col!r} has missing customer ids")
         return ids, times, acts, y
 
     def _panel(self, X, y, *, fitting):
@@ -506,8 +508,8 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         else:
             self._fit_tabular(panel, init_state, rng)
         n_obs = int((panel.outcomes >= 0).sum())
-        self.aic_ = 2 * self.n_params_ - 2 * self.loglik_
-        self.bic_ = self.n_params_ * np.log(n_obs) - 2 * self.loglik_
+        self.aic_ = 2 * self.n_params_ - 2 * self.log_likelihood_
+        self.bic_ = self.n_params_ * np.log(n_obs) - 2 * self.log_likelihood_
         self.reward_ = (
             np.einsum("asz,azy,y->sa", self.transmat_, self.emissionprob_, self.outcome_values_)
             - self.action_costs_[None, :]
@@ -630,22 +632,21 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
             verbose=self.verbose,
         )
         self.coef_ = res["theta"]
-        self.coef_se_ = res["se"]
+        self.standard_errors_ = res["se"]
         self.coef_names_ = layout.names()
         self.covariate_mean_ = Z.mean(0)
         pi, Q, P = self._customer_arrays(self.covariate_mean_[None])
         self.startprob_, self.transmat_, self.emissionprob_ = pi, Q[0], P[0]
         self.state_order_ = np.arange(K)  # the monotone intercepts order the states
-        self.loglik_ = res["loglik"]
+        self.log_likelihood_ = res["loglik"]
         self.n_iter_ = res["n_iter"]
         self.converged_ = res["converged"]
-        self.loglik_history_ = np.asarray(res["all_logliks"], dtype=float)
+        self.log_likelihood_history_ = np.asarray(res["all_logliks"], dtype=float)
         if not self.converged_:
-            warnings.warn(
+            warn(
                 f"L-BFGS-B did not converge in max_iter={self.max_iter} iterations; increase "
                 "max_iter or n_init, or standardise the covariates and action features",
                 ConvergenceWarning,
-                stacklevel=3,
             )
         self.n_params_ = layout.size
         p = _parametric.unpack(self.coef_, layout)
@@ -742,16 +743,15 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         self.startprob_ = pi[perm]
         self.transmat_ = Q[:, perm][:, :, perm]
         self.emissionprob_ = P[:, perm]
-        self.loglik_ = res["loglik"]
+        self.log_likelihood_ = res["loglik"]
         self.n_iter_ = res["n_iter"]
         self.converged_ = res["converged"]
-        self.loglik_history_ = np.asarray(res["history"], dtype=float)
+        self.log_likelihood_history_ = np.asarray(res["history"], dtype=float)
         if not self.converged_:
-            warnings.warn(
+            warn(
                 f"EM did not converge in max_iter={self.max_iter} iterations (tol={self.tol}); "
                 "increase max_iter or tol",
                 ConvergenceWarning,
-                stacklevel=3,
             )
         self.n_params_ = n_free_parameters(
             K, A, L, self.action_effects, "estimate" if isinstance(init_state, str) else "fixed"
@@ -779,12 +779,11 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         self.solver_n_iter_ = int(sol.info["n_iter"])
         self.solver_residual_ = float(sol.info["residual"])
         if self.horizon is None and self.solver_residual_ >= self.solver_tol:
-            warnings.warn(
+            warn(
                 f"value iteration stopped after solver_max_iter={self.solver_max_iter} "
                 f"iterations with residual {self.solver_residual_:.3g}; increase "
                 "solver_max_iter or solver_tol",
                 ConvergenceWarning,
-                stacklevel=3,
             )
         self.alpha_actions_ = self._alpha_actions(sol)
         self.value_at_start_ = float(sol.value(self.startprob_))
@@ -959,7 +958,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         for j, a in enumerate(self.actions_.tolist()):
             out[f"q_{a}"] = q[:, j]
         out["dcv"], out["vol"] = dcv, vol
-        out.index = pd.Index(customers, name=self.id_col)
+        out.index = pd.Index(customers, name=self.customer_col)
         return out
 
     def _policy_fn(self, policy, sol):
@@ -1012,11 +1011,11 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
                 )
             _, _, Z = self._last_beliefs(X, y, return_z=True)
             (vals,) = self._customer_values(Z, b, (policy,))
-            return pd.Series(vals, index=pd.Index(customers, name=self.id_col), name="dcv")
+            return pd.Series(vals, index=pd.Index(customers, name=self.customer_col), name="dcv")
         vals = self._dcv(b, policy, horizon, method, n_simulations, random_state)
         if customers is None:
             return float(vals[0])
-        return pd.Series(vals, index=pd.Index(customers, name=self.id_col), name="dcv")
+        return pd.Series(vals, index=pd.Index(customers, name=self.customer_col), name="dcv")
 
     def _dcv(self, b, policy, horizon, method, n_simulations, random_state):
         sol = self._solution()
@@ -1097,7 +1096,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
             vol = vol / ol
         if customers is None:
             return float(vol[0])
-        return pd.Series(vol, index=pd.Index(customers, name=self.id_col), name="vol")
+        return pd.Series(vol, index=pd.Index(customers, name=self.customer_col), name="vol")
 
     def _vol_parts(self, b, horizon, policy_horizon):
         if policy_horizon not in ("matched", "infinite"):
@@ -1223,7 +1222,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
             S[:, t], Ac[:, t], Y[:, t] = s, a, yy
         X = pd.DataFrame(
             {
-                self.id_col: np.repeat(np.arange(N), T),
+                self.customer_col: np.repeat(np.arange(N), T),
                 self.time_col: np.tile(np.arange(1, T + 1), N),
                 self.action_col: self.actions_[Ac.ravel()],
             }
