@@ -20,7 +20,7 @@ except ImportError:  # pragma: no cover - until the shared helper lands
         while frame is not None and frame.f_code.co_filename.startswith(roots):
             frame = frame.f_back
             level += 1
-        warnings.warn(message, category, stacklevel=max(level - 1, 2))
+        warnings.warn(message, category, stacklevel=level)
 
 
 __all__ = ["warn"]
