@@ -47,6 +47,20 @@ def to_time_units(times, origin=None, unit: str = "W") -> np.ndarray:
     (``"W"``) since ``origin`` (default: the earliest time). Numeric times are returned as
     float64 unchanged, minus ``origin`` if given.
 
+    Parameters
+    ----------
+    times : array-like
+        Datetimes, date strings or numbers.
+    origin : datetime-like, number or None, default=None
+        Time zero; None -> the earliest time (datetimes) or no shift (numbers).
+    unit : {"D", "W"}, default="W"
+        Unit of the result for datetimes.
+
+    Returns
+    -------
+    ndarray of float64
+        Elapsed time in ``unit``.
+
     Examples
     --------
     >>> import pandas as pd
@@ -69,7 +83,7 @@ def to_time_units(times, origin=None, unit: str = "W") -> np.ndarray:
 class EventLog:
     """A validated long table of events, grouped by customer.
 
-    Attributes
+    Parameters
     ----------
     customers : ndarray of shape (n_customers,)
         Unique customer ids, in order of first appearance.
@@ -112,6 +126,28 @@ def check_event_times(
     column for no rows, a missing id or time, a non-finite time or a negative time (unless
     ``allow_negative``), and a ``TypeError`` for a time column that is neither numeric nor
     datetime.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        The event table.
+    customer_col : str
+        Column of customer ids.
+    time_col : str
+        Column of event times (numbers or datetimes).
+    unit : {"D", "W"}, default="W"
+        Unit of the returned times for datetime columns.
+    origin : datetime-like, number or None, default=None
+        Time zero (see :func:`to_time_units`).
+    allow_negative : bool, default=False
+        Accept times before ``origin``.
+    param : str, default="X"
+        Name of the argument, for messages.
+
+    Returns
+    -------
+    ndarray of float64
+        Event times in ``unit``, in row order.
 
     Examples
     --------
@@ -160,6 +196,32 @@ def check_event_log(
     Raises a ``ValueError`` naming the column for a missing customer id or time, a
     negative time, a duplicated (customer, time) pair unless ``allow_duplicates``, and
     rows out of time order within a customer when ``require_sorted``.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        The event table.
+    customer_col : str
+        Column of customer ids.
+    time_col : str
+        Column of event times (numbers or datetimes).
+    unit : {"D", "W"}, default="W"
+        Unit of the returned times for datetime columns.
+    origin : datetime-like, number or None, default=None
+        Time zero (see :func:`to_time_units`).
+    allow_negative : bool, default=False
+        Accept times before ``origin``.
+    allow_duplicates : bool, default=False
+        Accept two events of one customer at the same time.
+    require_sorted : bool, default=False
+        Require rows in time order within each customer.
+    param : str, default="X"
+        Name of the argument, for messages.
+
+    Returns
+    -------
+    EventLog
+        Customers, row codes, times and the sorting permutation.
 
     Examples
     --------

@@ -1,0 +1,99 @@
+"""Per-partition scoring and map-reduce over a Dask DataFrame equal the pandas path."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LinearRegression
+
+from skcrm.utils._dask import (
+    as_dask_frame,
+    dask_map_method,
+    is_dask_frame,
+    partition_by_customer,
+    reduce_partitions,
+)
+
+dd = pytest.importorskip("dask.dataframe")
+
+
+class _PerCustomerMean:
+    """A per-customer method: one row per customer, indexed by id (as skcrm's CLV outputs)."""
+
+    def mean_value(self, X):
+        return X.groupby("cid", sort=False)["v"].mean().rename("mean_value")
+
+
+def _log(n_customers=40, seed=0):
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(1, 6, size=n_customers)
+    cid = np.repeat(np.arange(n_customers) * 7 + 3, counts)
+    return pd.DataFrame({"cid": cid, "v": rng.normal(size=cid.size)}).sample(
+        frac=1.0, random_state=1
+    )
+
+
+def test_detects_dask_frames_without_importing_dask_for_pandas():
+    frame = _log()
+    assert not is_dask_frame(frame)
+    assert is_dask_frame(dd.from_pandas(frame, npartitions=2))
+    assert as_dask_frame(frame) is None
+
+
+def test_row_scoring_equals_pandas():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(101, 3)), columns=["a", "b", "c"])
+    model = LinearRegression().fit(X, X @ [1.0, -2.0, 0.5])
+    out = dask_map_method(model, "predict", dd.from_pandas(X, npartitions=4))
+    got = out.compute()
+    np.testing.assert_allclose(got.to_numpy(), model.predict(X))
+    assert got.index.equals(X.index)
+
+
+def test_per_customer_scoring_repartitions_with_a_warning_and_equals_pandas():
+    log = _log()
+    ddf = dd.from_pandas(log, npartitions=5, sort=False)
+    with pytest.warns(UserWarning, match="not partitioned by customer"):
+        out = dask_map_method(_PerCustomerMean(), "mean_value", ddf, customer_col="cid")
+    got = out.compute().sort_index()
+    want = _PerCustomerMean().mean_value(log).sort_index()
+    pd.testing.assert_series_equal(got, want, check_names=False)
+
+
+def test_partitioned_frame_is_used_as_is():
+    log = _log()
+    ddf = dd.from_pandas(log.set_index("cid").sort_index(), npartitions=3)
+    same = partition_by_customer(ddf, "cid")
+    assert "cid" in same.columns and same.npartitions == 3
+    out = dask_map_method(_PerCustomerMean(), "mean_value", ddf, customer_col="cid")
+    pd.testing.assert_series_equal(
+        out.compute().sort_index(),
+        _PerCustomerMean().mean_value(log).sort_index(),
+        check_names=False,
+    )
+
+
+def test_parquet_path_is_read_through_dask(tmp_path):
+    log = _log()
+    path = tmp_path / "log.parquet"
+    log.to_parquet(path)
+    ddf = as_dask_frame(path)
+    assert is_dask_frame(ddf) and len(ddf) == len(log)
+    with pytest.raises(ValueError, match="not a Parquet"):
+        as_dask_frame(str(tmp_path / "log.csv"))
+
+
+def test_reduce_partitions_sums_tuples_on_a_local_cluster():
+    distributed = pytest.importorskip("distributed")
+    log = _log(200)
+    ddf = dd.from_pandas(log, npartitions=4)
+
+    def part_sums(part, scale):
+        return (scale * part["v"].sum(), np.array([len(part), part["v"].pow(2).sum()]))
+
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster,
+        distributed.Client(cluster),
+    ):
+        total, arr = reduce_partitions(ddf.to_delayed(), part_sums, 2.0)
+    assert total == pytest.approx(2.0 * log["v"].sum(), rel=1e-12)
+    np.testing.assert_allclose(arr, [len(log), (log["v"] ** 2).sum()], rtol=1e-12)
