@@ -88,7 +88,7 @@ class UpperBound:
             s = B[vertex].argmax(1)
             np.minimum.at(self.corner, s, v[vertex])
         new_b, new_v = [], []
-        for b, val in zip(B[~vertex], v[~vertex]):
+        for b, val in zip(B[~vertex], v[~vertex], strict=True):
             key = _key(b)
             j = self._where.get(key)
             if j is not None:

@@ -89,7 +89,8 @@ def test_grammar_wildcards_rows_matrices_cost_and_include(tmp_path):
         ),
         ("discount: 0.9\nstates: 2\nactions: 1\nobservations: 1\nT: 0\n0.5 x\n", "number"),
         (
-            "discount: 0.9\nstates: 2\nactions: 1\nobservations: 1\nT: 0\nidentity\nO: 0\nuniform\n",
+            "discount: 0.9\nstates: 2\nactions: 1\nobservations: 1\n"
+            "T: 0\nidentity\nO: 0\nuniform\n",
             None,
         ),
     ],
