@@ -162,6 +162,7 @@ def solve_bounded(
     max_depth=None,
     sweep_every=10,
     init_alpha=None,
+    upper_points=None,
 ):
     """Grow reachable beliefs from ``b0`` until ``(upper - lower) / |value| <= tol`` at b0.
 
@@ -179,6 +180,8 @@ def solve_bounded(
         Longest trial; default ``ceil(log(1e-3 tol) / log(gamma))``.
     sweep_every : int
         Trials between two vectorised sweeps over all belief points.
+    upper_points : (beliefs (m, K), upper values (m,)), optional
+        Known upper bounds of V* to seed the upper bound with.
     init_alpha : (alpha vectors (m, K), actions (m,)), optional
         Lower-bound vectors to start from (values of policies, e.g. from PBVI on a grid).
 
@@ -199,6 +202,8 @@ def solve_bounded(
         lower.G = np.vstack([lower.G, init_alpha[0]])
         lower.acts = np.concatenate([lower.acts, init_alpha[1]])
     upper = UpperBound(fast_informed_bound(Q, P, R, gamma))
+    if upper_points is not None:  # valid upper values (e.g. two-state interpolation)
+        upper.add(*upper_points)
     corners = np.eye(K)
     pts = [b0[None]]
     extra = None if belief_points is None else np.atleast_2d(np.asarray(belief_points, float))
@@ -255,6 +260,13 @@ def solve_bounded(
             upper.add(np.vstack([corners, B]), q.max(1))
             lower.prune(B)
         lo, up, rel = _gap()
+    for _ in range(200):  # polish the lower bound on the points found (vectorised sweeps)
+        before = lower(B)
+        lower.backup(B)
+        lower.prune(B)
+        if np.max(lower(B) - before) < 1e-9 * max(1.0, abs(lo)):
+            break
+    lo, up, rel = _gap()
     lower.prune(np.vstack([B, corners]))
     return {
         "alpha_vectors": lower.G,
