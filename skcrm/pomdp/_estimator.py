@@ -83,13 +83,22 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
     horizon : int or None, default=None
         None for the infinite discounted horizon; an int for a finite horizon (each row's
         decision then plans ``horizon`` periods ahead).
-    action_costs : None, "identity", dict or array-like, default=None
+    action_costs : None, "identity", dict, Series or array-like, default=None
         Cost of each action: None = zero, ``"identity"`` = the numeric action label is
-        the spend (dissertation: reward = revenue - marketing), a dict ``label -> cost``
-        or an array aligned with the sorted action labels.
-    outcome_values : array-like or None, default=None
-        Value of each outcome level (dissertation: mean revenue per purchase level).
-        None = the level index ``0, 1, ..., L-1``.
+        the spend (dissertation: reward = revenue - marketing), a dict or Series keyed
+        by action label. A list is accepted only when the action labels are the
+        integers ``0 .. A-1`` (otherwise its order would be a guess).
+    outcome_values : dict, Series, array-like or None, default=None
+        Value of each outcome level (dissertation: mean revenue per purchase level),
+        keyed by level; a list follows the level order (integer levels ``0 .. L-1``,
+        the categories of an ordered categorical, or ``outcome_levels``). None = the
+        level index ``0, 1, ..., L-1``.
+    outcome_levels : array-like or None, default=None
+        The outcome levels from lowest to highest. Needed for string outcomes that are
+        not an ordered categorical (they are never sorted alphabetically).
+    missing_values : array-like or None, default=None
+        Outcome codes that mean "not observed" besides NaN (e.g. ``[-1]``). Negative
+        codes are refused otherwise.
     action_effects : {"both", "transition", "emission"}, default="both"
         Which matrices depend on the action; the others are shared across actions.
     transition_model : {"tabular", "logit"}, default="tabular"
@@ -136,8 +145,11 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
     solver_max_iter : int, default=10000
         Iterations of grid value iteration.
     customer_col, time_col, action_col : str
-        Columns of X with the customer id, the integer period (consecutive within a
-        customer) and the action label of that period.
+        Columns of X with the customer id, the period (consecutive within a customer:
+        integers, pandas Periods, or dates) and the action label of that period.
+    time_freq : str or None, default=None
+        Period length of date periods (a pandas frequency such as ``"M"`` or ``"W"``);
+        None infers it from the dates.
     outcome_col : str or None, default="outcome"
         Column of X with the outcome level, used when ``y`` is None (so a Pipeline can
         carry another target). NaN outcomes are unobserved periods.
@@ -216,7 +228,10 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         "discount": [Interval(Real, 0, 1, closed="right")],
         "horizon": [None, Interval(Integral, 1, None, closed="left")],
         "action_costs": [None, StrOptions({"identity"}), dict, "array-like"],
-        "outcome_values": [None, "array-like"],
+        "outcome_values": [None, dict, "array-like"],
+        "outcome_levels": [None, "array-like"],
+        "missing_values": [None, "array-like"],
+        "time_freq": [None, str],
         "action_effects": [StrOptions({"both", "transition", "emission"})],
         "transition_model": [StrOptions({"tabular", "logit"})],
         "emission_model": [StrOptions({"tabular", "ordered_logit"})],
@@ -248,6 +263,8 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         horizon=None,
         action_costs=None,
         outcome_values=None,
+        outcome_levels=None,
+        missing_values=None,
         action_effects="both",
         transition_model="tabular",
         emission_model="tabular",
@@ -264,6 +281,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         solver_max_iter=10_000,
         customer_col="customer_id",
         time_col="period",
+        time_freq=None,
         action_col="action",
         outcome_col="outcome",
         random_state=None,
@@ -275,6 +293,8 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         self.horizon = horizon
         self.action_costs = action_costs
         self.outcome_values = outcome_values
+        self.outcome_levels = outcome_levels
+        self.missing_values = missing_values
         self.action_effects = action_effects
         self.transition_model = transition_model
         self.emission_model = emission_model
@@ -291,6 +311,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         self.solver_max_iter = solver_max_iter
         self.customer_col = customer_col
         self.time_col = time_col
+        self.time_freq = time_freq
         self.action_col = action_col
         self.outcome_col = outcome_col
         self.random_state = random_state
@@ -321,7 +342,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
             times = X[self.time_col].to_numpy()
             acts = X[self.action_col].to_numpy()
             if y is None and self.outcome_col is not None and self.outcome_col in X:
-                y = X[self.outcome_col].to_numpy()
+                y = X[self.outcome_col]
         else:
             arr = validate_data(
                 self,
@@ -352,12 +373,12 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
                 "outcomes are needed: pass y or include the outcome column "
                 f"{self.outcome_col!r} in X"
             )
-        y = np.asarray(y)
-        if y.ndim != 1 or len(y) != len(ids):
+        y_in = y if isinstance(y, pd.Series) else np.asarray(y)
+        if np.ndim(y_in) != 1 or len(y_in) != len(ids):
             raise ValueError(
-                f"y must be 1-D with one outcome per row of X ({len(ids)}), got {y.shape}"
+                f"y must be 1-D with one outcome per row of X ({len(ids)}), got {np.shape(y_in)}"
             )
-        t = pd.to_numeric(pd.Series(times), errors="coerce").to_numpy(dtype=float)
+        t = self._periods(times)
         if np.any(~np.isfinite(t)) or np.any(t != np.round(t)):
             raise ValueError(f"column {self.time_col!r} must hold integer periods")
         codes, customers = pd.factorize(pd.Series(ids), sort=False)
@@ -381,8 +402,37 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         np.minimum.at(first, codes, t)
         pos = (t - first[codes]).astype(np.int64)
         a_idx = self._encode_actions(acts, fitting)
-        y_idx = self._encode_outcomes(y, fitting)
+        y_idx = self._encode_outcomes(y_in, fitting)
         return _Panel(np.asarray(customers), codes.astype(np.int64), pos, a_idx, y_idx)
+
+    def _periods(self, times):
+        """Integer period numbers from integers, pandas Periods or datetimes (+ time_freq)."""
+        ser = pd.Series(times)
+        if isinstance(ser.dtype, pd.PeriodDtype):
+            return ser.map(lambda p: p.ordinal).to_numpy(dtype=float)
+        if pd.api.types.is_datetime64_any_dtype(ser) or (
+            ser.dtype == object and len(ser) and isinstance(ser.iloc[0], pd.Timestamp)
+        ):
+            ser = pd.to_datetime(ser)
+            if ser.isna().any():
+                raise ValueError(f"column {self.time_col!r} has missing dates")
+            freq = self.time_freq
+            if freq is None:
+                uniq = pd.DatetimeIndex(np.unique(ser.to_numpy()))
+                freq = pd.infer_freq(uniq) if len(uniq) >= 3 else None
+                if freq is None:
+                    raise ValueError(
+                        f"column {self.time_col!r} holds dates whose period length cannot be "
+                        "inferred; pass time_freq (e.g. 'M' for months, 'W' for weeks)"
+                    )
+            freq = {"MS": "M", "ME": "M", "QS": "Q", "QE": "Q", "YS": "Y", "YE": "Y"}.get(
+                str(freq), freq
+            )
+            if isinstance(freq, str) and freq.startswith("W-"):
+                freq = "W"
+            return ser.dt.to_period(freq).map(lambda p: p.ordinal).to_numpy(dtype=float)
+        t = pd.to_numeric(ser, errors="coerce").to_numpy(dtype=float)
+        return t
 
     def _encode_actions(self, acts, fitting):
         acts = np.asarray(acts)
@@ -401,40 +451,102 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
             )
         return idx.astype(np.int64)
 
-    def _encode_outcomes(self, y, fitting):
+    def _missing_mask(self, y):
         missing = pd.isna(pd.Series(y)).to_numpy()
+        if self.missing_values is not None:
+            codes = list(np.atleast_1d(np.asarray(self.missing_values, dtype=object)))
+            missing |= pd.Series(y).isin(codes).to_numpy()
+        return missing
+
+    def _encode_outcomes(self, y, fitting):
+        ser = y if isinstance(y, pd.Series) else None
+        y = (
+            np.asarray(y, dtype=object)
+            if not np.issubdtype(np.asarray(y).dtype, np.number)
+            else np.asarray(y)
+        )
+        missing = self._missing_mask(y)
         obs = y[~missing]
         if fitting:
             if obs.size == 0:
                 raise ValueError("y has no observed outcome (all NaN)")
-            numeric = np.issubdtype(np.asarray(obs).dtype, np.number) or all(
-                isinstance(v, Real) for v in obs[:100]
-            )
-            vals = np.asarray(obs, dtype=float) if numeric else None
-            if numeric and np.all(vals == np.round(vals)) and vals.min() >= 0:
-                L = int(vals.max()) + 1
-                if self.outcome_values is not None:
-                    L = max(L, len(np.asarray(self.outcome_values)))
-                self.outcome_levels_ = np.arange(L)
-            else:
-                self.outcome_levels_ = np.unique(obs)
+            self.outcome_levels_ = self._outcome_levels(obs, ser)
         levels = self.outcome_levels_
         out = np.full(len(y), -1, dtype=np.int64)
         if obs.size:
-            if np.issubdtype(levels.dtype, np.number):
-                o = np.asarray(obs, dtype=float)
-                idx = np.clip(np.searchsorted(levels, o), 0, len(levels) - 1)
-                bad = levels[idx] != o
-            else:
-                idx = np.clip(np.searchsorted(levels, obs), 0, len(levels) - 1)
-                bad = levels[idx] != obs
-            if np.any(bad):
+            lookup = {_plain(v): k for k, v in enumerate(levels.tolist())}
+            keys = [_plain(v) for v in obs.tolist()]
+            idx = np.array([lookup.get(k, -1) for k in keys], dtype=np.int64)
+            if np.any(idx < 0):
+                bad = sorted({k for k, i in zip(keys, idx.tolist(), strict=True) if i < 0}, key=str)
                 raise ValueError(
-                    f"outcome level(s) {sorted(set(np.asarray(obs)[bad].tolist()), key=str)[:5]} "
-                    f"outside the fitted range {levels.tolist()}"
+                    f"outcome level(s) {bad[:5]} are outside the fitted range "
+                    f"{[_plain(v) for v in levels.tolist()]}; missing outcomes must be NaN "
+                    "(or listed in missing_values)"
                 )
             out[~missing] = idx
         return out
+
+    def _outcome_levels(self, obs, ser):
+        """Outcome levels in their meaningful order (never a silent alphabetical sort)."""
+        if self.outcome_levels is not None:
+            levels = list(self.outcome_levels)
+            if len(set(map(_plain, levels))) != len(levels):
+                raise ValueError("outcome_levels has duplicate levels")
+            unknown = sorted({_plain(v) for v in obs.tolist()} - set(map(_plain, levels)), key=str)
+            if unknown:
+                raise ValueError(
+                    f"y has outcome level(s) {unknown[:5]} that are not in outcome_levels "
+                    f"{[_plain(v) for v in levels]}"
+                )
+            return np.asarray(
+                levels, dtype=object if any(isinstance(v, str) for v in levels) else None
+            )
+        if ser is not None and isinstance(ser.dtype, pd.CategoricalDtype):
+            if not ser.dtype.ordered:
+                raise ValueError(
+                    "y is an unordered categorical: its levels have no meaningful order; make "
+                    "it ordered (pd.Categorical(..., ordered=True)) or pass outcome_levels"
+                )
+            return np.asarray(ser.dtype.categories)
+        numeric = all(isinstance(v, Real) and not isinstance(v, bool) for v in obs.tolist()[:1000])
+        if numeric:
+            vals = np.asarray(obs, dtype=float)
+            if np.any(vals != np.round(vals)):
+                raise ValueError(
+                    "y looks continuous (non-integer values, e.g. "
+                    f"{_plain(vals[vals != np.round(vals)][0])}); POMDPPolicy needs discrete "
+                    "outcome levels: discretize it (e.g. pd.cut into purchase levels) and pass "
+                    "the value of each level as outcome_values"
+                )
+            if vals.min() < 0:
+                raise ValueError(
+                    f"y has the negative outcome code {_plain(vals.min())}; outcome levels are "
+                    "0, 1, ..., L-1. Missing outcomes must be NaN, or name the code in "
+                    f"missing_values=[{_plain(vals.min())}]"
+                )
+            L = int(vals.max()) + 1
+            ov = self.outcome_values
+            if isinstance(ov, (dict, pd.Series)):
+                keys = [k for k in dict(ov) if isinstance(_plain(k), Integral)]
+                L = max([L] + [int(k) + 1 for k in keys])
+            elif ov is not None:  # levels that a subset (a CV fold) may not show
+                L = max(L, len(np.asarray(ov)))
+            if L > _MAX_LEVELS:
+                raise ValueError(
+                    f"y has outcome levels up to {L - 1} ({len(np.unique(vals))} distinct "
+                    f"values): it looks continuous or a count; POMDPPolicy needs at most "
+                    f"{_MAX_LEVELS} discrete levels (discretize it, or pass outcome_levels)"
+                )
+            return np.arange(L)
+        kinds = {type(_plain(v)) for v in obs.tolist()}
+        if kinds != {str}:
+            raise ValueError(f"y mixes outcome label types {sorted(t.__name__ for t in kinds)}")
+        raise ValueError(
+            f"y has string outcome levels {sorted(set(obs.tolist()))[:6]}: their order cannot "
+            "be guessed (alphabetical order is rarely the value order); pass an ordered "
+            "categorical or outcome_levels=[...] from lowest to highest"
+        )
 
     def _costs(self):
         A = len(self.actions_)
@@ -446,29 +558,22 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
                 return self.actions_.astype(float)
             except (TypeError, ValueError) as exc:
                 raise ValueError("action_costs='identity' needs numeric action labels") from exc
-        if isinstance(c, dict):
-            missing = [a for a in self.actions_.tolist() if a not in c]
-            if missing:
-                raise ValueError(f"action_costs has no cost for action(s) {missing}")
-            return np.array([float(c[a]) for a in self.actions_.tolist()])
-        c = np.asarray(c, dtype=float)
-        if c.shape != (A,):
-            raise ValueError(
-                f"action_costs must have one cost per action ({A}: {self.actions_.tolist()}), "
-                f"got shape {c.shape}"
-            )
-        return c
+        return _by_label(c, self.actions_, "action_costs", "action")
 
     def _values(self):
         L = len(self.outcome_levels_)
         if self.outcome_values is None:
             return np.arange(L, dtype=float)
-        v = np.asarray(self.outcome_values, dtype=float)
-        if v.shape != (L,):
-            raise ValueError(
-                f"outcome_values must have one value per outcome level ({L}), got {v.shape}"
-            )
-        return v
+        ordered = self.outcome_levels is not None or not np.issubdtype(
+            np.asarray(self.outcome_levels_).dtype, np.number
+        )
+        return _by_label(
+            self.outcome_values,
+            self.outcome_levels_,
+            "outcome_values",
+            "outcome level",
+            positional_ok=ordered,
+        )
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -764,6 +869,30 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         self.n_params_ = n_free_parameters(
             K, A, L, self.action_effects, "estimate" if isinstance(init_state, str) else "fixed"
         )
+        self._warn_unidentified(panel)
+
+    def _warn_unidentified(self, panel):
+        """Transitions are learnt only from customers seen in two consecutive periods."""
+        if self.n_states < 2:
+            return
+        acts = panel.actions[:, 1:]
+        seen = np.bincount(acts[acts >= 0], minlength=self.n_actions_)
+        if seen.sum() == 0:
+            warn(
+                "no customer has two consecutive periods: the transition matrix is not "
+                "identified by the data (it only reflects the starting values and "
+                "pseudo_count), whatever converged_ says; fit on longer histories or use "
+                "n_states=1",
+                UserWarning,
+            )
+        elif self.action_effects in ("both", "transition") and np.any(seen == 0):
+            missing = [_plain(a) for a in self.actions_[seen == 0].tolist()]
+            warn(
+                f"action(s) {missing} never precede a later period of the same customer: "
+                "their transition matrices are not identified by the data; use "
+                "action_effects='emission' or collect longer histories",
+                UserWarning,
+            )
 
     def _model(self, horizon="self"):
         h = self.horizon if horizon == "self" else horizon
@@ -828,7 +957,24 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
             return panel, alpha, log_c
         E = emission_likelihoods(self.emissionprob_[None], panel.actions, panel.outcomes)
         alpha, log_c = forward_filter(self.startprob_[None], self.transmat_[None], E, panel.actions)
+        self._check_possible(panel, alpha[0])
         return panel, alpha[0], log_c[0]
+
+    def _check_possible(self, panel, alpha):
+        """An outcome with probability 0 under the model leaves no belief: say where."""
+        real = panel.actions.T >= 0  # (T, N)
+        dead = real & (alpha.sum(-1) < 0.5)
+        if dead.any():
+            t, n = np.argwhere(dead)[0]
+            first = np.argmax(dead[:, n])
+            y = panel.outcomes[n, first]
+            raise ValueError(
+                f"customer {_plain(panel.customers[n])!r} has an outcome that is impossible "
+                f"under the fitted model (level {_plain(self.outcome_levels_[y])!r} after "
+                f"action {_plain(self.actions_[panel.actions[n, first]])!r} in its period "
+                f"{first + 1}): the fitted emission probability is 0 in every reachable "
+                "state. Refit with pseudo_count > 0, or check the data"
+            )
 
     def transform(self, X, y=None):
         """Filtered beliefs ``P(S_t | outcomes and actions up to row t)``, one row per row.
@@ -938,16 +1084,29 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
             return None, self.startprob_[None]
         return self._last_beliefs(X, y)
 
-    def recommend(self, X, y=None):
+    def recommend(self, X=None, y=None):
         """One row per customer: current belief, recommended action, Q-values, DCV, VOL.
+
+        Parameters
+        ----------
+        X : DataFrame or array, optional
+            Customers' histories (the panel layout of :meth:`fit`). None gives one row
+            for the reference customer: a new customer at ``startprob_`` (covariates at
+            their training mean for a model with ``covariate_cols``).
+        y : array-like, optional
+            Outcomes of the rows of X (default ``X[outcome_col]``).
 
         Returns
         -------
-        DataFrame indexed by customer id with columns ``belief_state<k>``, ``action``,
-        ``q_<action>`` per action, ``dcv`` (V* at the belief) and ``vol``
-        (V* - V_open_loop).
+        DataFrame indexed by customer id (``"reference"`` when X is None) with columns
+        ``belief_state<k>``, ``action``, ``q_<action>`` per action, ``dcv`` (V* at the
+        belief) and ``vol`` (V* - V_open_loop).
         """
-        customers, b, Z = self._last_beliefs(X, y, return_z=True)
+        if X is None:
+            check_is_fitted(self)
+            customers, b, Z = np.array(["reference"], dtype=object), self.startprob_[None], None
+        else:
+            customers, b, Z = self._last_beliefs(X, y, return_z=True)
         if Z is not None:
             q, dcv, ol = self._customer_values(Z, b)
         else:
@@ -1257,6 +1416,42 @@ def _solve_one(Q, P, R, discount, horizon, n_points, tol, max_iter, start):
 def _draw(prob, rng):
     u = rng.random_sample(prob.shape[0])
     return np.minimum((prob.cumsum(1) < u[:, None]).sum(1), prob.shape[1] - 1)
+
+
+_MAX_LEVELS = 50
+
+
+def _by_label(values, labels, name, what, positional_ok=False):
+    """One number per label from a dict / Series keyed by label (lists only when safe)."""
+    shown = [_plain(v) for v in np.asarray(labels).tolist()]
+    if isinstance(values, pd.Series):
+        values = values.to_dict()
+    if isinstance(values, dict):
+        keyed = {_plain(k): v for k, v in values.items()}
+        missing = [a for a in shown if a not in keyed]
+        if missing:
+            raise ValueError(f"{name} has no entry for {what}(s) {missing}")
+        extra = [k for k in keyed if k not in shown]
+        if extra:
+            raise ValueError(f"{name} has entries for unknown {what}(s) {extra}; known: {shown}")
+        out = np.array([float(keyed[a]) for a in shown])
+    else:
+        out = np.asarray(values, dtype=float)
+        if out.shape != (len(shown),):
+            raise ValueError(
+                f"{name} must have one entry per {what} ({len(shown)}: {shown}), got shape "
+                f"{out.shape}"
+            )
+        integer = all(isinstance(a, Integral) for a in shown) and shown == list(range(len(shown)))
+        if not (integer or positional_ok):
+            raise ValueError(
+                f"{name} given as a list is ambiguous for the {what}s {shown} (it would be "
+                f"matched to their sorted order); pass a dict keyed by {what}, e.g. "
+                f"{dict.fromkeys(shown[:3], '...')}"
+            )
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"{name} must be finite numbers")
+    return out
 
 
 def _plain(value):
