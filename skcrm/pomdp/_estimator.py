@@ -419,7 +419,10 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
             freq = self.time_freq
             if freq is None:
                 uniq = pd.DatetimeIndex(np.unique(ser.to_numpy()))
-                freq = pd.infer_freq(uniq) if len(uniq) >= 3 else None
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    freq = pd.infer_freq(uniq) if len(uniq) >= 3 else None
+                freq = getattr(freq, "freqstr", freq)
                 if freq is None:
                     raise ValueError(
                         f"column {self.time_col!r} holds dates whose period length cannot be "
@@ -455,7 +458,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         missing = pd.isna(pd.Series(y)).to_numpy()
         if self.missing_values is not None:
             codes = list(np.atleast_1d(np.asarray(self.missing_values, dtype=object)))
-            missing |= pd.Series(y).isin(codes).to_numpy()
+            missing = missing | pd.Series(y).isin(codes).to_numpy()
         return missing
 
     def _encode_outcomes(self, y, fitting):
@@ -520,10 +523,11 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
                     "the value of each level as outcome_values"
                 )
             if vals.min() < 0:
+                code = int(vals.min())
                 raise ValueError(
-                    f"y has the negative outcome code {_plain(vals.min())}; outcome levels are "
+                    f"y has the negative outcome code {code}; outcome levels are "
                     "0, 1, ..., L-1. Missing outcomes must be NaN, or name the code in "
-                    f"missing_values=[{_plain(vals.min())}]"
+                    f"missing_values=[{code}]"
                 )
             L = int(vals.max()) + 1
             ov = self.outcome_values
