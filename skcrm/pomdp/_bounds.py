@@ -202,6 +202,8 @@ def solve_bounded(
         lower.G = np.vstack([lower.G, init_alpha[0]])
         lower.acts = np.concatenate([lower.acts, init_alpha[1]])
     upper = UpperBound(fast_informed_bound(Q, P, R, gamma))
+    if upper_points is None and K == 2:
+        upper_points = two_state_upper(Q, P, R, gamma)
     if upper_points is not None:  # valid upper values (e.g. two-state interpolation)
         upper.add(*upper_points)
     corners = np.eye(K)
@@ -254,11 +256,18 @@ def solve_bounded(
                 seen.add(key)
                 B = np.vstack([B, bb[None]])
         n_trials += 1
-        if n_trials % sweep_every == 0:
-            lower.backup(B)
-            q, _, _ = _upper_q(Q, P, R, gamma, upper, np.vstack([corners, B]))
-            upper.add(np.vstack([corners, B]), q.max(1))
-            lower.prune(B)
+        if n_trials % sweep_every == 0 or len(B) <= 1000:
+            # vectorised sweeps over all points while they still move the bounds at b0
+            for _ in range(50 if len(B) <= 1000 else 1):
+                lower.backup(B)
+                q, _, _ = _upper_q(Q, P, R, gamma, upper, np.vstack([corners, B]))
+                upper.add(np.vstack([corners, B]), q.max(1))
+                lower.prune(B)
+                lo_new, up_new, rel = _gap()
+                moved = (lo_new - lo) + (up - up_new)
+                lo, up = lo_new, up_new
+                if rel <= tol or moved < 0.01 * tol * max(1.0, abs(lo)):
+                    break
         lo, up, rel = _gap()
     for _ in range(200):  # polish the lower bound on the points found (vectorised sweeps)
         before = lower(B)
@@ -283,6 +292,14 @@ def solve_bounded(
         "stopped_by": stopped_by,
         "upper_bound": upper,
     }
+
+
+def two_state_upper(Q, P, R, gamma, n=201):
+    """Upper values of V* on a grid of P(state 1) (interpolation fixed point, convex V*)."""
+    from ._solver import grid_upper_bound
+
+    x, V = grid_upper_bound(Q, P, R, gamma, n, tol=1e-9)
+    return np.column_stack([1 - x, x]), V
 
 
 def grid_upper_bound_any(Q, P, R, gamma, B, *, max_sweeps=200, tol=1e-9, max_time=10.0):

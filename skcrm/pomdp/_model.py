@@ -229,7 +229,6 @@ class POMDPModel:
                     max_time=max_time,
                     max_points=max_points,
                     init_alpha=init,
-                    upper_points=_two_state_upper(Q, PP, R, g) if K == 2 else None,
                 )
                 G = r["alpha_vectors"]
                 pts = r["belief_points"]
@@ -286,12 +285,6 @@ class POMDPModel:
             mdp_values=_solver.mdp_values(Q, R, g),
             info=info,
         )
-
-
-def _two_state_upper(Q, P, R, gamma, n=201):
-    """Upper values of V* on a grid of P(state 1) (interpolation fixed point, convex V*)."""
-    x, V = _solver.grid_upper_bound(Q, P, R, gamma, n, tol=1e-9)
-    return np.column_stack([1 - x, x]), V
 
 
 def _convergence_warning():
