@@ -984,21 +984,52 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         """Filtered beliefs ``P(S_t | outcomes and actions up to row t)``, one row per row.
 
         Returns an array (n_rows, K) in the original row order; rows sum to 1.
+
+        Parameters
+        ----------
+        X : DataFrame or array
+            Customer-period panel in the layout of :meth:`fit`.
+        y : array-like, optional
+            Outcome per row of X (default ``X[outcome_col]``).
         """
         panel, alpha, _ = self._filter(X, y)
         return alpha[panel.pos, panel.codes]
 
     def fit_transform(self, X, y=None, **fit_params):
-        """Fit, then return the filtered beliefs of the training rows."""
+        """Fit, then return the filtered beliefs of the training rows.
+
+        Parameters
+        ----------
+        X : DataFrame or array
+            Customer-period panel in the layout of :meth:`fit`.
+        y : array-like, optional
+            Outcome per row of X (default ``X[outcome_col]``).
+        **fit_params : dict
+            Passed to :meth:`fit`.
+        """
         return self.fit(X, y, **fit_params).transform(X, y)
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the belief columns: ``belief_state0 ... belief_state{K-1}``."""
+        """Names of the belief columns: ``belief_state0 ... belief_state{K-1}``.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored (the output names do not depend on the input).
+        """
         check_is_fitted(self)
         return np.asarray([f"belief_state{k}" for k in range(self.n_states)], dtype=object)
 
     def decision_function(self, X, y=None):
-        """Q-values ``Q(b_t, a)`` of the next period's actions at each row's belief (n_rows, A)."""
+        """Q-values ``Q(b_t, a)`` of the next period's actions at each row's belief (n_rows, A).
+
+        Parameters
+        ----------
+        X : DataFrame or array
+            Customer-period panel in the layout of :meth:`fit`.
+        y : array-like, optional
+            Outcome per row of X (default ``X[outcome_col]``).
+        """
         if self._has_covariates_fitted():
             panel, alpha, _ = self._filter(X, y)
             b = alpha[panel.pos, panel.codes]
@@ -1007,12 +1038,30 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         return self._solution().q_values(b)
 
     def predict(self, X, y=None):
-        """The optimal next action (label) after each row: ``actions_[argmax Q]``."""
+        """The optimal next action (label) after each row: ``actions_[argmax Q]``.
+
+        Parameters
+        ----------
+        X : DataFrame or array
+            Customer-period panel in the layout of :meth:`fit`.
+        y : array-like, optional
+            Outcome per row of X (default ``X[outcome_col]``).
+        """
         q = self.decision_function(X, y)
         return self.actions_[np.argmax(q, axis=1)]
 
     def predict_outcome_proba(self, X, y=None, action=None):
-        """``Pr(y_{t+1} | history, a_{t+1})`` per row; ``action`` label, default optimal."""
+        """``Pr(y_{t+1} | history, a_{t+1})`` per row; ``action`` label, default optimal.
+
+        Parameters
+        ----------
+        X : DataFrame or array
+            Customer-period panel in the layout of :meth:`fit`.
+        y : array-like, optional
+            Outcome per row of X (default ``X[outcome_col]``).
+        action : label, optional
+            Action of the next period; default the optimal one at each row.
+        """
         if self._has_covariates_fitted():
             panel, alpha, _ = self._filter(X, y)
             b = alpha[panel.pos, panel.codes]
@@ -1039,6 +1088,13 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         ``(1/n) sum_t log Pr(y_t | y_<t, a_<=t)`` over rows with an observed outcome.
         Cross-validate with ``GroupKFold`` on the customer id so that customers are never
         split across folds.
+
+        Parameters
+        ----------
+        X : DataFrame or array
+            Customer-period panel in the layout of :meth:`fit`.
+        y : array-like, optional
+            Outcome per row of X (default ``X[outcome_col]``).
         """
         panel, _, log_c = self._filter(X, y)
         obs = panel.outcomes[panel.codes, panel.pos] >= 0
@@ -1153,6 +1209,10 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
+        n_simulations : int, default=1000
+            Simulated paths per customer for ``method='simulate'``.
+        random_state : int, RandomState or None
+            Seed of the simulation; default the estimator's ``random_state``.
         X, y : panel, optional
             Customers' histories; None gives the value at ``startprob_`` (a float).
         policy : {"pomdp", "open_loop", "myopic", "mdp_bound"}
@@ -1236,6 +1296,11 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
+        X : DataFrame or array, optional
+            Customer-period panel in the layout of :meth:`fit`; None = the reference
+            customer at ``startprob_``.
+        y : array-like, optional
+            Outcome per row of X (default ``X[outcome_col]``).
         horizon : int, optional
             Planning horizon; None = infinite.
         policy_horizon : {"matched", "infinite"}
@@ -1289,6 +1354,19 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
 
         With X, the values are averaged over its customers (at their current beliefs).
 
+        Parameters
+        ----------
+        X : DataFrame or array, optional
+            Customer-period panel in the layout of :meth:`fit`; None = the reference
+            customer at ``startprob_``.
+        y : array-like, optional
+            Outcome per row of X (default ``X[outcome_col]``).
+        horizons : sequence of int
+            Planning horizons (periods).
+        policy_horizon : {'infinite', 'matched'}
+            Truncated stationary policies (as the dissertation simulates) or policies
+            optimal for each horizon.
+
         Returns
         -------
         DataFrame indexed by ``horizon`` with columns ``dcv_pomdp``, ``dcv_open_loop``,
@@ -1307,6 +1385,17 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
     def strategic_segments(self, X, y=None, *, dcv_threshold="median", vol_threshold="median"):
         """Place customers on the DCV x VOL map (dissertation §2.5, Table 6, Figure 18).
 
+        Parameters
+        ----------
+        X : DataFrame or array
+            Customer-period panel in the layout of :meth:`fit`.
+        y : array-like, optional
+            Outcome per row of X (default ``X[outcome_col]``).
+        dcv_threshold : 'median' or float
+            DCV above which a customer is 'high DCV'.
+        vol_threshold : 'median' or float
+            VOL above which a customer is 'high VOL' (e.g. the monitoring cost).
+
         Returns
         -------
         DataFrame indexed by customer id with ``dcv``, ``vol``, ``quadrant`` (good_friend:
@@ -1324,7 +1413,18 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         )
 
     def plan_open_loop(self, X=None, y=None, n_periods=12):
-        """Fixed action plans (labels) for open-loop customers: (n_customers, n_periods)."""
+        """Fixed action plans (labels) for open-loop customers: (n_customers, n_periods).
+
+        Parameters
+        ----------
+        X : DataFrame or array, optional
+            Customer-period panel in the layout of :meth:`fit`; None = the reference
+            customer at ``startprob_``.
+        y : array-like, optional
+            Outcome per row of X (default ``X[outcome_col]``).
+        n_periods : int
+            Number of periods.
+        """
         self._no_covariates_here(X, "plan_open_loop")
         customers, b = self._beliefs_or_start(X, y)
         sol = self._solution()
@@ -1341,6 +1441,15 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         """One Bayes step from ``belief`` after ``action`` (label) and ``outcome`` (level).
 
         Returns ``(new_belief, probability of the outcome)``.
+
+        Parameters
+        ----------
+        belief : array-like of shape (K,) or (n, K)
+            Belief(s) over the hidden states.
+        action : label, optional
+            Action of the next period; default the optimal one at each row.
+        outcome : int or label
+            Observed outcome level.
         """
         check_is_fitted(self)
         a = self._encode_actions(np.array([action]), False)[0]
@@ -1352,6 +1461,12 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
+        n_customers : int
+            Number of customers (simulated paths).
+        n_periods : int
+            Number of periods.
+        random_state : int, RandomState or None
+            Seed of the simulation; default the estimator's ``random_state``.
         policy : {"pomdp", "open_loop", "myopic", "random"}
 
         Returns

@@ -98,7 +98,17 @@ class POMDPModel:
         return self.emission.shape[2]
 
     def belief_update(self, belief, action, outcome):
-        """One Bayes step; returns ``(new_belief, Pr(outcome | belief, action))``."""
+        """One Bayes step; returns ``(new_belief, Pr(outcome | belief, action))``.
+
+        Parameters
+        ----------
+        belief : array-like of shape (K,) or (n, K)
+            Belief(s) over the hidden states.
+        action : label, optional
+            Action of the next period; default the optimal one at each row.
+        outcome : int or label
+            Observed outcome level.
+        """
         return belief_update(belief, self.transition, self.emission, action, outcome)
 
     def open_loop(self):
@@ -296,6 +306,21 @@ def _convergence_warning():
 class POMDPSolution:
     """A solved :class:`POMDPModel`: values and actions at any belief.
 
+    Parameters
+    ----------
+    model : POMDPModel
+        The model solved.
+    belief_points : ndarray (n, K)
+        Belief points the solver backed up.
+    alpha_vectors, alpha_vectors_open_loop : ndarray (m, K), (m', K)
+        Lower-bound alpha vectors of V* and of the open-loop value.
+    stages, stages_open_loop : list of ndarray or None
+        Per-stage alpha sets of a finite-horizon model.
+    mdp_values : ndarray (K,) or None
+        Fully observed values (infinite horizon).
+    info : dict
+        The solver's report (bounds, gap, counters).
+
     Attributes
     ----------
     model : POMDPModel
@@ -365,6 +390,8 @@ class POMDPSolution:
 
         Parameters
         ----------
+        belief : array-like of shape (K,) or (n, K)
+            Belief(s) over the hidden states.
         policy : {"pomdp", "open_loop", "myopic", "mdp_bound"}
             ``"pomdp"`` = V* (dynamic customer value under adaptive learning);
             ``"open_loop"`` = the best plan that ignores outcomes (the "HMM");
@@ -386,7 +413,17 @@ class POMDPSolution:
         raise ValueError(f"policy must be one of {_POLICIES}, got {policy!r}")
 
     def q_values(self, belief, policy="pomdp", periods_left=None):
-        """``Q(b, a)`` for every action: (A,) for one belief, (n, A) for several."""
+        """``Q(b, a)`` for every action: (A,) for one belief, (n, A) for several.
+
+        Parameters
+        ----------
+        belief : array-like of shape (K,) or (n, K)
+            Belief(s) over the hidden states.
+        policy : {'pomdp', 'open_loop', 'myopic'}
+            Which policy's values (see :meth:`value`).
+        periods_left : int, optional
+            For a finite-horizon model, the number of periods to go (default: all).
+        """
         b, single = self._beliefs(belief)
         m = self.model
         if policy == "myopic":
@@ -405,7 +442,17 @@ class POMDPSolution:
         return self._out(_solver.q_values(G, m.transition, P, m.reward, m.discount, b), single)
 
     def action(self, belief, policy="pomdp", periods_left=None):
-        """Index of the best action (argmax of :meth:`q_values`) at each belief."""
+        """Index of the best action (argmax of :meth:`q_values`) at each belief.
+
+        Parameters
+        ----------
+        belief : array-like of shape (K,) or (n, K)
+            Belief(s) over the hidden states.
+        policy : {'pomdp', 'open_loop', 'myopic'}
+            Which policy's values (see :meth:`value`).
+        periods_left : int, optional
+            For a finite-horizon model, the number of periods to go (default: all).
+        """
         q = self.q_values(belief, policy=policy, periods_left=periods_left)
         return np.argmax(q, axis=-1)
 
@@ -425,6 +472,12 @@ class POMDPSolution:
 
         Parameters
         ----------
+        n_points : int, default=4001
+            Grid size of the exact two-state evaluation.
+        n_customers : int
+            Number of customers (simulated paths).
+        random_state : int, RandomState or None
+            Seed of the simulation; default the estimator's ``random_state``.
         policy : callable
             Maps the policy's beliefs (n, K) (filtered with this model) to action indices.
         belief : array (K,) or (n, K)
