@@ -298,8 +298,11 @@ def two_state_upper(Q, P, R, gamma, n=201):
     """Upper values of V* on a grid of P(state 1) (interpolation fixed point, convex V*)."""
     from ._solver import grid_upper_bound
 
-    x, V = grid_upper_bound(Q, P, R, gamma, n, tol=1e-9)
-    return np.column_stack([1 - x, x]), V
+    tol = 1e-10
+    x, V = grid_upper_bound(Q, P, R, gamma, n, tol=tol)
+    # value iteration stopped at a change below tol is within tol gamma / (1 - gamma) of
+    # the fixed point (the upper bound)
+    return np.column_stack([1 - x, x]), V + 2 * tol * gamma / (1 - gamma)
 
 
 def grid_upper_bound_any(Q, P, R, gamma, B, *, max_sweeps=200, tol=1e-9, max_time=10.0):

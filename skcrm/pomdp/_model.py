@@ -46,7 +46,9 @@ class POMDPModel:
     The Tiger problem at discount 0.75 (R package ``pomdp``: 1.933439).
 
     >>> from skcrm.datasets import pomdp_tiger
-    >>> sol = POMDPModel(*pomdp_tiger(), discount=0.75).solve(n_belief_points=201)
+    >>> sol = POMDPModel(*pomdp_tiger(), discount=0.75).solve(201, initial_belief=[0.5, 0.5])
+    >>> sol.info["converged"], round(sol.info["lower"], 6), round(sol.info["upper"], 6)
+    (True, 1.933439, 1.933439)
     >>> round(float(sol.value([0.5, 0.5])), 4)
     1.9334
     >>> sol.action([[0.5, 0.5], [0.01, 0.99]]).tolist()
@@ -256,8 +258,8 @@ class POMDPModel:
                 pts = B
                 lo_v = _solver.alpha_values(G, B)
                 if K == 2:  # interpolation on P(state 1): a tight upper bound
-                    x, V = _solver.grid_upper_bound(Q, PP, R, g, max(len(B), 201), tol=1e-9)
-                    up_v = np.interp(B[:, 1], x, V)
+                    pts2, V = _bounds.two_state_upper(Q, PP, R, g, max(len(B), 201))
+                    up_v = np.interp(B[:, 1], pts2[:, 1], V)
                 else:
                     ub = _bounds.grid_upper_bound_any(Q, PP, R, g, B, max_time=2.0)
                     up_v = ub(B)
