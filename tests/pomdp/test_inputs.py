@@ -183,3 +183,16 @@ def test_recommend_without_x_is_the_reference_customer(reference):
         )
         assert rec["dcv"].iloc[0] == pytest.approx(reference.value_at_start_)
         assert rec["vol"].iloc[0] == pytest.approx(reference.vol_at_start_)
+
+
+def test_verbose_fit_prints_nothing_to_stdout(panel, capsys):
+    # today: EM progress went through print() in one path and tqdm in another
+    X, y = panel
+    POMDPPolicy(verbose=1, **{**FAST, "max_iter": 5}).fit(X, y)
+    assert capsys.readouterr().out == ""
+
+
+def test_parameters_after_n_states_are_keyword_only():
+    with pytest.raises(TypeError):
+        POMDPPolicy(2, 0.9)
+    assert POMDPPolicy(3).n_states == 3
