@@ -54,24 +54,27 @@ class UpperBound:
         self.points = np.zeros((0, K))
         self.values = np.zeros(0)
         self._where = {}
+        self._inv = None
 
     def __call__(self, B):
         B = np.atleast_2d(B)
         fib = (B @ self.Qf).max(1)
         base = B @ self.corner
         if len(self.points):
+            if self._inv is None:
+                with np.errstate(divide="ignore"):
+                    self._inv = np.where(self.points > 0, 1.0 / self.points, np.inf)
             d = np.minimum(self.values - self.points @ self.corner, 0.0)  # (m,)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                inv = np.where(self.points > 0, 1.0 / self.points, np.inf)  # (m, K)
+            inv = self._inv
             step = max(1, 2_000_000 // max(1, len(self.points) * B.shape[1]))
             out = np.empty(len(B))
-            for lo in range(0, len(B), step):
-                b = B[lo : lo + step]
-                with np.errstate(invalid="ignore"):
-                    ratio = np.min(
-                        np.where(self.points[None] > 0, b[:, None, :] * inv[None], np.inf), -1
-                    )  # (n, m)
-                out[lo : lo + step] = base[lo : lo + step] + np.min(d[None] * ratio, 1)
+            with np.errstate(invalid="ignore"):
+                for lo in range(0, len(B), step):
+                    b = B[lo : lo + step]
+                    # min over the point's support of b(s) / point(s); 0 * inf = nan is
+                    # ignored by fmin (coordinates outside the point's support)
+                    ratio = np.fmin.reduce(b[:, None, :] * inv[None], axis=-1)  # (n, m)
+                    out[lo : lo + step] = base[lo : lo + step] + np.min(d[None] * ratio, 1)
             base = np.minimum(base, out)
         return np.minimum(base, fib)
 
@@ -97,6 +100,7 @@ class UpperBound:
                 self._where[key] = len(self.points) + len(new_b)
                 new_b.append(b)
                 new_v.append(val)
+        self._inv = None
         if new_b:
             self.points = np.vstack([self.points, new_b])
             self.values = np.concatenate([self.values, new_v])
