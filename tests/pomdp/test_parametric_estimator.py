@@ -18,7 +18,7 @@ def _kw(**extra):
         "n_init": 1,
         "n_belief_points": 21,
         "outcome_values": [0.0, 1.0, 3.0, 8.0],
-        "action_costs": [0.0, 0.4, 1.2],
+        "action_costs": {0: 0.0, 5: 0.4, 15: 1.2},
         "discount": 0.9,
         "random_state": 0,
     }
