@@ -60,7 +60,17 @@ class UpperBound:
         B = np.atleast_2d(B)
         fib = (B @ self.Qf).max(1)
         base = B @ self.corner
-        if len(self.points):
+        if len(self.points) and B.shape[1] == 2:
+            # two states: linear interpolation in P(state 1) between the upper points (and
+            # the vertices) is an upper bound of the convex V*, tighter than the sawtooth
+            if self._inv is None:
+                x = np.concatenate([[0.0], self.points[:, 1], [1.0]])
+                v = np.concatenate([[self.corner[0]], self.values, [self.corner[1]]])
+                order = np.argsort(x, kind="stable")
+                self._inv = (x[order], v[order])
+            xs, vs = self._inv
+            base = np.minimum(base, np.interp(B[:, 1], xs, vs))
+        elif len(self.points):
             if self._inv is None:
                 with np.errstate(divide="ignore"):
                     self._inv = np.where(self.points > 0, 1.0 / self.points, np.inf)
@@ -90,6 +100,7 @@ class UpperBound:
         if vertex.any():
             s = B[vertex].argmax(1)
             np.minimum.at(self.corner, s, v[vertex])
+            self._inv = None
         new_b, new_v = [], []
         for b, val in zip(B[~vertex], v[~vertex], strict=True):
             key = _key(b)
