@@ -178,6 +178,7 @@ def solve_bounded(
     sweep_every=10,
     init_alpha=None,
     upper_points=None,
+    lattice=201,
 ):
     """Grow reachable beliefs from ``b0`` until ``(upper - lower) / |value| <= tol`` at b0.
 
@@ -195,6 +196,9 @@ def solve_bounded(
         Longest trial; default ``ceil(log(1e-3 tol) / log(gamma))``.
     sweep_every : int
         Trials between two vectorised sweeps over all belief points.
+    lattice : int
+        For three or more states, the lower bound starts from point-based value
+        iteration on a simplex lattice of at most this many points (0: blind policies).
     upper_points : (beliefs (m, K), upper values (m,)), optional
         Known upper bounds of V* to seed the upper bound with.
     init_alpha : (alpha vectors (m, K), actions (m,)), optional
@@ -213,6 +217,14 @@ def solve_bounded(
     if max_depth is None:
         max_depth = int(np.ceil(np.log(1e-3 * tol) / np.log(gamma)))
     lower = _Lower(Q, P, R, gamma)
+    if init_alpha is None and K >= 3 and lattice:
+        # a cheap start for the lower bound: point-based value iteration on a coarse
+        # simplex lattice (at most ``lattice`` points) and b0
+        from ._solver import belief_grid, pbvi
+
+        grid = belief_grid(K, lattice, extra=b0)
+        G, act, _, _ = pbvi(Q, P, R, gamma, grid, tol=1e-3 * tol * max(1.0, np.abs(R).max()))
+        init_alpha = (G, act)
     if init_alpha is not None:
         lower.G = np.vstack([lower.G, init_alpha[0]])
         lower.acts = np.concatenate([lower.acts, init_alpha[1]])

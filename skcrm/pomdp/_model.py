@@ -135,6 +135,7 @@ class POMDPModel:
         method="pbvi",
         max_time=60.0,
         max_points=20_000,
+        open_loop=True,
     ):
         """Solve the POMDP and its open-loop baseline with lower and upper bounds.
 
@@ -169,6 +170,10 @@ class POMDPModel:
         max_time, max_points : float, int
             Budget of the bounded solver (seconds, belief points); a warning says when
             it stops before reaching ``tol``.
+        open_loop : bool, default=True
+            Also solve the open-loop baseline (needed for ``policy="open_loop"`` and the
+            value of learning); False skips it (it can take longer than the POMDP on
+            problems with many states).
 
         Returns
         -------
@@ -224,7 +229,8 @@ class POMDPModel:
             )
         solver = _solver.pbvi if method == "pbvi" else _solver.perseus
         out, info = [], {}
-        for tag, PP in (("", P), ("_open_loop", P_ol)):
+        tasks = (("", P), ("_open_loop", P_ol)) if open_loop else (("", P),)
+        for tag, PP in tasks:
             init, it, res = None, 0, 0.0
             if B is not None:
                 G, act, it, res = solver(Q, PP, R, g, B, tol=vi_tol, max_iter=max_iter)
@@ -291,7 +297,7 @@ class POMDPModel:
             model=self,
             belief_points=out[0][1],
             alpha_vectors=out[0][0],
-            alpha_vectors_open_loop=out[1][0],
+            alpha_vectors_open_loop=out[1][0] if open_loop else None,
             stages=None,
             stages_open_loop=None,
             mdp_values=_solver.mdp_values(Q, R, g),
@@ -377,6 +383,11 @@ class POMDPSolution:
                 return self.alpha_vectors
             return self.stages[self._stage(periods_left)]
         if self.stages_open_loop is None:
+            if self.alpha_vectors_open_loop is None:
+                raise ValueError(
+                    "the open-loop baseline was not solved (solve(open_loop=False)); solve "
+                    "again with open_loop=True"
+                )
             return self.alpha_vectors_open_loop
         return self.stages_open_loop[self._stage(periods_left)]
 
