@@ -231,6 +231,147 @@ def attribute_child(n_customers):
     )
 
 
+def prediction_section(n_customers, lifetimes):
+    """E[X(52)] and P(alive) for n customers, and the Pareto/NBD fit on CDNOW, vs lifetimes."""
+    rfm = simulate_rfm(n_customers).to_numpy()
+    bg = AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False)
+    bg.fit(rfm[: min(50_000, len(rfm))])
+    rows = []
+    funcs = {
+        "E[X(52)]": (
+            lambda: bg.conditional_expected_transactions(rfm, 52.0),
+            "conditional_expected_number_of_purchases_up_to_time",
+        ),
+        "P(alive)": (lambda: bg.probability_alive(rfm), "conditional_probability_alive"),
+    }
+    theirs_model = None
+    if lifetimes is not None:
+        theirs_model = lifetimes.BetaGeoFitter()
+        theirs_model.params_ = dict(bg.params_)  # same parameters: time the predictions only
+        theirs_model.params_ = __import__("pandas").Series(theirs_model.params_)
+    f, x, T = rfm[:, 0], rfm[:, 1], rfm[:, 2]
+    for name, (ours, method) in funcs.items():
+        timing = {"ours": ours}
+        if theirs_model is not None:
+            fn = getattr(theirs_model, method)
+            if name == "E[X(52)]":
+                timing["theirs"] = lambda fn=fn: fn(52.0, f, x, T)
+            else:
+                timing["theirs"] = lambda fn=fn: fn(f, x, T)
+        med = interleaved_cpu(timing, 3)
+        cpu = {k: v[1] for k, v in med.items()}
+        row = {"quantity": name, "customers": n_customers, "skcrm CPU (s)": cpu["ours"]}
+        if "theirs" in cpu:
+            got = np.asarray(ours(), dtype=float)
+            ref = np.asarray(timing["theirs"](), dtype=float)
+            ok = np.isfinite(ref)
+            row["lifetimes CPU (s)"] = cpu["theirs"]
+            row["ratio (CPU)"] = cpu["theirs"] / cpu["ours"]
+            row["max rel diff"] = float(np.max(np.abs(got[ok] / ref[ok] - 1)))
+        rows.append(row)
+    summary = load_cdnow("summary")
+    from skcrm.clv import ParetoNBD
+
+    timing = {"ours": lambda: ParetoNBD().fit(summary)}
+    if lifetimes is not None:
+        timing["theirs"] = lambda: lifetimes.ParetoNBDFitter().fit(
+            summary["frequency"], summary["recency"], summary["T"]
+        )
+    cpu = {k: v[1] for k, v in interleaved_cpu(timing, 2).items()}
+    row = {"quantity": "ParetoNBD fit (CDNOW)", "customers": len(summary)}
+    row["skcrm CPU (s)"] = cpu["ours"]
+    if "theirs" in cpu:
+        row["lifetimes CPU (s)"] = cpu["theirs"]
+        row["ratio (CPU)"] = cpu["theirs"] / cpu["ours"]
+    rows.append(row)
+    return rows
+
+
+def quickstart_section(lifetimes):
+    """The lifetimes quick-start workflow on the CDNOW master log, in both libraries (CPU s).
+
+    Summary, calibration/holdout split, BG/NBD fit, holdout predictions and P(alive),
+    tracking over the 78 weeks, Gamma-Gamma fit and 12-month CLV in money.
+    """
+    import pandas as pd
+
+    from skcrm.clv import (
+        GammaGammaSpend,
+        annual_to_weekly,
+        calibration_holdout_split,
+        customer_lifetime_value,
+    )
+    from skcrm.clv.plotting import calibration_holdout_tracking
+
+    log = load_cdnow("master")
+
+    def ours():
+        tx = transactions_from_log(log, value_cols=["dollar_value"])
+        cal_end, end = 272 / 7, 545 / 7
+        cal, hold, length = calibration_holdout_split(tx, cal_end, end)
+        summ = rfm_summary(cal, observation_end=cal_end, monetary_col="dollar_value")
+        bg = AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False).fit(summ)
+        bg.conditional_expected_transactions(summ, length)
+        bg.probability_alive(summ)
+        calibration_holdout_tracking(bg, tx, cal_end, end, n_points=78)
+        gg = GammaGammaSpend().fit(summ[summ["frequency"] > 0])
+        clv = customer_lifetime_value(
+            bg, gg, summ, horizon=52.0, discount_rate=annual_to_weekly(0.1)
+        )
+        return float(clv.sum())
+
+    timing = {"ours": ours}
+    if lifetimes is not None:
+        from lifetimes.utils import (
+            calibration_and_holdout_data,
+            expected_cumulative_transactions,
+        )
+
+        def theirs():
+            ch = calibration_and_holdout_data(
+                log,
+                "customer_id",
+                "date",
+                calibration_period_end="1997-09-30",
+                observation_period_end="1998-06-30",
+                freq="D",
+                monetary_value_col="dollar_value",
+            )
+            f, r, T = ch["frequency_cal"], ch["recency_cal"] / 7, ch["T_cal"] / 7
+            bgf = lifetimes.BetaGeoFitter().fit(f, r, T)
+            bgf.conditional_expected_number_of_purchases_up_to_time(39, f, r, T)
+            bgf.conditional_probability_alive(f, r, T)
+            expected_cumulative_transactions(
+                bgf, log, "date", "customer_id", t=78 * 7, freq="D", freq_multiplier=7
+            )
+            rep = ch[(ch["frequency_cal"] > 0) & (ch["monetary_value_cal"] > 0)]
+            ggf = lifetimes.GammaGammaFitter().fit(rep["frequency_cal"], rep["monetary_value_cal"])
+            clv = ggf.customer_lifetime_value(
+                bgf, f, r, T, ch["monetary_value_cal"], time=12, discount_rate=0.1 / 12, freq="W"
+            )
+            return float(clv.sum())
+
+        timing["theirs"] = theirs
+    cpu, wall = {}, {}
+    for name, func in timing.items():
+        w0, c0 = time.perf_counter(), time.process_time()
+        func()
+        wall[name], cpu[name] = time.perf_counter() - w0, time.process_time() - c0
+    row = {
+        "workflow": "CDNOW master quick-start",
+        "skcrm CPU (s)": cpu["ours"],
+        "skcrm wall (s)": wall["ours"],
+    }
+    if "theirs" in cpu:
+        row |= {
+            "lifetimes CPU (s)": cpu["theirs"],
+            "lifetimes wall (s)": wall["theirs"],
+            "ratio (CPU)": cpu["theirs"] / cpu["ours"],
+        }
+    _ = pd
+    return [row]
+
+
 def main():
     if ARGS.attr_child:
         attribute_child(ARGS.attr_child)
@@ -238,7 +379,10 @@ def main():
     lifetimes = peer("lifetimes")
     n_classic = 20_000 if ARGS.quick else 1_000_000
     n_attr = 20_000 if ARGS.quick else 1_000_000
-    classic, _ = classic_section(n_classic, lifetimes)
+    classic = [classic_section(n, lifetimes)[0] for n in ([300_000] if not ARGS.quick else [])]
+    classic.append(classic_section(n_classic, lifetimes)[0])
+    predictions = prediction_section(20_000 if ARGS.quick else 300_000, lifetimes)
+    quickstart = quickstart_section(lifetimes)
     dup = duplicates_section(ARGS.quick)
     out = subprocess.run(
         [sys.executable, __file__, "--attr-child", str(n_attr), "--threads", str(ARGS.threads)],
@@ -266,7 +410,9 @@ def main():
         "clv",
         ARGS,
         {
-            "Classic BG/NBD: skcrm vs lifetimes BetaGeoFitter": [classic],
+            "Classic BG/NBD: skcrm vs lifetimes BetaGeoFitter": classic,
+            "Predictions (same parameters) and the Pareto/NBD fit": predictions,
+            "The lifetimes quick-start workflow on the CDNOW master log": quickstart,
             "Weighting duplicate rows (CDNOW)": dup,
             "Attribute model on a transaction log (2 attributes + first-job effect)": [attr_row],
         },

@@ -31,7 +31,22 @@ autosummary_generate = True
 autodoc_default_options = {"members": True, "inherited-members": False}
 numpydoc_show_class_members = False
 numpydoc_validation_checks = set()
-templates_path = []
+templates_path = ["_templates"]
+# The build has no network, so there is no intersphinx: references to other libraries'
+# classes in signatures and docstrings cannot resolve and are not skcrm's to fix.
+nitpick_ignore_regex = [
+    (
+        r"py:.*",
+        r"(numpy|np|pandas|pd|scipy|sklearn|jax|jaxlib|flax|optax|numpyro|xgboost"
+        r"|cvxpy|matplotlib|dask|distributed|joblib|tqdm)(\..*)?",
+    ),
+    # numpydoc type words that are not objects
+    (
+        r"py:.*",
+        r"(array-like|array_like|ndarray|callable|optional|default|scalar|label|"
+        r"iterable|dict-like|path-like|DataFrame|Series|Axes|Generator|RandomState)",
+    ),
+]
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]
 html_theme = "pydata_sphinx_theme"
 html_title = f"skcrm {release}"
@@ -42,4 +57,7 @@ sphinx_gallery_conf = {
     "filename_pattern": r"/plot_",
     "download_all_examples": False,
     "reference_url": {"skcrm": None},
+    # "Examples using this class" on every API page (minigallery in the class template)
+    "doc_module": ("skcrm",),
+    "backreferences_dir": "api/generated/backreferences",
 }

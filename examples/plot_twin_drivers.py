@@ -16,7 +16,7 @@ from skcrm.twin import DigitalTwinRegressor
 from skcrm.twin.plotting import plot_baselines_and_loadings, plot_driver_effects, plot_twin_simplex
 
 X, y, kpi, truth = make_digital_twin_survey(n_per_cell=300, n_periods=4, random_state=0)
-est = DigitalTwinRegressor(firm_col="firm", period_col="period", kpi=kpi, random_state=0)
+est = DigitalTwinRegressor(firm_col="firm", time_col="period", kpi=kpi, random_state=0)
 est.fit(X, y)
 print(f"{est.n_iter_} epochs, final training -ELBO per respondent {est.loss_curve_[-1]:.3f}")
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..utils import quiet_stdout, warn
 from ._objectives import cvar, max_regret, model_score
 
 __all__ = [
@@ -48,6 +49,25 @@ class AllocationError(RuntimeError):
 @dataclass(frozen=True)
 class AllocationResult:
     """Solution of one allocation model.
+
+    Parameters
+    ----------
+    allocation : ndarray of shape (K, M)
+        See Attributes.
+    objective : float
+        See Attributes.
+    expected_value : float
+        See Attributes.
+    status : str
+        See Attributes.
+    solver : str
+        See Attributes.
+    budget_used : float
+        See Attributes.
+    method : str
+        See Attributes.
+    extras : dict
+        See Attributes.
 
     Attributes
     ----------
@@ -114,6 +134,22 @@ def covariance_factor(cov=None, cov_factor=None, scenarios=None, cov_scale=1.0):
     From ``cov_factor`` as given, from ``cov`` by a clipped eigendecomposition, or from the
     centred scenarios ``D / sqrt(S - 1)`` (exact when the covariance is singular).
     ``cov_scale`` multiplies the covariance (``1 / S`` is the paper-like "mean" scale).
+
+    Parameters
+    ----------
+    cov : array-like of shape (KM, KM), optional
+        Covariance of ``vec(value)`` (C order).
+    cov_factor : array-like of shape (r, KM), optional
+        A factor, returned as given (times ``sqrt(cov_scale)``).
+    scenarios : array-like of shape (S, K, M), optional
+        Value scenarios.
+    cov_scale : float, default=1.0
+        Multiplier of the covariance.
+
+    Returns
+    -------
+    ndarray of shape (r, KM)
+        The factor F.
 
     Examples
     --------
@@ -305,13 +341,131 @@ def _repair(method, eta, cons, data, max_steps):
 
 
 # ----------------------------------------------------------------------------- solving
+_DIRECT_BLOCK = 300  # columns per block of the factor rows in the direct conic build
+
+
+def _solve_conic_direct(method, data, cons, K, M, verbose=False):
+    """Ellipsoidal / mean-variance on Clarabel without cvxpy: (x, status, extras).
+
+    ``min -v'x + theta t`` s.t. ``(t, y)`` in the second-order cone (or
+    ``min -v'x + lambda y'y``), ``y = sum_b y_b``, ``y_b = F_b x_b`` over column blocks
+    of the factor (short rows: a sparser KKT system than one dense row per factor row), and
+    the packing rows of the feasible set. The (KM, KM) covariance is never formed.
+    """
+    import time
+
+    import clarabel
+    import scipy.sparse as sp
+
+    F = data["factor"]
+    r, n = F.shape
+    ell = method == "ellipsoidal"
+    edges = np.unique(np.r_[np.arange(0, n, _DIRECT_BLOCK), n])
+    nb = edges.size - 1
+    ny = nb * r
+    nz = n + ny + r + (1 if ell else 0)
+    iy = n + ny  # first index of y
+    q = np.zeros(nz)
+    q[:n] = -data["linear"]
+    if ell:
+        q[-1] = data["theta"]
+        P = sp.csc_matrix((nz, nz))
+    else:
+        lam = data["risk_aversion"]
+        idx = np.arange(iy, iy + r)
+        P = sp.csc_matrix((np.full(r, 2.0 * lam), (idx, idx)), shape=(nz, nz))
+    # zero cone: F_b x_b - y_b = 0, sum_b y_b - y = 0; the factor's entries are laid out
+    # column by column (CSC order) in int32 index arrays, without COO intermediates
+    blk = (np.searchsorted(edges, np.arange(n), side="right") - 1).astype(np.int32)
+    f_rows = (blk[:, None] * r + np.arange(r, dtype=np.int32)[None, :]).ravel()
+    f_indptr = np.arange(0, n * r + 1, r, dtype=np.int64)
+    A_F = sp.csc_matrix((F.T.ravel(), f_rows, f_indptr), shape=(ny + r, n))
+    del f_rows, blk
+    A_aux = sp.csr_matrix(
+        (
+            np.r_[-np.ones(ny), np.ones(ny), -np.ones(r)],
+            (
+                np.r_[np.arange(ny), ny + np.tile(np.arange(r), nb), ny + np.arange(r)],
+                np.r_[np.arange(ny), np.arange(ny), ny + np.arange(r)],
+            ),
+        ),
+        shape=(ny + r, nz - n),
+    )
+    A_zero = sp.hstack([A_F, A_aux], format="csc")
+    del A_F, A_aux
+    # nonnegative cone: packing rows, then cell bounds
+    c = cons.costs.ravel()
+    camp = np.tile(np.arange(M), K)
+    lin_rows, rhs = [], []
+    seg = sp.csr_matrix((np.ones(n), (np.repeat(np.arange(K), M), np.arange(n))), shape=(K, nz))
+    lin_rows.append(seg)
+    rhs.append(cons.N)
+    if cons.budget is not None:
+        lin_rows.append(sp.csr_matrix((c, (np.zeros(n, int), np.arange(n))), shape=(1, nz)))
+        rhs.append(np.atleast_1d(cons.budget))
+    if cons.campaign_budgets is not None:
+        lin_rows.append(sp.csr_matrix((c, (camp, np.arange(n))), shape=(M, nz)))
+        rhs.append(cons.campaign_budgets)
+    if cons.capacities is not None:
+        lin_rows.append(sp.csr_matrix((np.ones(n), (camp, np.arange(n))), shape=(M, nz)))
+        rhs.append(cons.capacities)
+    eye = sp.csr_matrix((np.ones(n), (np.arange(n), np.arange(n))), shape=(n, nz))
+    lin_rows += [eye, -eye]
+    rhs += [np.maximum(cons.ub, cons.lb).ravel(), -cons.lb.ravel()]
+    blocks = [A_zero, *lin_rows]
+    b = [np.zeros(ny + r), *rhs]
+    n_lin = sum(m.shape[0] for m in lin_rows)
+    cones = [clarabel.ZeroConeT(ny + r), clarabel.NonnegativeConeT(n_lin)]
+    if ell:  # (t, y) in the second-order cone: s = -(t, y)
+        soc_cols = np.r_[nz - 1, iy + np.arange(r)]
+        blocks.append(
+            sp.csr_matrix((-np.ones(r + 1), (np.arange(r + 1), soc_cols)), shape=(r + 1, nz))
+        )
+        b.append(np.zeros(r + 1))
+        cones.append(clarabel.SecondOrderConeT(r + 1))
+    A = sp.vstack(blocks, format="csc")
+    del blocks, A_zero, lin_rows, seg, eye
+    b = np.concatenate(b)
+    start = time.perf_counter()
+    for refine in (False, True):
+        settings = clarabel.DefaultSettings()
+        settings.verbose = bool(verbose)
+        # without iterative refinement each iteration is about twice as fast on the factor
+        # rows; a failure retries with Clarabel's defaults
+        settings.iterative_refinement_enable = refine
+        solver = clarabel.DefaultSolver(P, q, A, b, cones, settings)
+        solution = solver.solve()
+        del solver
+        status = str(solution.status)
+        if status == "Solved":
+            break
+    if status not in ("Solved", "AlmostSolved"):
+        raise AllocationError(
+            f"solver CLARABEL returned status {status!r} on method {method!r}; no allocation "
+            "is returned. Check the inputs for extreme magnitudes."
+        )
+    if status == "AlmostSolved":
+        warn(
+            f"solver CLARABEL returned 'optimal_inaccurate' on method {method!r}; the "
+            "allocation is approximate. Try solver_options."
+        )
+    extras = {
+        "solve_time": time.perf_counter() - start,
+        "iterations": int(solution.iterations),
+        "formulation": "direct factored (no cvxpy)",
+        "iterative_refinement": refine,
+    }
+    x = np.asarray(solution.x, dtype=float)[:n]
+    return x, ("optimal" if status == "Solved" else "optimal_inaccurate"), extras
+
+
 def _default_solver(family, integer):
     if family in ("ellipsoidal", "mean_variance"):
         return "CLARABEL"
     return "HIGHS"
 
 
-def _run(built, solver, solver_options, method):
+def _run(built, solver, solver_options, method, verbose=False):
     import cvxpy as cp
 
     opts = dict(solver_options or {})
@@ -324,7 +478,11 @@ def _run(built, solver, solver_options, method):
         # incumbent; integer problems always start cold
         opts.setdefault("warm_start", False)
     try:
-        built.problem.solve(solver=solver, **opts)
+        # HiGHS prints a third-party-notices banner at C level even when not verbose; cvxpy's
+        # own "may be inaccurate" warning is replaced by the one below (with advice)
+        with quiet_stdout(verbose), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Solution may be inaccurate")
+            built.problem.solve(solver=solver, verbose=bool(verbose), **opts)
     except cp.error.SolverError as exc:
         raise AllocationError(
             f"solver {solver} failed on method {method!r}: {exc}. Try another solver "
@@ -333,11 +491,9 @@ def _run(built, solver, solver_options, method):
         ) from exc
     status = built.problem.status
     if status == "optimal_inaccurate":
-        warnings.warn(
+        warn(
             f"solver {solver} returned 'optimal_inaccurate' on method {method!r}; the "
             "allocation is approximate. Try another solver or tighter solver_options.",
-            UserWarning,
-            stacklevel=3,
         )
     elif status != "optimal":
         raise AllocationError(
@@ -362,12 +518,12 @@ def solve_allocation(
     cov_factor=None,
     theta=1.645,
     gamma=None,
-    alpha=0.05,
+    tail_fraction=0.05,
     risk_aversion=1.0,
     dnorm_d=1,
     dnorm_matrix="identity",
     confidence_level=0.95,
-    costs=1.0,
+    action_costs=1.0,
     budget=None,
     campaign_budgets=None,
     capacities=None,
@@ -377,6 +533,7 @@ def solve_allocation(
     solver=None,
     solver_options=None,
     reuse_problem=True,
+    verbose=False,
 ):
     """Solve one campaign-allocation model of Lo, Pachamanova & Gulpinar (spec 4, 8.2).
 
@@ -412,8 +569,9 @@ def solve_allocation(
         Ellipsoid (and D-norm) radius, >= 0.
     gamma : float, optional
         Bertsimas-Sim budget Gamma >= 0 (default ``min(KM, sqrt(-2 KM ln(1 - conf)))``).
-    alpha : float
-        CVaR tail probability in (0, 1].
+    tail_fraction : float
+        CVaR tail: the probability mass of the worst scenarios averaged, in (0, 1]
+        (called alpha in the paper; renamed because ``alpha`` is a CI level in skcrm).
     risk_aversion : float
         lambda of mean_variance, >= 0.
     dnorm_d : int
@@ -422,8 +580,8 @@ def solve_allocation(
         The matrix A of the D-norm set.
     confidence_level : float
         Used for the default Gamma.
-    costs : float or array-like of shape (M,) or (K, M)
-        c_km >= 0.
+    action_costs : float or array-like of shape (M,) or (K, M)
+        Cost c_km >= 0 of one campaign for one customer.
     budget : float, optional
         Global budget B >= 0 (None: no global budget).
     campaign_budgets, capacities : array-like of shape (M,), optional
@@ -439,6 +597,8 @@ def solve_allocation(
         Passed to ``Problem.solve``.
     reuse_problem : bool
         Re-solve a cached DPP problem of the same structure (default) or build afresh.
+    verbose : bool
+        Show the solver's log (and banners); by default nothing reaches stdout.
 
     Returns
     -------
@@ -475,7 +635,7 @@ def solve_allocation(
     N = _nonneg(_as_float(segment_sizes, "segment_sizes").reshape(-1), "segment_sizes")
     if N.shape != (K,):
         raise ValueError(f"segment_sizes must have shape ({K},), got {N.shape}")
-    c = _nonneg(_shaped(costs, "costs", ("M", "KM"), K, M), "costs")
+    c = _nonneg(_shaped(action_costs, "action_costs", ("M", "KM"), K, M), "action_costs")
     B = None if budget is None else float(_nonneg(_as_float(budget, "budget"), "budget"))
     Bm = None
     if campaign_budgets is not None:
@@ -501,8 +661,8 @@ def solve_allocation(
         raise ValueError("min_cell must be integral when integer is 'floor' or True")
     if not (np.isfinite(theta) and theta >= 0):
         raise ValueError(f"theta must be >= 0, got {theta!r}")
-    if not (0 < alpha <= 1):
-        raise ValueError(f"alpha must be in (0, 1], got {alpha!r}")
+    if not (0 < tail_fraction <= 1):
+        raise ValueError(f"tail_fraction must be in (0, 1], got {tail_fraction!r}")
     if not (0 < confidence_level < 1):
         raise ValueError(f"confidence_level must be in (0, 1), got {confidence_level!r}")
     if risk_aversion < 0:
@@ -563,7 +723,7 @@ def solve_allocation(
     if scen is not None:
         data["scen"] = scen.reshape(scen.shape[0], KM)
         data["weights"] = q
-    data["alpha"] = float(alpha)
+    data["alpha"] = float(tail_fraction)
     if method in _CONIC or (
         method == "dnorm" and isinstance(dnorm_matrix, str) and dnorm_matrix == "inv_sqrt_cov"
     ):
@@ -603,11 +763,9 @@ def solve_allocation(
     conic = family in ("ellipsoidal", "mean_variance")
     milp = integer is True and not conic
     if integer is True and conic:
-        warnings.warn(
+        warn(
             f"integer=True is not available for the {method!r} model (no open-source "
             "mixed-integer SOCP solver); returning the floor + repair solution instead.",
-            UserWarning,
-            stacklevel=2,
         )
     solver_name = solver or _default_solver(family, milp)
     if milp and solver_name == "HIGHS" and solver_options is None:
@@ -663,10 +821,10 @@ def solve_allocation(
         built.set(**vals)
         if fast_options is not None:
             try:
-                return built, _run(built, solver_name, fast_options, method)
+                return built, _run(built, solver_name, fast_options, method, verbose)
             except AllocationError:
                 pass  # retry with the solver's default settings
-        return built, _run(built, solver_name, solver_options, method)
+        return built, _run(built, solver_name, solver_options, method, verbose)
 
     extras = {}
     if method == "max_regret":  # z^s: S nominal problems on the same feasible set (4.3)
@@ -687,9 +845,9 @@ def solve_allocation(
         vals["scen"] = data["scen"]
     if family == "cvar":
         if constant:
-            vals.update(weights=q, inv_alpha=1.0 / alpha)
+            vals.update(weights=q, inv_alpha=1.0 / tail_fraction)
         else:
-            vals["tail_weights"] = q / alpha
+            vals["tail_weights"] = q / tail_fraction
     if family == "max_regret":
         vals["scenario_optima"] = data["scenario_optima"]
     if family in ("ellipsoidal", "mean_variance"):
@@ -708,7 +866,18 @@ def solve_allocation(
         else:
             vals["dnorm_w"] = data["theta"] * data["dnorm_w"]
             vals["dnorm_w_over_d"] = data["theta"] * data["dnorm_w"] / data["dnorm_d"]
-    built, x = solve_built(family, vals)
+    direct = None
+    if conic and constant and solver_name == "CLARABEL" and solver_options is None:
+        # large SOCP/QP: Clarabel on a factored formulation built directly (sparse arrays,
+        # no cvxpy compilation, the covariance never formed)
+        direct = _solve_conic_direct(method, data, cons, K, M, verbose)
+    if direct is not None:
+        x, status_out, direct_extras = direct
+        extras.update(direct_extras)
+        built = None
+    else:
+        built, x = solve_built(family, vals)
+        status_out = str(built.problem.status)
     eta = cons.polish(np.asarray(x, dtype=float).reshape(K, M))
 
     if milp:
@@ -723,7 +892,7 @@ def solve_allocation(
     elif integer:
         eta = _repair(method, np.floor(eta), cons, data, KM)
 
-    stats = built.problem.solver_stats
+    stats = None if built is None else built.problem.solver_stats
     if stats is not None and stats.solve_time is not None:
         extras["solve_time"] = float(stats.solve_time)
     if family == "cvar" and "t" in built.aux and built.aux["t"].value is not None:
@@ -740,7 +909,7 @@ def solve_allocation(
         allocation=eta,
         objective=objective,
         expected_value=float(v.ravel() @ eta.ravel()),
-        status=str(built.problem.status),
+        status=status_out,
         solver=solver_name,
         budget_used=float((c * eta).sum()),
         method=method,

@@ -9,16 +9,17 @@ value and solve the chosen allocation model. The fitted state is numpy and plain
 from __future__ import annotations
 
 import numbers
-import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context, clone, is_classifier
 from sklearn.cluster import KMeans
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
 from ..metrics import summary_statistics, worst_case_loss
+from ..policy._target import unpack_policy_target
+from ..utils import check_treatment, format_labels, warn
 from . import _uncertainty as unc
 from ._core import METHODS, solve_allocation
 
@@ -54,7 +55,7 @@ class RobustCampaignAllocator(BaseEstimator):
     Paper-replication preset: ``uplift_model="two_model", segmentation="kmeans_lift",
     uncertainty="subsample_means", n_scenarios=50, n_per_segment=100,
     nominal_estimate="scenario_mean", interval_method="scenario_min", cov_scale="mean",
-    costs=1, budget=60000`` with ``theta`` in {20, 150, 300}.
+    action_costs=1, budget=60000`` with ``theta`` in {20, 150, 300}.
 
     Parameters
     ----------
@@ -66,78 +67,157 @@ class RobustCampaignAllocator(BaseEstimator):
         Ellipsoid / D-norm radius (units set by ``cov_scale``).
     gamma : float, default=None
         Bertsimas-Sim budget (None: ``min(KM, sqrt(-2 KM ln(1 - confidence_level)))``).
-    alpha : float, default=0.05
-        CVaR tail probability.
+    tail_fraction : float, default=0.05
+        CVaR tail: the probability mass of the worst scenarios whose mean value ``cvar``
+        maximises (the paper's alpha; ``alpha`` is a confidence level in skcrm).
     risk_aversion : float, default=1.0
-        lambda of ``mean_variance``.
+        Scale-free risk aversion of ``mean_variance``: the penalty is
+        ``lambda * Var(value)`` with ``lambda = risk_aversion / (2 sd_N)``, where ``sd_N``
+        is the standard deviation of the nominal allocation's value, so that at the nominal
+        allocation one more unit of value sd costs ``risk_aversion`` units of value (as
+        ``theta`` does for ``ellipsoidal``) whatever the units of the outcome and the size
+        of the population. The lambda used is ``risk_aversion_``.
     dnorm_d : int, default=1
-    dnorm_matrix : {"identity", "inv_sqrt_cov", "inv_halfwidth"}, default="identity"
-    interval_method : {"scenario_min", "normal_ci", "percentile"}, default="scenario_min"
+        Order d of the D-norm set.
+    dnorm_matrix : {"identity", "inv_sqrt_cov", "inv_halfwidth"} or array, default="identity"
+        The matrix A of the D-norm set.
+    interval_method : {"shrinkage", "scenario_min", "normal_ci", "percentile"}, \
+default="shrinkage"
+        Lower bounds of ``interval`` and ``budgeted``: ``"shrinkage"`` (empirical-Bayes
+        intervals at ``confidence_level`` that pool each campaign's segments, so that a
+        campaign whose average lift is clearly positive keeps positive bounds when its
+        segments are individually noisy), the scenario minimum (the paper), normal
+        intervals or scenario percentiles at ``confidence_level``.
     confidence_level : float, default=0.95
+        Level of the ``interval_method`` intervals and of the default ``gamma``.
     cov_scale : "scenario", "mean" or float, default="scenario"
         Covariance of the scenarios, of their mean (Sigma / S), or a multiplier.
     budget : float, default=None
         Global budget B.
-    costs : float or array-like of shape (M,) or (K, M), default=1.0
-    campaign_budgets, capacities : array-like of shape (M,), default=None
+    action_costs : float or array-like of shape (M,) or (K, M), default=1.0
+        Cost of one campaign for one customer (per campaign, or per segment and campaign).
+    campaign_budgets : array-like of shape (M,), default=None
+        Budget B_m of each campaign.
+    capacities : array-like of shape (M,), default=None
+        Most customers C_m each campaign can reach.
     max_cell : float or array-like of shape (K, M), default=None
+        Most customers of a segment given one campaign.
     segment_sizes : array-like of shape (K,), default=None
         Target population sizes N_k (default: training rows per segment).
     revenue : float or array-like of shape (M,) or (K, M), default=1.0
+        Value of one incremental response.
     net_of_cost : bool, default=False
-        Value per customer ``revenue * lift - costs`` instead of ``revenue * lift``.
-    segmentation : {"kmeans_lift", "kmeans_features", "column"} or clusterer, default="kmeans_lift"
+        Value per customer ``revenue * lift - action_costs`` instead of ``revenue * lift``.
+    segmentation : {"kmeans_lift", "kmeans_features", "column"} or clusterer, \
+default="kmeans_lift"
+        How customers are segmented: k-means on the lift vectors (the paper), on the
+        features, a column of X, or any clusterer with ``fit`` and ``predict``.
     n_segments : int, default=10
+        Number of k-means segments.
     segment_col : int or str, default=None
         Column of X holding segment labels when ``segmentation="column"`` (excluded from
         the uplift model's features).
     min_segment_size : int, default=None
         Merge the smallest segment into the nearest centroid until all reach this size.
     uplift_model : {"two_model", "treatment_dummy", "segment_means"}, default="two_model"
+        How individual lifts are estimated.
     base_estimator : estimator, default=None
-        Response model (default ``LogisticRegression(max_iter=1000)``); any sklearn or
-        xgboost classifier (or regressor for continuous outcomes).
+        Response model. Default chosen by the outcome's type: ``LogisticRegression`` for a
+        binary (0/1) outcome, ``LinearRegression`` otherwise (counts, spend). A classifier
+        with a non-binary outcome is refused.
     uncertainty : {"bootstrap", "subsample_means", "bayesian", "normal"}, default="bootstrap"
+        How the lift scenarios are drawn.
     n_scenarios : int, default=50
+        Number of lift scenarios S.
     n_per_segment : int, default=100
+        Draws per segment of ``subsample_means`` scenarios.
     nominal_estimate : {"scenario_mean", "point"}, default="scenario_mean"
-    control_label : default=0
+        The nominal lift: the mean of the scenarios or the point estimate.
+    control : label, default=None
+        Label of the no-campaign arm. Required: lifts are measured against it, and it is
+        never guessed.
     integer : {False, "floor", True}, default=False
+        Continuous allocation (the paper), floor + greedy repair, or an exact MILP.
     score_metric : {"mean", "quantile", "cvar", "min", "neg_wcl"}, default="mean"
-    score_alpha : float, default=0.05
+        What ``score`` returns.
+    score_tail_fraction : float, default=0.05
+        Tail of the ``"quantile"`` and ``"cvar"`` score metrics.
     n_score_scenarios : int, default=200
+        Bootstrap replicates of the held-out rows for ``score``.
     solver : str, default=None
+        cvxpy solver (default HiGHS for LPs, Clarabel for SOCP/QP).
     solver_options : dict, default=None
+        Passed to the solver.
     n_jobs : int, default=None
         Parallel bootstrap refits (joblib).
     random_state : int, RandomState or None, default=None
+        Seeds the segmentation, the scenarios and ``predict``'s tie-breaking.
     verbose : int, default=0
+        Progress bars and the solver's log (nothing is printed when 0).
 
     Attributes
     ----------
     segments_ : ndarray of shape (K,)
-    treatments_ : ndarray of shape (M,)
-    control_label_ : scalar
-    n_segments_, n_treatments_ : int
+        Segment labels.
+    actions_ : ndarray of shape (M,)
+        Sorted labels of the campaigns (the columns of ``allocation_``; the control arm is
+        not one of them).
+    control_ : scalar
+        The control label.
+    n_segments_ : int
+        Number of segments K.
+    n_actions_ : int
+        Number of campaigns M.
+    outcome_type_ : {"binary", "continuous"}
+        Type of the training outcome (chooses the default response model).
     segment_sizes_ : ndarray of shape (K,)
+        Population sizes N_k used.
     uplift_models_ : list of estimators or None
+        Fitted response models.
     segmenter_ : estimator or None
+        Fitted clusterer.
     lift_hat_ : ndarray of shape (K, M)
+        Nominal segment lifts.
     lift_scenarios_ : ndarray of shape (S, K, M)
+        Lift scenarios.
     lift_cov_ : ndarray of shape (K*M, K*M)
-    lift_lower_, lift_upper_ : ndarray of shape (K, M)
+        Covariance of the lift scenarios (times ``cov_scale``).
+    lift_lower_ : ndarray of shape (K, M)
+        Lower bounds of the lifts (``interval_method``).
+    lift_upper_ : ndarray of shape (K, M)
+        Upper bounds of the lifts.
     value_hat_ : ndarray of shape (K, M)
+        Nominal value per customer.
     value_scenarios_ : ndarray of shape (S, K, M)
+        Value scenarios.
     allocation_ : ndarray of shape (K, M)
+        Customers of segment k given campaign m.
     assignment_rate_ : ndarray of shape (K, M)
-    expected_profit_, worst_case_profit_, robust_objective_, profit_sd_, budget_used_ : float
+        ``allocation_ / segment_sizes_``.
+    expected_profit_ : float
+        Nominal expected value of the allocation.
+    worst_case_profit_ : float
+        Its minimum over the value scenarios.
+    robust_objective_ : float
+        The model's own optimum.
+    profit_sd_ : float
+        Standard deviation of its value.
+    budget_used_ : float
+        Total cost of the allocation.
+    risk_aversion_ : float
+        The lambda used by ``mean_variance`` (from the scale-free ``risk_aversion``).
     max_regret_ : float
         Only for ``method="max_regret"``.
     scenario_optima_ : ndarray of shape (S,)
         Only for ``method="max_regret"``.
-    solver_status_, solver_name_ : str
+    solver_status_ : str
+        Solver status.
+    solver_name_ : str
+        Solver used.
     n_features_in_ : int
+        Number of features seen in fit.
     feature_names_in_ : ndarray of str
+        Names of the features seen in fit (DataFrame input only).
 
     References
     ----------
@@ -152,7 +232,8 @@ class RobustCampaignAllocator(BaseEstimator):
     >>> X = np.column_stack([d.X, d.segment])
     >>> est = RobustCampaignAllocator(method="interval", uplift_model="segment_means",
     ...     segmentation="column", segment_col=4, segment_sizes=d.segment_sizes,
-    ...     budget=30000, random_state=0).fit(X, np.column_stack([d.y, d.treatment]))
+    ...     budget=30000, control=0, random_state=0)
+    >>> est = est.fit(X, np.column_stack([d.y, d.treatment]))
     >>> est.allocation_.shape, round(est.budget_used_)
     ((8, 2), 30000)
     """
@@ -161,18 +242,18 @@ class RobustCampaignAllocator(BaseEstimator):
         "method": [StrOptions(set(METHODS))],
         "theta": [Interval(numbers.Real, 0, None, closed="left")],
         "gamma": [Interval(numbers.Real, 0, None, closed="left"), None],
-        "alpha": [Interval(numbers.Real, 0, 1, closed="right")],
+        "tail_fraction": [Interval(numbers.Real, 0, 1, closed="right")],
         "risk_aversion": [Interval(numbers.Real, 0, None, closed="left")],
         "dnorm_d": [Interval(numbers.Integral, 1, None, closed="left")],
         "dnorm_matrix": [StrOptions({"identity", "inv_sqrt_cov", "inv_halfwidth"}), "array-like"],
-        "interval_method": [StrOptions({"scenario_min", "normal_ci", "percentile"})],
+        "interval_method": [StrOptions({"shrinkage", "scenario_min", "normal_ci", "percentile"})],
         "confidence_level": [Interval(numbers.Real, 0, 1, closed="neither")],
         "cov_scale": [
             StrOptions({"scenario", "mean"}),
             Interval(numbers.Real, 0, None, closed="neither"),
         ],
         "budget": [Interval(numbers.Real, 0, None, closed="left"), None],
-        "costs": ["array-like", numbers.Real],
+        "action_costs": ["array-like", numbers.Real],
         "campaign_budgets": ["array-like", None],
         "capacities": ["array-like", None],
         "max_cell": ["array-like", numbers.Real, None],
@@ -192,10 +273,10 @@ class RobustCampaignAllocator(BaseEstimator):
         "n_scenarios": [Interval(numbers.Integral, 2, None, closed="left")],
         "n_per_segment": [Interval(numbers.Integral, 1, None, closed="left")],
         "nominal_estimate": [StrOptions({"scenario_mean", "point"})],
-        "control_label": "no_validation",
+        "control": "no_validation",
         "integer": ["boolean", StrOptions({"floor"})],
         "score_metric": [StrOptions({"mean", "quantile", "cvar", "min", "neg_wcl"})],
-        "score_alpha": [Interval(numbers.Real, 0, 1, closed="right")],
+        "score_tail_fraction": [Interval(numbers.Real, 0, 1, closed="right")],
         "n_score_scenarios": [Interval(numbers.Integral, 2, None, closed="left")],
         "solver": [str, None],
         "solver_options": [dict, None],
@@ -206,19 +287,19 @@ class RobustCampaignAllocator(BaseEstimator):
 
     def __init__(
         self,
-        method="ellipsoidal",
         *,
+        method="ellipsoidal",
         theta=1.645,
         gamma=None,
-        alpha=0.05,
+        tail_fraction=0.05,
         risk_aversion=1.0,
         dnorm_d=1,
         dnorm_matrix="identity",
-        interval_method="scenario_min",
+        interval_method="shrinkage",
         confidence_level=0.95,
         cov_scale="scenario",
         budget=None,
-        costs=1.0,
+        action_costs=1.0,
         campaign_budgets=None,
         capacities=None,
         max_cell=None,
@@ -235,10 +316,10 @@ class RobustCampaignAllocator(BaseEstimator):
         n_scenarios=50,
         n_per_segment=100,
         nominal_estimate="scenario_mean",
-        control_label=0,
+        control=None,
         integer=False,
         score_metric="mean",
-        score_alpha=0.05,
+        score_tail_fraction=0.05,
         n_score_scenarios=200,
         solver=None,
         solver_options=None,
@@ -249,7 +330,7 @@ class RobustCampaignAllocator(BaseEstimator):
         self.method = method
         self.theta = theta
         self.gamma = gamma
-        self.alpha = alpha
+        self.tail_fraction = tail_fraction
         self.risk_aversion = risk_aversion
         self.dnorm_d = dnorm_d
         self.dnorm_matrix = dnorm_matrix
@@ -257,7 +338,7 @@ class RobustCampaignAllocator(BaseEstimator):
         self.confidence_level = confidence_level
         self.cov_scale = cov_scale
         self.budget = budget
-        self.costs = costs
+        self.action_costs = action_costs
         self.campaign_budgets = campaign_budgets
         self.capacities = capacities
         self.max_cell = max_cell
@@ -274,10 +355,10 @@ class RobustCampaignAllocator(BaseEstimator):
         self.n_scenarios = n_scenarios
         self.n_per_segment = n_per_segment
         self.nominal_estimate = nominal_estimate
-        self.control_label = control_label
+        self.control = control
         self.integer = integer
         self.score_metric = score_metric
-        self.score_alpha = score_alpha
+        self.score_tail_fraction = score_tail_fraction
         self.n_score_scenarios = n_score_scenarios
         self.solver = solver
         self.solver_options = solver_options
@@ -304,12 +385,18 @@ class RobustCampaignAllocator(BaseEstimator):
             )
         y_arr = np.asarray(y)
         if y_arr.ndim == 2 and y_arr.shape[1] >= 2:
-            # [outcome, treatment] -- also skcrm.policy.pack_policy_target's layout, whose
-            # propensity columns (3rd on) are not needed: lifts are differences in means of
-            # a randomised experiment within segments
+            # [outcome, treatment] -- skcrm.policy.pack_policy_target's layout, read by its
+            # one implementation; the propensity columns (3rd on) are not needed: lifts are
+            # differences in means of a randomised experiment within segments
             if treatment is not None:
                 raise ValueError("pass the treatment either as y[:, 1] or as treatment=, not both")
-            outcome, treat = y_arr[:, 0], y_arr[:, 1]
+            try:
+                outcome, treat, _ = unpack_policy_target(y_arr)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    "y of shape (n, 2+) must be numeric [outcome, treatment] columns (see "
+                    "skcrm.policy.pack_policy_target); pass string arm labels as treatment="
+                ) from exc
         elif y_arr.ndim == 1 or (y_arr.ndim == 2 and y_arr.shape[1] == 1):
             if treatment is None:
                 raise ValueError(
@@ -334,36 +421,26 @@ class RobustCampaignAllocator(BaseEstimator):
         return outcome, treat
 
     def _arm_codes(self, treat, fitting):
-        """Codes 0 (control) .. M of the treatment labels."""
+        """Codes 0 (control) .. M of the treatment labels (``skcrm.utils.check_treatment``)."""
         if fitting:
-            labels = np.unique(treat)
-            ctrl = self.control_label
-            is_ctrl = np.array([lab == ctrl for lab in labels], dtype=bool)
-            if not is_ctrl.any():
-                raise ValueError(
-                    f"treatment has no control arm: no row has control_label={ctrl!r}; the "
-                    f"labels found are {labels.tolist()}. Lifts are measured against the "
-                    "control, so the control arm is required."
-                )
-            others = labels[~is_ctrl]
-            if others.size == 0:
-                raise ValueError(
-                    f"treatment has only the control arm ({ctrl!r}); at least one campaign is "
-                    "needed"
-                )
-            self.treatments_ = others
-            self.control_label_ = labels[is_ctrl][0]
-        arms = np.concatenate([[self.control_label_], self.treatments_])
-        codes = np.full(treat.shape[0], -1, dtype=np.int64)
-        for a, lab in enumerate(arms):
-            codes[treat == lab] = a
-        if np.any(codes < 0):
-            unseen = [_plain(v) for v in np.unique(treat[codes < 0])]
-            raise ValueError(
-                f"treatment labels {unseen} were not seen in fit (known: "
-                f"{[_plain(v) for v in arms]})"
+            info = check_treatment(
+                treat, n_samples=treat.shape[0], control=self.control, require_control=True
             )
-        return codes
+            c = info.control_index
+            self._arms_ = info.actions
+            self.actions_ = np.delete(info.actions, c)
+            self.control_ = info.control
+            # code a: 0 = control, 1..M = campaigns in sorted order
+            self._arm_order_ = np.r_[c, np.delete(np.arange(info.n_actions), c)]
+            codes = info.codes
+        else:
+            info = check_treatment(
+                treat, n_samples=treat.shape[0], actions=self._arms_, control=self.control_,
+            )  # fmt: skip
+            codes = info.codes
+        inverse = np.empty_like(self._arm_order_)
+        inverse[self._arm_order_] = np.arange(self._arm_order_.size)
+        return inverse[codes]
 
     def _segment_col_index(self):
         col = self.segment_col
@@ -389,13 +466,68 @@ class RobustCampaignAllocator(BaseEstimator):
 
     # ------------------------------------------------------------------ uplift models
     def _base(self):
-        if self.base_estimator is None:
+        """The response model: the user's, or one chosen by the outcome's type."""
+        if self.base_estimator is not None:
+            return self.base_estimator
+        if self.outcome_type_ == "binary":
             return LogisticRegression(max_iter=1000)
-        return self.base_estimator
+        return LinearRegression()
+
+    def _check_inputs(self, outcome, arm, raw_col):
+        """Every check on the experiment that can fail, before any model is fitted."""
+        M = self.actions_.size
+        arms = np.concatenate([[self.control_], self.actions_])
+        values = np.unique(outcome)
+        self.outcome_type_ = "binary" if np.all(np.isin(values, (0.0, 1.0))) else "continuous"
+        counts = np.bincount(arm, minlength=M + 1)
+        # rows per segment x arm cell (spec 8.8): known before fitting for a segment column;
+        # for a clustering, every arm needs at least the minimum per segment
+        if isinstance(self.segmentation, str) and self.segmentation == "column":
+            _, seg = np.unique(raw_col, return_inverse=True)
+            cells = np.bincount(seg * (M + 1) + arm, minlength=(seg.max() + 1) * (M + 1))
+            low = np.argwhere(cells.reshape(-1, M + 1) < _MIN_CELL_ROWS)
+            if low.size and (self.min_segment_size is None):
+                k, a = low[0]
+                raise ValueError(
+                    f"segment {_plain(np.unique(raw_col)[k])!r} x arm {_plain(arms[a])!r} has "
+                    f"{int(cells.reshape(-1, M + 1)[k, a])} training row(s); at least "
+                    f"{_MIN_CELL_ROWS} are needed per segment x arm cell"
+                )
+        else:
+            n_seg = self.n_segments if isinstance(self.segmentation, str) else 1
+            need = _MIN_CELL_ROWS * n_seg
+            low = np.flatnonzero(counts < need)
+            if low.size:
+                a = low[0]
+                raise ValueError(
+                    f"arm {_plain(arms[a])!r} has {int(counts[a])} training row(s) of "
+                    f"{outcome.size}; with n_segments={n_seg} every arm needs at least {need} "
+                    f"({_MIN_CELL_ROWS} per segment x arm cell). Use fewer n_segments or more "
+                    "data"
+                )
+        needs_models = self.uplift_model != "segment_means"
+        if needs_models and is_classifier(self._base()):
+            if self.outcome_type_ != "binary":
+                raise ValueError(
+                    f"base_estimator {type(self._base()).__name__} is a classifier but the "
+                    f"outcome is not binary ({values.size} distinct values, e.g. "
+                    f"{format_labels(values[:4])}); a classifier would read P(outcome == 1) "
+                    "as the response. Pass a regressor (the default for a non-binary outcome)"
+                )
+            groups = range(M + 1) if self.uplift_model == "two_model" else [None]
+            for a in groups:
+                rows = outcome if a is None else outcome[arm == a]
+                if rows.size and np.unique(rows).size < 2:
+                    where = "" if a is None else f" in arm {_plain(arms[a])!r}"
+                    raise ValueError(
+                        f"the outcome is constant (all {_plain(rows[0]):g}){where}: a response "
+                        f"classifier cannot be fitted{where}. Use uplift_model='segment_means', "
+                        "a base_estimator that handles one class, or more data"
+                    )
 
     def _design_dummy(self, Xf, arm):
         """[X, D, X * D] with one dummy per campaign (spec 2, treatment dummy)."""
-        M = len(self.treatments_)
+        M = len(self.actions_)
         D = np.zeros((Xf.shape[0], M))
         rows = np.flatnonzero(arm > 0)
         D[rows, arm[rows] - 1] = 1.0
@@ -403,7 +535,7 @@ class RobustCampaignAllocator(BaseEstimator):
         return np.hstack([Xf, D, inter])
 
     def _fit_uplift(self, Xf, outcome, arm, rs):
-        M = len(self.treatments_)
+        M = len(self.actions_)
         base = self._base()
         target = outcome.astype(np.int64) if is_classifier(base) else outcome
         if self.uplift_model == "two_model":
@@ -421,7 +553,7 @@ class RobustCampaignAllocator(BaseEstimator):
         return [model.fit(self._design_dummy(Xf, arm), target)]
 
     def _lifts_from(self, models, Xf):
-        M = len(self.treatments_)
+        M = len(self.actions_)
         if self.uplift_model == "two_model":
             p = np.column_stack([_predict_response(m, Xf) for m in models])
             return p[:, 1:] - p[:, :1]
@@ -524,12 +656,13 @@ class RobustCampaignAllocator(BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Customers of the experiment (features, plus the segment column if any).
         y : array-like of shape (n_samples, 2) or (n_samples,)
             ``[outcome, treatment]`` columns (the packed target; the layout of
             ``skcrm.policy.pack_policy_target``, whose propensity columns are ignored), or
             the outcome alone with ``treatment``.
         treatment : array-like of shape (n_samples,), optional
-            Arm of each row (``control_label`` = no campaign).
+            Arm of each row (``control`` = no campaign).
 
         Returns
         -------
@@ -538,7 +671,8 @@ class RobustCampaignAllocator(BaseEstimator):
         X = validate_data(self, X, reset=True, dtype=np.float64, ensure_min_samples=2)
         outcome, treat = self._split_targets(y, treatment, X.shape[0])
         arm = self._arm_codes(treat, fitting=True)
-        M = len(self.treatments_)
+        M = len(self.actions_)
+        self._check_inputs(outcome, arm, self._features(X)[1])
         rs = check_random_state(self.random_state)
         seed = int(rs.randint(np.iinfo(np.int32).max))
         rng = np.random.default_rng(seed)
@@ -557,7 +691,7 @@ class RobustCampaignAllocator(BaseEstimator):
             lifts = self._lifts_from(self.uplift_models_, Xf)
         seg = self._fit_segments(Xf, raw_col, lifts, seed)
         K = self.segments_.size
-        self.n_segments_, self.n_treatments_ = int(K), int(M)
+        self.n_segments_, self.n_actions_ = int(K), int(M)
 
         cell = seg * (M + 1) + arm
         counts, sums, means = unc.cell_means(outcome, cell, K * (M + 1))
@@ -566,7 +700,7 @@ class RobustCampaignAllocator(BaseEstimator):
             low = np.argwhere(counts2 < _MIN_CELL_ROWS)
             if low.size:
                 k, a = low[0]
-                arms = np.concatenate([[self.control_label_], self.treatments_])
+                arms = np.concatenate([[self.control_], self.actions_])
                 raise ValueError(
                     f"segment {_plain(self.segments_[k])!r} x arm {_plain(arms[a])!r} has "
                     f"{int(counts2[k, a])} training row(s); at least {_MIN_CELL_ROWS} are needed "
@@ -604,7 +738,12 @@ class RobustCampaignAllocator(BaseEstimator):
         flat = scen.reshape(S, K * M)
         self.lift_cov_ = scale * np.atleast_2d(np.cov(flat, rowvar=False, ddof=1))
         sd = np.sqrt(np.clip(np.diag(self.lift_cov_), 0, None)).reshape(K, M)
-        if self.interval_method == "scenario_min":
+        if self.interval_method == "shrinkage":
+            se = scen.std(axis=0, ddof=1)  # standard errors of the segment lifts
+            self.lift_lower_, self.lift_upper_ = unc.shrinkage_intervals(
+                self.lift_hat_, se, self.confidence_level
+            )
+        elif self.interval_method == "scenario_min":
             self.lift_lower_, self.lift_upper_ = scen.min(axis=0), scen.max(axis=0)
         elif self.interval_method == "normal_ci":
             from scipy.stats import norm
@@ -618,17 +757,57 @@ class RobustCampaignAllocator(BaseEstimator):
 
         # value transform v = r * phi - net * c (spec 3)
         self.revenue_ = self._km(self.revenue, "revenue", K, M)
-        self.costs_ = self._km(self.costs, "costs", K, M)
-        net = self.costs_ if self.net_of_cost else 0.0
+        self.action_costs_ = self._km(self.action_costs, "action_costs", K, M)
+        net = self.action_costs_ if self.net_of_cost else 0.0
         self.value_hat_ = self.revenue_ * self.lift_hat_ - net
         self.value_scenarios_ = self.revenue_ * scen - net
         self.value_lower_ = self.revenue_ * np.minimum(self.lift_lower_, self.lift_hat_) - net
         vflat = self.value_scenarios_.reshape(S, K * M)
         self.value_cov_factor_ = (vflat - vflat.mean(axis=0)) * np.sqrt(scale / (S - 1))
+        self.__dict__.pop("_nominal_sd", None)
 
         res = self._solve()
         self._store(res)
+        self._warn_if_empty()
         return self
+
+    def _lambda(self, risk_aversion):
+        """lambda of mean_variance from the scale-free ``risk_aversion`` (see the class doc)."""
+        if "_nominal_sd" not in self.__dict__:
+            kw = self._solve_kwargs(raw=True) | {"method": "nominal", "integer": False}
+            eta = solve_allocation(self.value_hat_, self.segment_sizes_, **kw).allocation
+            self._nominal_sd = float(np.linalg.norm(self.value_cov_factor_ @ eta.ravel()))
+        sd = self._nominal_sd
+        return 0.0 if sd <= 0 else float(risk_aversion) / (2.0 * sd)
+
+    def _warn_if_empty(self):
+        """Warn when a robust model allocates nothing although the nominal one would."""
+        if self.method in ("nominal", "expected_value") or self.allocation_.sum() > 0.5:
+            return
+        if not np.any(self.value_hat_ > 0) or self.budget == 0:
+            return  # nothing is worth doing under the nominal model either
+        why = {
+            "interval": "every segment x campaign lower bound is <= 0 (largest "
+            f"{self.value_lower_.max():.3g}): no lift is distinguishable from zero at "
+            f"confidence_level={self.confidence_level}. Try interval_method='shrinkage', a "
+            "lower confidence_level, or more data",
+            "budgeted": "the Bertsimas-Sim penalty exceeds the value of every allocation: try "
+            "interval_method='shrinkage', a smaller gamma or confidence_level",
+            "ellipsoidal": f"theta={self.theta} exceeds every allocation's ratio of expected "
+            "value to its standard deviation: try a smaller theta",
+            "dnorm": f"theta={self.theta} is too large for the D-norm set: try a smaller theta",
+            "mean_variance": "the variance penalty exceeds the value of every allocation: try "
+            "a smaller risk_aversion",
+            "worst_case": "every allocation loses value in the worst scenario: try cvar with a "
+            "larger tail_fraction, or more scenarios' data",
+            "cvar": f"every allocation loses value on average in the worst "
+            f"{self.tail_fraction:.0%} of scenarios: try a larger tail_fraction",
+            "max_regret": "no allocation lowers the maximum regret",
+        }.get(self.method, "")
+        warn(
+            f"method={self.method!r} allocates nothing although the nominal lifts are positive "
+            f"in {int((self.value_hat_ > 0).sum())} segment x campaign cell(s): {why}"
+        )
 
     def _km(self, value, name, K, M):
         arr = np.asarray(value, dtype=float)
@@ -647,7 +826,7 @@ class RobustCampaignAllocator(BaseEstimator):
         return out
 
     def _scenarios(self, X, Xf, raw_col, outcome, arm, seg, lifts, point, sums, counts, rng, seed):
-        K, M = self.n_segments_, self.n_treatments_
+        K, M = self.n_segments_, self.n_actions_
         S = self.n_scenarios
         cell = seg * (M + 1) + arm
         if self.uncertainty == "subsample_means":
@@ -715,20 +894,20 @@ class RobustCampaignAllocator(BaseEstimator):
         return np.stack(out)
 
     # ------------------------------------------------------------------ solving
-    def _solve_kwargs(self):
-        return {
+    def _solve_kwargs(self, raw=False):
+        kw = {
             "method": self.method,
             "scenarios": self.value_scenarios_,
             "lower": self.value_lower_,
             "cov_factor": self.value_cov_factor_,
             "theta": self.theta,
             "gamma": self.gamma,
-            "alpha": self.alpha,
+            "tail_fraction": self.tail_fraction,
             "risk_aversion": self.risk_aversion,
             "dnorm_d": self.dnorm_d,
             "dnorm_matrix": self.dnorm_matrix,
             "confidence_level": self.confidence_level,
-            "costs": self.costs_,
+            "action_costs": self.action_costs_,
             "budget": self.budget,
             "campaign_budgets": self.campaign_budgets,
             "capacities": self.capacities,
@@ -736,7 +915,12 @@ class RobustCampaignAllocator(BaseEstimator):
             "integer": self.integer,
             "solver": self.solver,
             "solver_options": self.solver_options,
+            "verbose": bool(self.verbose),
         }
+        if not raw and self.method == "mean_variance":
+            self.risk_aversion_ = self._lambda(self.risk_aversion)
+            kw["risk_aversion"] = self.risk_aversion_
+        return kw
 
     def _solve(self, segment_sizes=None, **overrides):
         kw = self._solve_kwargs()
@@ -751,7 +935,7 @@ class RobustCampaignAllocator(BaseEstimator):
             "expected_profit": float(self.value_hat_.ravel() @ x),
             "worst_case_profit": float((self.value_scenarios_.reshape(S, -1) @ x).min()),
             "profit_sd": float(np.linalg.norm(self.value_cov_factor_ @ x)),
-            "budget_used": float((self.costs_ * eta).sum()),
+            "budget_used": float((self.action_costs_ * eta).sum()),
         }
 
     def _store(self, res):
@@ -790,6 +974,7 @@ class RobustCampaignAllocator(BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Customers.
 
         Returns
         -------
@@ -798,7 +983,18 @@ class RobustCampaignAllocator(BaseEstimator):
         return self._lifts_and_segments(X)[1]
 
     def predict_lift(self, X):
-        """Individual lift predictions (n, M); segment values for ``segment_means``."""
+        """Individual lift predictions (n, M); segment values for ``segment_means``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Customers.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, M)
+            Predicted lift of each campaign (columns in ``actions_`` order).
+        """
         lifts, seg = self._lifts_and_segments(X)
         return self.lift_hat_[seg] if lifts is None else lifts
 
@@ -813,6 +1009,7 @@ class RobustCampaignAllocator(BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Customers.
 
         Returns
         -------
@@ -820,7 +1017,7 @@ class RobustCampaignAllocator(BaseEstimator):
         """
         lifts, seg = self._lifts_and_segments(X)
         n = seg.shape[0]
-        K, M = self.n_segments_, self.n_treatments_
+        K, M = self.n_segments_, self.n_actions_
         n_k = np.bincount(seg, minlength=K).astype(float)
         targets = self.assignment_rate_ * n_k[:, None]
         full = np.column_stack([targets, np.maximum(n_k - targets.sum(axis=1), 0.0)])
@@ -842,11 +1039,11 @@ class RobustCampaignAllocator(BaseEstimator):
                 pick = cand[np.argsort(-lifts[rows[cand], m], kind="stable")[:need]]
                 code[rows[pick]] = m
                 free[pick] = False
-        labels = np.concatenate([self.treatments_, [self.control_label_]])
+        labels = np.concatenate([self.actions_, [self.control_]])
         return labels[np.where(code < 0, M, code)]
 
     _RESOLVE_PARAMS = (
-        "method", "theta", "gamma", "alpha", "risk_aversion", "dnorm_d", "dnorm_matrix",
+        "method", "theta", "gamma", "tail_fraction", "risk_aversion", "dnorm_d", "dnorm_matrix",
         "confidence_level", "budget", "campaign_budgets", "capacities", "max_cell", "integer",
         "solver", "solver_options",
     )  # fmt: skip
@@ -860,7 +1057,7 @@ class RobustCampaignAllocator(BaseEstimator):
         Parameters
         ----------
         **params
-            Any of ``method``, ``theta``, ``gamma``, ``alpha``, ``risk_aversion``,
+            Any of ``method``, ``theta``, ``gamma``, ``tail_fraction``, ``risk_aversion``,
             ``dnorm_d``, ``dnorm_matrix``, ``confidence_level``, ``budget``,
             ``campaign_budgets``, ``capacities``, ``max_cell``, ``integer``, ``solver``,
             ``solver_options``.
@@ -880,7 +1077,10 @@ class RobustCampaignAllocator(BaseEstimator):
         self._validate_params()
         for name in ("max_regret_", "scenario_optima_"):
             self.__dict__.pop(name, None)
+        if {"budget", "campaign_budgets", "capacities", "max_cell"} & set(params):
+            self.__dict__.pop("_nominal_sd", None)
         self._store(self._solve())
+        self._warn_if_empty()
         return self
 
     def allocate(self, X=None, segment_sizes=None):
@@ -937,7 +1137,8 @@ class RobustCampaignAllocator(BaseEstimator):
         Parameters
         ----------
         param_values : iterable of float
-        param : {"theta", "gamma", "alpha", "risk_aversion", "budget"}
+            Values of ``param`` to solve for.
+        param : {"theta", "gamma", "tail_fraction", "risk_aversion", "budget"}
 
         Returns
         -------
@@ -948,13 +1149,16 @@ class RobustCampaignAllocator(BaseEstimator):
         import pandas as pd
 
         check_is_fitted(self, "allocation_")
-        if param not in ("theta", "gamma", "alpha", "risk_aversion", "budget"):
+        if param not in ("theta", "gamma", "tail_fraction", "risk_aversion", "budget"):
             raise ValueError(
-                f"param must be theta, gamma, alpha, risk_aversion or budget, got {param!r}"
+                f"param must be theta, gamma, tail_fraction, risk_aversion or budget, got {param!r}"
             )
         rows = []
         for value in param_values:
-            res = self._solve(**{param: value})
+            if param == "risk_aversion":
+                res = self._solve(risk_aversion=self._lambda(value))
+            else:
+                res = self._solve(**{param: value})
             m = self._metrics(res.allocation)
             robust = -res.objective if self.method == "max_regret" else res.objective
             rows.append(
@@ -974,26 +1178,40 @@ class RobustCampaignAllocator(BaseEstimator):
     def held_out_values(self, X, y, treatment=None, n_boot=None):
         """Realised value of ``allocation_`` on held-out experimental data (spec 8.7).
 
-        Returns (plug-in value, bootstrap values of shape (n_boot,) or None).
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Held-out customers of the experiment.
+        y : array-like of shape (n_samples, 2) or (n_samples,)
+            ``[outcome, treatment]`` or the outcome with ``treatment``.
+        treatment : array-like of shape (n_samples,), optional
+            Arm of each row.
+        n_boot : int, optional
+            Bootstrap replicates of the held-out rows (stratified by segment x arm).
+
+        Returns
+        -------
+        value : float
+            The plug-in value with difference-in-means lifts.
+        values : ndarray of shape (n_boot,) or None
+            Its bootstrap replicates.
         """
         lifts, seg = self._lifts_and_segments(X)
         outcome, treat = self._split_targets(y, treatment, seg.shape[0])
         arm = self._arm_codes(treat, fitting=False)
-        K, M = self.n_segments_, self.n_treatments_
+        K, M = self.n_segments_, self.n_actions_
         cell = seg * (M + 1) + arm
         counts, _, means = unc.cell_means(outcome, cell, K * (M + 1))
         m2 = means.reshape(K, M + 1)
         lift = m2[:, 1:] - m2[:, :1]
         missing = np.isnan(lift)
         if missing.any():
-            warnings.warn(
+            warn(
                 f"{int(missing.sum())} segment x campaign cell(s) have no held-out rows in a "
                 "treated or control arm; their fitted lift_hat_ is used instead",
-                UserWarning,
-                stacklevel=3,
             )
             lift = np.where(missing, self.lift_hat_, lift)
-        net = self.costs_ if self.net_of_cost else 0.0
+        net = self.action_costs_ if self.net_of_cost else 0.0
         eta = self.allocation_
         value = float(((self.revenue_ * lift - net) * eta).sum())
         if n_boot is None:
@@ -1017,8 +1235,11 @@ class RobustCampaignAllocator(BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Held-out customers of the experiment.
         y : array-like of shape (n_samples, 2) or (n_samples,)
+            ``[outcome, treatment]`` or the outcome with ``treatment``.
         treatment : array-like of shape (n_samples,), optional
+            Arm of each row.
 
         Returns
         -------
@@ -1027,7 +1248,7 @@ class RobustCampaignAllocator(BaseEstimator):
         if self.score_metric == "mean":
             return self.held_out_values(X, y, treatment)[0]
         _, values = self.held_out_values(X, y, treatment, n_boot=self.n_score_scenarios)
-        a = self.score_alpha
+        a = self.score_tail_fraction
         if self.score_metric == "quantile":
             return float(np.percentile(values, 100 * a))
         if self.score_metric == "cvar":

@@ -7,7 +7,7 @@ import numpy as np
 __all__ = ["plot_allocation", "plot_robustness_path"]
 
 
-def plot_allocation(allocation, ax=None, segment_labels=None, campaign_labels=None, title=None):
+def plot_allocation(allocation, *, ax=None, segment_labels=None, campaign_labels=None, title=None):
     """Heat map of an allocation: customers of each segment (rows) given each campaign.
 
     Parameters
@@ -36,7 +36,7 @@ def plot_allocation(allocation, ax=None, segment_labels=None, campaign_labels=No
         est = allocation
         eta = est.allocation_
         segment_labels = segment_labels or [str(s) for s in est.segments_]
-        campaign_labels = campaign_labels or [str(t) for t in est.treatments_]
+        campaign_labels = campaign_labels or [str(t) for t in est.actions_]
     else:
         eta = np.asarray(allocation, dtype=float)
     K, M = eta.shape
@@ -57,7 +57,7 @@ def plot_allocation(allocation, ax=None, segment_labels=None, campaign_labels=No
     return ax
 
 
-def plot_robustness_path(path, ax=None, title=None):
+def plot_robustness_path(path, *, ax=None, title=None):
     """Price of robustness: expected and robust value (left axis) and sd (right axis).
 
     Parameters

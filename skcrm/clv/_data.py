@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
 from ..utils import check_columns, check_event_times, to_time_units
 from ._features import dynamic_feature_names, dynamic_features
 from ._solver import Histories
+from ._warn import warn
 
 __all__ = [
     "transactions_from_log",
@@ -18,13 +17,52 @@ __all__ = [
 ]
 
 
+# calendar units without a fixed length: their mean length in days (Gregorian year / 12)
+_CALENDAR_DAYS = {
+    "M": 30.436875,
+    "MS": 30.436875,
+    "ME": 30.436875,
+    "Q": 91.310625,
+    "QS": 91.310625,
+    "QE": 91.310625,
+    "Y": 365.2425,
+    "YS": 365.2425,
+    "YE": 365.2425,
+    "A": 365.2425,
+}
+
+
+def unit_days(unit):
+    """Length of one model time unit in days: any pandas Timedelta unit ("h", "D", "W",
+    "min", ...) or a calendar unit ("M", "Q", "Y": their mean Gregorian length).
+
+    Examples
+    --------
+    >>> unit_days("W"), unit_days("h"), unit_days("M")
+    (7.0, 0.041666666666666664, 30.436875)
+    """
+    if not isinstance(unit, str):
+        raise TypeError(f"time_unit must be a string such as 'W', 'D', 'h' or 'M', got {unit!r}")
+    if unit in _CALENDAR_DAYS:
+        return _CALENDAR_DAYS[unit]
+    try:
+        days = pd.Timedelta(1, unit=unit) / pd.Timedelta(days=1)
+    except (ValueError, TypeError) as err:
+        raise ValueError(
+            f"time_unit={unit!r} is not a pandas time unit; use e.g. 'W', 'D', 'h', 'min' or "
+            "'M' (mean month)"
+        ) from err
+    return float(days)
+
+
 def _time_value(value, origin, unit):
     """A scalar observation end / split time in model units (numbers pass through)."""
     if value is None:
         return None
     if isinstance(value, int | float | np.integer | np.floating):
         return float(value)
-    return float(to_time_units(pd.Series([pd.Timestamp(value)]), origin=origin, unit=unit)[0])
+    stamp = pd.Series([pd.Timestamp(value)])
+    return float(to_time_units(stamp, origin=origin, unit="D")[0]) / unit_days(unit)
 
 
 def transactions_from_log(
@@ -54,7 +92,8 @@ def transactions_from_log(
         Numeric columns to aggregate per customer-day.
     aggregate : {"sum", "last"}
         How to merge ``value_cols`` within a day.
-    time_unit : {"W", "D"}
+    time_unit : str
+        Any pandas time unit ("W", "D", "h", ...) or "M"/"Q"/"Y" (mean calendar lengths).
         Unit of the output time column.
     origin : date-like, optional
         Time zero (default: the earliest date).
@@ -86,40 +125,90 @@ def transactions_from_log(
     out["n_rows"] = grouped.size()
     out = out.drop(columns=["_n"], errors="ignore").reset_index()
     start = pd.Timestamp(origin) if origin is not None else out["_day"].min()
-    out[out_time_col] = to_time_units(out["_day"], origin=start, unit=time_unit)
+    out[out_time_col] = to_time_units(out["_day"], origin=start, unit="D") / unit_days(time_unit)
     return out[[customer_col, out_time_col, *value_cols, "n_rows"]]
 
 
-def rfm_summary(transactions, customer_col="customer_id", time_col="t", observation_end=None):
+def rfm_summary(
+    transactions,
+    customer_col="customer_id",
+    time_col="t",
+    observation_end=None,
+    monetary_col=None,
+):
     """Per-customer (frequency, recency, T) in lifetimes conventions from a long table.
 
-    frequency = repeat transactions, recency = t_x - t_1, T = observation_end - t_1.
+    frequency = repeat transactions, recency = t_x - t_1, T = observation_end - t_1. With
+    ``monetary_col``, also ``monetary_value``: the mean of that column over the repeat
+    transactions (the first excluded, 0 without a repeat), the input of
+    :class:`GammaGammaSpend` (lifetimes' convention). Merge same-day rows first
+    (:func:`transactions_from_log`).
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Long table, one row per transaction (numeric times).
+    customer_col, time_col : str
+        Customer id and time columns.
+    observation_end : float, optional
+        End of the observation period (default: the last transaction).
+    monetary_col : str, optional
+        Spend column; adds ``monetary_value``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``frequency``, ``recency``, ``T`` (and ``monetary_value``), indexed by customer.
 
     Examples
     --------
-    >>> tx = pd.DataFrame({"id": [1, 1, 2], "t": [0.0, 3.0, 1.0]})
-    >>> rfm_summary(tx, "id", "t", observation_end=5.0).to_dict("list")
-    {'frequency': [1, 0], 'recency': [3.0, 0.0], 'T': [5.0, 4.0]}
+    >>> tx = pd.DataFrame({"id": [1, 1, 2], "t": [0.0, 3.0, 1.0], "v": [5.0, 7.0, 2.0]})
+    >>> rfm_summary(tx, "id", "t", observation_end=5.0, monetary_col="v").to_dict("list")
+    {'frequency': [1, 0], 'recency': [3.0, 0.0], 'T': [5.0, 4.0], 'monetary_value': [7.0, 0.0]}
     """
-    check_columns(transactions, [customer_col, time_col], "transactions")
+    cols = [customer_col, time_col] + ([monetary_col] if monetary_col else [])
+    check_columns(transactions, cols, "transactions")
     t = transactions.groupby(customer_col, sort=True)[time_col]
     end = t.max().max() if observation_end is None else float(observation_end)
     first, last = t.min(), t.max()
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "frequency": (t.count() - 1).astype(np.int64),
             "recency": (last - first).astype(float),
             "T": (end - first).astype(float),
         }
     )
+    if monetary_col:
+        ordered = transactions.sort_values([customer_col, time_col], kind="mergesort")
+        repeat = ordered[ordered.groupby(customer_col).cumcount() > 0]
+        mean = repeat.groupby(customer_col)[monetary_col].mean()
+        out["monetary_value"] = mean.reindex(out.index, fill_value=0.0).astype(float)
+    return out
 
 
 def calibration_holdout_split(
-    transactions, calibration_end, observation_end, customer_col="customer_id", time_col="t"
+    transactions,
+    calibration_end,
+    observation_end,
+    customer_col="customer_id",
+    time_col="t",
+    time_unit="W",
 ):
     """Split a long table into the calibration rows and holdout counts per customer.
 
-    Customers are those with a first transaction at or before ``calibration_end``.
+    Customers are those with a first transaction at or before ``calibration_end``. The split
+    points are numbers (numeric time column) or dates (datetime column; strings parse).
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Long table, one row per transaction.
+    calibration_end, observation_end : float or date-like
+        End of calibration and of the holdout.
+    customer_col, time_col : str
+        Customer id and time columns.
+    time_unit : str, default="W"
+        Unit of ``holdout_length`` for dates (any pandas unit, or "M"/"Q"/"Y").
 
     Returns
     -------
@@ -128,7 +217,7 @@ def calibration_holdout_split(
     holdout_counts : pandas.Series
         Transactions in (calibration_end, observation_end] per customer (sorted index).
     holdout_length : float
-        observation_end - calibration_end.
+        observation_end - calibration_end (in ``time_unit`` for dates).
 
     Examples
     --------
@@ -136,29 +225,48 @@ def calibration_holdout_split(
     >>> cal, hold, length = calibration_holdout_split(tx, 2.0, 5.0, "id", "t")
     >>> cal["id"].tolist(), hold.to_dict(), length
     ([1, 2], {1: 1, 2: 0}, 3.0)
+    >>> log = tx.assign(t=pd.Timestamp("2024-01-01") + pd.to_timedelta(tx["t"] * 7, "D"))
+    >>> cal, hold, length = calibration_holdout_split(log, "2024-01-15", "2024-02-05", "id", "t")
+    >>> hold.to_dict(), length
+    ({1: 1, 2: 0}, 3.0)
     """
     check_columns(transactions, [customer_col, time_col], "transactions")
-    if observation_end < calibration_end:
+    col = transactions[time_col]
+    if pd.api.types.is_datetime64_any_dtype(col) or col.dtype == object:
+        t = pd.to_datetime(col)
+        cal_end, obs_end = pd.Timestamp(calibration_end), pd.Timestamp(observation_end)
+        length = (obs_end - cal_end) / pd.Timedelta(days=unit_days(time_unit))
+        first = t.groupby(transactions[customer_col]).transform("min")
+    else:
+        t = col.to_numpy(dtype=float)
+        cal_end, obs_end = float(calibration_end), float(observation_end)
+        length = obs_end - cal_end
+        first = transactions.groupby(customer_col)[time_col].transform("min").to_numpy(float)
+    if obs_end < cal_end:
         raise ValueError(
             f"observation_end ({observation_end}) must not precede calibration_end "
             f"({calibration_end})"
         )
-    t = transactions[time_col].to_numpy(dtype=float)
-    first = transactions.groupby(customer_col)[time_col].transform("min").to_numpy(dtype=float)
-    keep = first <= calibration_end
-    cal = transactions[keep & (t <= calibration_end)]
-    hold_rows = transactions[keep & (t > calibration_end) & (t <= observation_end)]
+    keep = np.asarray(first <= cal_end)
+    t_cal, t_late = np.asarray(t <= cal_end), np.asarray((t > cal_end) & (t <= obs_end))
+    cal = transactions[keep & t_cal]
+    hold_rows = transactions[keep & t_late]
     ids = np.sort(cal[customer_col].unique())
     counts = hold_rows.groupby(customer_col).size().reindex(ids, fill_value=0)
     counts.index.name = customer_col
-    return cal, counts.astype(np.int64), float(observation_end - calibration_end)
+    return cal, counts.astype(np.int64), float(length)
 
 
 def _event_times(X, customer_col, time_col, unit, origin):
     """Validated event times in model units (``check_event_times``: the checks of
     ``check_event_log`` without its sort, which ``prepare_long`` does once in the order it
     needs)."""
-    return check_event_times(X, customer_col, time_col, unit=unit, origin=origin)
+    col = X[time_col]
+    if pd.api.types.is_datetime64_any_dtype(col) or col.dtype == object:
+        return check_event_times(X, customer_col, time_col, unit="D", origin=origin) / unit_days(
+            unit
+        )
+    return check_event_times(X, customer_col, time_col, unit="W", origin=origin)
 
 
 def prepare_long(
@@ -212,11 +320,7 @@ def prepare_long(
                 f"({T:g}); pass drop_after_observation_end=True to drop them, or split the log "
                 "with calibration_holdout_split"
             )
-        warnings.warn(
-            f"dropped {int(late.sum())} transaction(s) after observation_end ({T:g})",
-            UserWarning,
-            stacklevel=3,
-        )
+        warn(f"dropped {int(late.sum())} transaction(s) after observation_end ({T:g})")
     keep = ~late
     if not keep.any():
         raise ValueError(f"observation_end ({T:g}) is before every transaction")
@@ -231,6 +335,17 @@ def prepare_long(
     if not np.all((step_c > 0) | ((step_c == 0) & (step_t >= 0))):
         order = np.lexsort((times, codes))  # stable: tied times keep the input order
         codes, times, attrs = codes[order], times[order], attrs[order]
+    dup = np.concatenate([[False], (np.diff(codes) == 0) & (np.diff(times) == 0)])
+    if dup.any():
+        who = pd.unique(customers[codes[dup]])
+        shown = ", ".join(str(c) for c in who[:5]) + (", ..." if len(who) > 5 else "")
+        warn(
+            f"merged {int(dup.sum())} transaction row(s) that repeat a customer's earlier row "
+            f"at the same {time_col!r} into one transaction each ({len(who)} customer(s): "
+            f"{shown}; the first row's attributes are kept); aggregate same-time rows "
+            "yourself to choose their attributes"
+        )
+        codes, times, attrs = codes[~dup], times[~dup], attrs[~dup]
     m = len(customers)
     counts = np.bincount(codes, minlength=m)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])

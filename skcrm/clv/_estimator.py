@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -14,16 +13,31 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..utils import check_columns
+from ..utils import check_columns, progress
+from ..utils._dask import as_dask_frame, dask_dispatch
 from . import _likelihood as lik
-from ._data import prepare_long, prepare_rfm
+from ._data import prepare_long, prepare_rfm, unit_days
 from ._features import dynamic_term_list
-from ._solver import cumulative_multipliers, fit_mle, hessian, total_log_likelihood
+from ._solver import (
+    cumulative_multipliers,
+    fit_mle,
+    hessian,
+    is_sharded,
+    total_log_likelihood,
+    total_weight,
+)
+from ._uncertainty import interval_frame, normal_draws, with_theta
+from ._warn import warn
 
 __all__ = ["AttributeBGNBD", "annual_to_weekly"]
 
+# prior scales of method="nuts" / "map": Normal(0, 1.5) on the log-parameters (rescaled time
+# axis), Normal(0, 1) on the coefficients
+_PRIOR_SCALE_LOG = 1.5
 # above this many customers, fit a subsample first and use forward-difference Hessians
 _WARM_START_SIZE = 200_000
+# the warm start fits every k-th customer, about _WARM_START_SIZE / _SUB_DIV of them
+_SUB_DIV = 8
 # future jobs simulated per path; beyond them a path continues with its own mean multiplier
 _MAX_SIMULATED_JOBS = 128
 # paths (the first ones drawn, so still an unbiased average) that continue past those jobs
@@ -32,6 +46,16 @@ _TAIL_PATHS = 16
 
 def annual_to_weekly(rate):
     """Weekly discount rate equivalent to an annual one: ``(1 + rate)**(1/52) - 1``.
+
+    Parameters
+    ----------
+    rate : float
+        Annual discount rate.
+
+    Returns
+    -------
+    float
+        Weekly rate.
 
     Examples
     --------
@@ -54,9 +78,12 @@ class AttributeBGNBD(BaseEstimator):
 
     Parameters
     ----------
-    customer_col, time_col : str, default="customer_id", "t"
-        Columns of the long transaction log (one row per transaction). Times are numbers in
-        model units or datetimes (converted with ``time_unit`` from ``origin``).
+    customer_col : str, default="customer_id"
+        Customer id column of the long transaction log (one row per transaction).
+    time_col : str, optional
+        Time column of the log: numbers in model units or datetimes (converted with
+        ``time_unit`` from ``origin``). Default: ``"t"``, or ``"date"`` when the log has no
+        ``"t"`` column (so ``fit(load_cdnow("master"))`` works as printed).
     attribute_cols : list of str, optional
         Numeric transaction attributes z_k (already encoded; no constant column).
     rfm_cols : tuple of str, default=("frequency", "recency", "T")
@@ -65,8 +92,9 @@ class AttributeBGNBD(BaseEstimator):
         End of the observation period T (default: the last transaction in ``fit``).
     drop_after_observation_end : bool, default=False
         Drop (with a warning) instead of rejecting rows after ``observation_end``.
-    time_unit : {"W", "D"}, default="W"
-        Unit of datetime columns.
+    time_unit : str, default="W"
+        Model time unit of datetime columns: any pandas time unit ("W", "D", "h", "min",
+        ...) or "M", "Q", "Y" (mean Gregorian month, quarter, year).
     origin : float or date-like, optional
         Time zero (default: the earliest datetime in ``fit``).
     first_transaction_effect : bool, default=False
@@ -111,16 +139,25 @@ default="carry_last"
         Starting values on the natural scale, e.g. ``{"r": 1, "alpha": 1, "s": 1, "b": 1}``.
     max_iter : int, default=1000
         Maximum L-BFGS-B iterations.
-    gtol : float, default=1e-8
-        Gradient tolerance of L-BFGS-B.
-    method : {"mle", "nuts"}, default="mle"
-        Maximum likelihood, or in addition a Bayesian posterior by numpyro's NUTS sampler
-        started at the MLE (our extension; priors Normal(0, 1.5) on the log-parameters on the
-        rescaled time axis and Normal(0, 1) on the coefficients). With ``"nuts"`` the fitted
-        parameters are the posterior means (predictions plug them in), the standard errors
-        the posterior standard deviations, and ``posterior_samples_`` holds the draws.
+    tol : float, default=1e-8
+        Gradient tolerance of L-BFGS-B (projected gradient, on the rescaled problem).
+    method : {"mle", "map", "nuts"}, default="mle"
+        Maximum likelihood; ``"map"``: the posterior mode under the priors below (covariance
+        from the Hessian of the log-posterior, a Laplace approximation); ``"nuts"``: in
+        addition a Bayesian posterior by numpyro's NUTS sampler started at the MLE (our
+        extension; priors Normal(0, 1.5) on the log-parameters on the rescaled time axis and
+        Normal(0, 1) on the coefficients). With ``"nuts"`` the fitted parameters are the
+        posterior means, the standard errors the posterior standard deviations,
+        ``posterior_samples_`` holds the draws, and the per-customer predictions
+        (``probability_alive``, ``conditional_expected_transactions``, ``dert``) average
+        over up to ``n_prediction_draws`` posterior draws instead of plugging in the means.
     num_warmup, num_samples, num_chains : int, default=500, 1000, 1
         NUTS settings (``method="nuts"``).
+    n_prediction_draws : int, default=200
+        Posterior draws (evenly spaced) that ``method="nuts"`` predictions average over.
+    n_jobs : int, optional
+        Threads for the per-customer chunks of the exact E[X(t)] quadrature and of DERT
+        (``None``: one; ``-1``: all cores).
     random_state : int, RandomState or None
         Seeds the NUTS sampler and the simulated future paths; maximum likelihood is
         deterministic.
@@ -142,6 +179,13 @@ default="carry_last"
     observation_end_, origin_ : float or Timestamp
     converged_ : bool
     n_iter_ : int
+    design_feature_names_ : list of str
+        Names of the columns of the churn design (attributes, ``"first"``, evolution terms),
+        in the order of ``coef_``.
+    mean_repeat_q_ : float
+        Mean churn multiplier of the fit data's repeat jobs (``future_attributes="mean_q"``).
+    optimizer_message_ : str
+        The optimiser's final message.
     posterior_samples_ : dict of ndarray
         Posterior draws by parameter name (``method="nuts"`` only).
     input_form_ : {"long", "rfm"}
@@ -169,12 +213,12 @@ default="carry_last"
 
     _parameter_constraints: dict = {
         "customer_col": [str],
-        "time_col": [str],
+        "time_col": [str, None],
         "attribute_cols": [list, tuple, None],
         "rfm_cols": [list, tuple],
         "observation_end": [Real, str, pd.Timestamp, np.datetime64, None],
         "drop_after_observation_end": ["boolean"],
-        "time_unit": [StrOptions({"W", "D"})],
+        "time_unit": [str],
         "origin": [Real, str, pd.Timestamp, np.datetime64, None],
         "first_transaction_effect": ["boolean"],
         "dynamic_cols": [list, tuple, None],
@@ -193,11 +237,13 @@ default="carry_last"
         "penalizer": [Interval(Real, 0, None, closed="left")],
         "initial_params": [dict, None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "gtol": [Interval(Real, 0, None, closed="neither")],
-        "method": [StrOptions({"mle", "nuts"})],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "method": [StrOptions({"mle", "map", "nuts"})],
         "num_warmup": [Interval(Integral, 1, None, closed="left")],
         "num_samples": [Interval(Integral, 1, None, closed="left")],
         "num_chains": [Interval(Integral, 1, None, closed="left")],
+        "n_prediction_draws": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -206,7 +252,7 @@ default="carry_last"
         self,
         *,
         customer_col="customer_id",
-        time_col="t",
+        time_col=None,
         attribute_cols=None,
         rfm_cols=("frequency", "recency", "T"),
         observation_end=None,
@@ -226,11 +272,13 @@ default="carry_last"
         penalizer=0.0,
         initial_params=None,
         max_iter=1000,
-        gtol=1e-8,
+        tol=1e-8,
         method="mle",
         num_warmup=500,
         num_samples=1000,
         num_chains=1,
+        n_prediction_draws=200,
+        n_jobs=None,
         random_state=None,
         verbose=0,
     ):
@@ -255,11 +303,13 @@ default="carry_last"
         self.penalizer = penalizer
         self.initial_params = initial_params
         self.max_iter = max_iter
-        self.gtol = gtol
+        self.tol = tol
         self.method = method
         self.num_warmup = num_warmup
         self.num_samples = num_samples
         self.num_chains = num_chains
+        self.n_prediction_draws = n_prediction_draws
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
@@ -271,11 +321,19 @@ default="carry_last"
         tags.input_tags.positive_only = True
         return tags
 
+    def _tcol(self, X=None):
+        """The time column: ``time_col``, or by default ``"t"``, else ``"date"`` if X has it."""
+        if self.time_col is not None:
+            return self.time_col
+        if isinstance(X, pd.DataFrame) and "t" not in X.columns and "date" in X.columns:
+            return "date"
+        return "t"
+
     def _is_long(self, X):
         return (
             isinstance(X, pd.DataFrame)
             and self.customer_col in X.columns
-            and self.time_col in X.columns
+            and self._tcol(X) in X.columns
         )
 
     def _dropout_names(self):
@@ -295,7 +353,7 @@ default="carry_last"
             prep = prepare_long(
                 X,
                 customer_col=self.customer_col,
-                time_col=self.time_col,
+                time_col=self._tcol(X),
                 attribute_cols=attrs,
                 dynamic_cols=dyn,
                 terms=terms,
@@ -311,11 +369,11 @@ default="carry_last"
             return prep
         is_rfm_frame = isinstance(X, pd.DataFrame) and set(self.rfm_cols) <= set(X.columns)
         if (attrs or dyn) and isinstance(X, pd.DataFrame) and not is_rfm_frame:
-            check_columns(X, [self.customer_col, self.time_col, *attrs])
+            check_columns(X, [self.customer_col, self._tcol(X), *attrs])
         if attrs or dyn:
             raise ValueError(
                 "attribute_cols/dynamic_cols need a transaction log with columns "
-                f"{self.customer_col!r} and {self.time_col!r}; an RFM summary has no attributes"
+                f"{self.customer_col!r} and {self._tcol(X)!r}; an RFM summary has no attributes"
             )
         if not fit and self.input_form_ == "long" and self.design_feature_names_:
             raise ValueError("this model was fitted with attributes; pass a transaction log")
@@ -336,10 +394,12 @@ default="carry_last"
             sample_weight,
         )
         prep["form"] = "rfm"
+        prep["index"] = X.index if isinstance(X, pd.DataFrame) else None
         prep["names"] = ["first"] if self.first_transaction_effect else []
         return prep
 
     def _check_settings(self):
+        unit_days(self.time_unit)
         if self.first_transaction_effect and not self.dropout_after_first:
             raise ValueError(
                 "first_transaction_effect=True needs dropout_after_first=True: without a churn "
@@ -400,9 +460,13 @@ default="carry_last"
 
         Parameters
         ----------
-        X : pandas.DataFrame or array-like of shape (n_customers, 3)
+        X : pandas.DataFrame, dask.dataframe.DataFrame, Parquet path or array-like
             A long transaction log (columns ``customer_col``, ``time_col``,
-            ``attribute_cols``) or an RFM summary (``rfm_cols``, classic model).
+            ``attribute_cols``) or an RFM summary (``rfm_cols``, classic model) of shape
+            (n_customers, 3). A Dask DataFrame (or the path of a Parquet file or folder,
+            read with Dask) is fitted out of core: each partition's customers become one
+            shard of sufficient statistics on its worker, and every likelihood and
+            gradient evaluation is a sum over the shards (see "Scaling out" in the docs).
         y : None
             Ignored.
         sample_weight : array-like of shape (n_customers,), optional
@@ -411,12 +475,16 @@ default="carry_last"
         Returns
         -------
         self : AttributeBGNBD
+            The fitted model.
         """
         self._check_settings()
+        ddf = as_dask_frame(X)
+        if ddf is not None:  # out of core: histories sharded over the Dask partitions
+            return self._fit_histories(self._prepare_dask(ddf, sample_weight))
         prep = self._prepare(X, fit=True, sample_weight=sample_weight)
         H = prep["H"]
         if self._is_long(X):
-            cols = [self.customer_col, self.time_col, *list(self.attribute_cols or [])]
+            cols = [self.customer_col, self._tcol(X), *list(self.attribute_cols or [])]
             self.feature_names_in_ = np.asarray(cols, dtype=object)
             self.n_features_in_ = len(cols)
             self.observation_end_ = prep["T"]
@@ -427,27 +495,68 @@ default="carry_last"
             self.origin_ = None
             self.n_transactions_ = int((prep["x"] * H.weight).sum())
         self.input_form_ = prep["form"]
+        return self._fit_histories(prep)
+
+    def _prepare_dask(self, ddf, sample_weight):
+        """Sharded histories of a Dask transaction log, and the fitted input attributes."""
+        from ._dask import prepare_sharded
+
+        if sample_weight is not None:
+            raise ValueError("sample_weight applies to RFM summaries, not to a Dask log")
+        if self.method == "nuts":
+            raise ValueError(
+                "method='nuts' needs the histories in memory; fit a Dask log with "
+                "method='mle' or 'map'"
+            )
+        tcol = self._tcol(ddf._meta)
+        attrs = list(self.attribute_cols or [])
+        missing = [c for c in (self.customer_col, tcol, *attrs) if c not in ddf.columns]
+        if missing and not (missing == [self.customer_col] and ddf.index.name == missing[0]):
+            raise ValueError(f"X is missing column(s) {missing}; it has {list(ddf.columns)}")
+        prep = prepare_sharded(self, ddf, tcol)
+        cols = [self.customer_col, tcol, *attrs]
+        self.feature_names_in_ = np.asarray(cols, dtype=object)
+        self.n_features_in_ = len(cols)
+        self.observation_end_ = prep["T"]
+        self.origin_ = prep["origin"]
+        self.n_transactions_ = int(prep["x_sum"])
+        self.input_form_ = "long"
+        prep["form"] = "long"
+        return prep
+
+    def _fit_histories(self, prep):
+        """Maximum likelihood on prepared (in-memory or sharded) histories."""
+        H = prep["H"]
+        sharded = is_sharded(H)
         self.design_feature_names_ = list(prep["names"])
-        self.n_customers_ = int(H.weight.sum())
-        Amax = float(np.max(H.A, initial=0.0))
+        self.n_customers_ = int(total_weight(H))
+        Amax = H.A_max if sharded else float(np.max(H.A, initial=0.0))
         scale = 10.0 / Amax if Amax > 0 else 1.0
         H = H.compress()
         Hs = H.scaled(scale)
         theta0 = self._theta0(H.n_coef, scale)
         bounds = [(-20.0, 20.0)] * 4 + [(-50.0, 50.0)] * H.n_coef
-        m = H.n.size
+        m = H.n_customers if sharded else H.n.size
         hess_inv0 = None
         callback = _progress_printer(self.verbose, scale)
-        if m > _WARM_START_SIZE and self.initial_params is None:
+        pen, mask = self.penalizer, None
+        if self.method == "map":  # posterior mode under the priors of method="nuts"
+            prior = np.r_[np.full(4, 0.5 / _PRIOR_SCALE_LOG**2), np.full(H.n_coef, 0.5)]
+            mask = self.penalizer + prior / total_weight(H)
+            pen = 1.0
+        self._penalty_ = (pen, mask)
+        if m > _WARM_START_SIZE and self.initial_params is None and not sharded:
             # fit an evenly spaced subsample first, then a few BFGS steps on all customers
             # starting from the subsample's parameters and inverse Hessian
-            sub = prep["H"].scaled(scale).subset(np.arange(0, m, m // (_WARM_START_SIZE // 2)))
+            step = max(1, m // (_WARM_START_SIZE // _SUB_DIV))
+            sub = prep["H"].scaled(scale).subset(np.arange(0, m, step))
             sub = sub.compress()
-            args = (self.dropout_mixing, self.penalizer, self.max_iter, self.gtol, bounds)
+            args = (self.dropout_mixing, pen, self.max_iter, self.tol, bounds)
             if self.verbose:
                 print(f"[AttributeBGNBD] warm start on {sub.n.size} of {m} customers")
-            theta0 = fit_mle(theta0, sub, *args, callback=callback).x
-            hs = hessian(theta0, sub, self.dropout_mixing, self.penalizer) / sub.weight.sum()
+            theta0 = fit_mle(theta0, sub, *args, callback=callback, penalty_mask=mask).x
+            hs = hessian(theta0, sub, self.dropout_mixing, pen, penalty_mask=mask)
+            hs = hs / sub.weight.sum()
             try:
                 hess_inv0 = np.linalg.inv(hs)
                 hess_inv0 = 0.5 * (hess_inv0 + hess_inv0.T)
@@ -458,12 +567,13 @@ default="carry_last"
             theta0,
             Hs,
             self.dropout_mixing,
-            self.penalizer,
+            pen,
             self.max_iter,
-            self.gtol,
+            self.tol,
             bounds,
             hess_inv0,
             callback,
+            penalty_mask=mask,
         )
         if self.verbose:
             print(f"[AttributeBGNBD] {res.message} after {res.nit} iterations, f={res.fun:.10g}")
@@ -475,11 +585,10 @@ default="carry_last"
         self.n_iter_ = int(res.nit)
         self.optimizer_message_ = str(res.message)
         if not self.converged_:
-            warnings.warn(
+            warn(
                 f"L-BFGS-B did not converge ({res.message}); try a larger max_iter, other "
                 "initial_params, or a small penalizer",
                 ConvergenceWarning,
-                stacklevel=3,
             )
         self._set_params_from_theta(theta)
         self.log_likelihood_ = total_log_likelihood(theta, H, self.dropout_mixing)
@@ -489,7 +598,9 @@ default="carry_last"
         k = theta.size
         self.aic_ = float(2 * k - 2 * self.log_likelihood_)
         self.bic_ = float(k * np.log(max(self.n_customers_, 1)) - 2 * self.log_likelihood_)
-        if prep["form"] == "long" and H.n_coef and prep["q_nonfirst_F"].shape[0]:
+        if sharded and H.n_coef:
+            self.mean_repeat_q_ = prep["mean_q"](self.coef_.to_numpy())
+        elif prep["form"] == "long" and H.n_coef and prep["q_nonfirst_F"].shape[0]:
             q = np.exp(prep["q_nonfirst_F"] @ self.coef_.to_numpy())
             self.mean_repeat_q_ = float(q.mean())
         else:
@@ -532,19 +643,19 @@ default="carry_last"
 
     def _set_covariance(self, theta, H):
         names = [*self.params_.index, *self.coef_.index]
-        central = H.n.size <= _WARM_START_SIZE
-        Hm = hessian(theta, H, self.dropout_mixing, self.penalizer, central=central)
+        central = (H.n_customers if is_sharded(H) else H.n.size) <= _WARM_START_SIZE
+        pen, mask = getattr(self, "_penalty_", (self.penalizer, None))
+        Hm = hessian(theta, H, self.dropout_mixing, pen, central=central, penalty_mask=mask)
         try:
             cov_log = np.linalg.inv(Hm)
             ok = np.all(np.isfinite(cov_log)) and np.all(np.diag(cov_log) > 0)
         except np.linalg.LinAlgError:
             ok = False
         if not ok:
-            warnings.warn(
+            warn(
                 "the Hessian of the log-likelihood is singular or not positive definite: "
                 "standard errors are NaN; check for non-identified attributes or add a penalizer",
                 ConvergenceWarning,
-                stacklevel=4,
             )
             cov_log = np.full_like(Hm, np.nan)
         jac = np.concatenate([np.exp(theta[:4]), np.ones(theta.size - 4)])
@@ -714,7 +825,8 @@ default="carry_last"
                 paths = (pool[idx] for idx in paths)
         d1, d2, mixing = *self.params_.to_numpy()[2:], self.dropout_mixing
         head, n_paths, B_end, q_mean = 0.0, 0, [], []
-        for z in paths:
+        total = self.n_future_sims if not callable(self.future_attributes) else None
+        for z in progress(paths, self.verbose, desc="simulated attribute paths", total=total):
             if fast:
                 lq = pool_lq[z]
             else:
@@ -742,23 +854,31 @@ default="carry_last"
         return prep, (H.n, H.R, H.A, U, V), (c0, c1, paths)
 
     def _wrap(self, prep, values, name):
+        """Per-customer values as a Series indexed by customer id (log input, or an RFM
+        DataFrame's index); an ndarray for array input, which has no ids."""
         if prep["form"] == "long":
             index = pd.Index(prep["customers"], name=self.customer_col)
             return pd.Series(values, index=index, name=name)
+        if prep.get("index") is not None:
+            return pd.Series(np.asarray(values), index=prep["index"], name=name)
         return np.asarray(values)
 
     # ------------------------------------------------------------------ per-customer outputs
-    def probability_alive(self, X):
-        """P(customer still active at the observation end), Eq. (5).
+    @dask_dispatch(per_customer=True)
+    def probability_alive(self, X, t=0.0):
+        """P(customer still active at the observation end), Eq. (5), or at T + t.
 
         Parameters
         ----------
         X : pandas.DataFrame or array-like
             Transaction log or RFM summary (same form as in ``fit``).
+        t : float or array-like, default=0.0
+            Time after the observation end: P(alive at T + t), which also requires surviving
+            the churn draw after each purchase in (T, T + t] (constant future attributes).
 
         Returns
         -------
-        pandas.Series indexed by customer id (log input) or ndarray (RFM input)
+        pandas.Series indexed by customer id (log input or RFM DataFrame), ndarray for an array
 
         Examples
         --------
@@ -766,12 +886,24 @@ default="carry_last"
         >>> from skcrm.datasets import load_cdnow
         >>> s = load_cdnow("summary")
         >>> bg = AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False).fit(s)
-        >>> bg.probability_alive(s)[:3].round(4)  # FHL customer 1: 0.7266
+        >>> bg.probability_alive(s).iloc[:3].to_numpy().round(4)  # FHL customer 1: 0.7266
         array([0.7266, 0.2122, 1.    ])
         """
-        prep, hist, _ = self._state(X)
-        return self._wrap(prep, lik.probability_alive(*hist, *self._args()), "probability_alive")
+        if self._averages():
+            return self._posterior_average(lambda m: m.probability_alive(X, t))
+        prep, hist, (c0, c1, paths) = self._state(X)
+        if np.all(np.asarray(t) == 0):
+            out = lik.probability_alive(*hist, *self._args())
+        else:
+            if paths is not None or np.any(c1 != 0):
+                raise ValueError(
+                    "P(alive) at a future time needs constant future attributes (no evolving "
+                    "coefficients or simulated paths)"
+                )
+            out = lik.probability_alive_later(t, *hist, *self._args(), future_log_q=c0)
+        return self._wrap(prep, out, "probability_alive")
 
+    @dask_dispatch(per_customer=True)
     def conditional_expected_transactions(self, X, t):
         """Expected transactions in (T, T + t], Eq. (6) (corrected unless indexing="paper").
 
@@ -792,16 +924,26 @@ default="carry_last"
         >>> from skcrm.datasets import load_cdnow
         >>> s = load_cdnow("summary")
         >>> bg = AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False).fit(s)
-        >>> bg.conditional_expected_transactions(s, 39.0)[:3].round(4)
+        >>> bg.conditional_expected_transactions(s, 39.0).iloc[:3].to_numpy().round(4)
         array([1.2259, 0.2033, 0.1948])
         """
+        if self._averages():
+            return self._posterior_average(lambda m: m.conditional_expected_transactions(X, t))
         n_needed = self._jobs_needed(X, t) if self._simulates() else 0
         prep, hist, (c0, c1, paths) = self._state(X, n_needed=n_needed)
         out = lik.conditional_expected_transactions(
-            t, *hist, *self._args(), c0, c1, self.posterior_indexing, future_paths=paths
+            t,
+            *hist,
+            *self._args(),
+            c0,
+            c1,
+            self.posterior_indexing,
+            future_paths=paths,
+            n_jobs=self.n_jobs,
         )
         return self._wrap(prep, out, "expected_transactions")
 
+    @dask_dispatch(per_customer=True)
     def predict(self, X):
         """Expected transactions over ``horizon``: :meth:`conditional_expected_transactions`.
 
@@ -816,18 +958,24 @@ default="carry_last"
         """
         return self.conditional_expected_transactions(X, self.horizon)
 
+    @dask_dispatch(per_customer=True)
     def probability_of_n_transactions(self, X, t, n):
         """P(exactly n transactions in (T, T + t] | history) (spec 3.4).
 
         Parameters
         ----------
         X : pandas.DataFrame or array-like
+            Transaction log or RFM summary (same form as in ``fit``).
         t : float
+            Forecast length.
         n : int or array-like of int
+            Counts.
 
         Returns
         -------
-        pandas.DataFrame (columns n) for log input, ndarray (n_customers, len(n)) otherwise
+        pandas.DataFrame or ndarray
+            Columns n; a DataFrame indexed by customer for log input, else an ndarray of
+            shape (n_customers, len(n)).
 
         Examples
         --------
@@ -835,7 +983,7 @@ default="carry_last"
         >>> from skcrm.datasets import load_cdnow
         >>> s = load_cdnow("summary")
         >>> bg = AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False).fit(s)
-        >>> bg.probability_of_n_transactions(s.iloc[:2], 39.0, [0, 1, 2]).round(4)
+        >>> bg.probability_of_n_transactions(s.iloc[:2], 39.0, [0, 1, 2]).to_numpy().round(4)
         array([[0.4454, 0.2393, 0.1442],
                [0.8833, 0.0676, 0.0281]])
         """
@@ -849,10 +997,26 @@ default="carry_last"
         if prep["form"] == "long":
             index = pd.Index(prep["customers"], name=self.customer_col)
             return pd.DataFrame(pmf, index=index, columns=counts)
+        if prep.get("index") is not None:
+            return pd.DataFrame(pmf, index=prep["index"], columns=counts)
         return pmf
 
+    @dask_dispatch(per_customer=True)
     def probability_no_transactions(self, X, t):
-        """P(no transaction in (T, T + t] | history) (spec 3.4)."""
+        """P(no transaction in (T, T + t] | history) (spec 3.4).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like
+            Transaction log or RFM summary (same form as in ``fit``).
+        t : float
+            Forecast length.
+
+        Returns
+        -------
+        pandas.Series or ndarray
+            One probability per customer.
+        """
         out = self.probability_of_n_transactions(X, t, 0)
         return out[0] if isinstance(out, pd.DataFrame) else out[:, 0]
 
@@ -905,23 +1069,67 @@ default="carry_last"
         >>> bg.expected_transactions([39.0, 78.0]).round(4)
         array([1.195, 1.858])
         """
+        base, slope, first = self._new_customer_q(attributes)
+        t = np.atleast_1d(np.asarray(t, dtype=float))
+        if slope == 0.0:  # constant multipliers after the first job: exact at every horizon
+            q1 = 0.0 if not self.dropout_after_first else float(np.exp(min(first, 700.0)))
+            zero = np.zeros_like(t)
+            return lik.conditional_expected_transactions(
+                t, zero, zero, zero, zero, zero + q1, *self._args(), future_log_q=base
+            )
         B = self._new_customer_B(t, attributes)
         return lik.expected_transactions(t, B, *self._args())
 
+    def _new_customer_q(self, attributes):
+        """(ln q of every job, its slope per job, ln q of the first job) of a new customer."""
+        check_is_fitted(self)
+        coef = self.coef_
+        z = dict.fromkeys(self.attribute_cols or [], 0.0)
+        unknown = set(attributes or {}) - set(z)
+        if unknown:
+            raise ValueError(f"attributes {sorted(unknown)} are not in attribute_cols")
+        z.update(attributes or {})
+        base = float(sum(coef[c] * v for c, v in z.items()))
+        slope = 0.0
+        for f, c in dynamic_term_list(list(self.dynamic_cols or []), self.dynamic_terms):
+            name = f"{c}:drift" if f == "drift" else f"{f}->{c}"
+            slope += coef[name] * z[c] * (1.0 if f == "drift" else z[f])
+        first = base + (coef["first"] if self.first_transaction_effect else 0.0)
+        return base, float(slope), float(first)
+
     def probability_of_n_transactions_new(self, t, n, attributes=None):
-        """Prior P(X(t) = n) of a new customer (spec 3.1)."""
+        """Prior P(X(t) = n) of a new customer (spec 3.1).
+
+        Parameters
+        ----------
+        t : float
+            Time since the first purchase.
+        n : int or array-like of int
+            Counts.
+        attributes : dict, optional
+            Attribute values of every job (default: all 0).
+
+        Returns
+        -------
+        ndarray
+            P(X(t) = n) for each n.
+        """
         counts = np.atleast_1d(np.asarray(n, dtype=int))
         B = self._new_customer_B(t, attributes)
         if B.size < counts.max() + 2:
             B = np.concatenate([B, B[-1] + np.arange(1, counts.max() + 3)])
         return lik.prior_pmf(counts, t, B, *self._args())
 
-    def dert(self, X, discount_rate=None, discount_factor=None, discounting="continuous"):
+    @dask_dispatch(per_customer=True)
+    def dert(
+        self, X, discount_rate=None, discount_factor=None, discounting="continuous", horizon=None
+    ):
         """Discounted expected residual transactions, Eq. (7) (corrected indexing by default).
 
         Parameters
         ----------
         X : pandas.DataFrame or array-like
+            Transaction log or RFM summary (same form as in ``fit``).
         discount_rate : float, optional
             Discount rate d per model time unit (delta = 1/(1+d)).
         discount_factor : float, optional
@@ -929,6 +1137,8 @@ default="carry_last"
         discounting : {"continuous", "discrete"}
             Continuous discounting at rho = -ln(delta), or the paper's end-of-period sum,
             computed as the continuous value times (1 - delta)/rho (accurate to a few 1e-5).
+        horizon : float, optional
+            Count only purchases in (T, T + horizon] (default: the whole residual lifetime).
 
         Returns
         -------
@@ -940,15 +1150,18 @@ default="carry_last"
         >>> from skcrm.datasets import load_cdnow
         >>> s = load_cdnow("summary")
         >>> bg = AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False).fit(s)
-        >>> bg.dert(s.iloc[:3], discount_rate=0.002).round(3)
+        >>> bg.dert(s.iloc[:3], discount_rate=0.002).to_numpy().round(3)
         array([6.078, 1.088, 1.231])
         """
+        if self._averages():
+            return self._posterior_average(
+                lambda m: m.dert(X, discount_rate, discount_factor, discounting, horizon)
+            )
         prep, hist, fut = self._state(X)
-        return self._wrap(
-            prep, self._dert(hist, fut, discount_rate, discount_factor, discounting), "dert"
-        )
+        out = self._dert(hist, fut, discount_rate, discount_factor, discounting, horizon)
+        return self._wrap(prep, out, "dert")
 
-    def _dert(self, hist, fut, discount_rate, discount_factor, discounting):
+    def _dert(self, hist, fut, discount_rate, discount_factor, discounting, horizon=None):
         c0, c1, paths = fut
         if (discount_rate is None) == (discount_factor is None):
             raise ValueError("give exactly one of discount_rate and discount_factor")
@@ -958,16 +1171,49 @@ default="carry_last"
         if discounting not in ("continuous", "discrete"):
             raise ValueError(f"discounting must be 'continuous' or 'discrete', got {discounting!r}")
         rho = -np.log(delta)
+        if horizon is not None and not (np.isfinite(horizon) and horizon > 0):
+            if not np.isinf(horizon):
+                raise ValueError(f"horizon must be > 0, got {horizon!r}")
+            horizon = None
         if paths is None and np.all(c1 == 0):
-            out = lik.dert_grid(rho, *hist, *self._args(), c0, self.posterior_indexing)
+            out = lik.dert_grid(
+                rho,
+                *hist,
+                *self._args(),
+                c0,
+                self.posterior_indexing,
+                n_jobs=self.n_jobs,
+                horizon=horizon,
+            )
+        elif horizon is not None:
+            raise ValueError(
+                "dert(horizon=...) needs constant future attributes (no evolving coefficients "
+                "or simulated paths)"
+            )
         else:  # evolving coefficients or simulated paths: multipliers change with the job
             out = lik.dert_continuous(
                 rho, *hist, *self._args(), c0, c1, self.posterior_indexing, future_paths=paths
             )
         return out * ((1 - delta) / rho if discounting == "discrete" else 1.0)
 
+    @dask_dispatch(per_customer=True)
     def residual_value(self, X, margin=1.0, **dert_kw):
-        """Margin times DERT: the discounted residual value of each customer."""
+        """Margin times DERT: the discounted residual value of each customer.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like
+            Transaction log or RFM summary (same form as in ``fit``).
+        margin : float, default=1.0
+            Value per transaction.
+        **dert_kw
+            Arguments of :meth:`dert`.
+
+        Returns
+        -------
+        pandas.Series or ndarray
+            Residual value per customer.
+        """
         return self.dert(X, **dert_kw) * margin
 
     def incremental_dert(self, X, changes, which="last", relative=False, **dert_kw):
@@ -1008,14 +1254,15 @@ default="carry_last"
         rows = pd.DataFrame(
             {
                 "c": X[self.customer_col].to_numpy(),
-                "t": X[self.time_col].to_numpy(),
+                "t": X[self._tcol(X)].to_numpy(),
                 "p": np.arange(len(X)),
             }
         ).sort_values(["c", "t", "p"], kind="mergesort")
         last = rows.groupby("c", sort=False)["p"].last().to_numpy()
         if which == "next":
             imminent = X.iloc[last].copy()
-            imminent[self.time_col] = self._input_time(self.observation_end_, X[self.time_col])
+            tcol = self._tcol(X)
+            imminent[tcol] = self._input_time(self.observation_end_, X[tcol])
             X = pd.concat([X, imminent], ignore_index=True)
             last = np.arange(len(X) - len(imminent), len(X))
         seed = self._mc_seed() if self._simulates() else None
@@ -1042,7 +1289,7 @@ default="carry_last"
     def _input_time(self, t, column):
         """Model time t expressed in the units of the input's time column."""
         if pd.api.types.is_datetime64_any_dtype(column) or column.dtype == object:
-            days = t * {"D": 1.0, "W": 7.0}[self.time_unit]
+            days = t * unit_days(self.time_unit)
             return pd.Timestamp(self.origin_) + pd.Timedelta(days=days)
         return t + (0.0 if self.origin_ is None else float(self.origin_))
 
@@ -1051,12 +1298,41 @@ default="carry_last"
 
         By default for an imminent transaction (``which="next"``), the paper's upper bound on
         the investment in changing the attributes of a transaction about to happen.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Transaction log of the observation period.
+        changes : dict
+            ``{attribute column: new value}``.
+        margin : float, default=1.0
+            Value per transaction.
+        which : {"next", "last"}, default="next"
+            The transaction to change (see :meth:`incremental_dert`).
+        **dert_kw
+            ``discount_rate``/``discount_factor``/``discounting`` of :meth:`dert`.
+
+        Returns
+        -------
+        pandas.Series
+            Upper bound per customer.
         """
         inc = self.incremental_dert(X, changes, which=which, **dert_kw)
         return np.maximum(0.0, -margin * inc)
 
     def log_likelihood(self, X):
-        """Per-customer marginal log-likelihood, Eq. (3)."""
+        """Per-customer marginal log-likelihood, Eq. (3).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like
+            Transaction log or RFM summary (same form as in ``fit``).
+
+        Returns
+        -------
+        pandas.Series or ndarray
+            Log-likelihood per customer.
+        """
         prep, hist, _ = self._state(X)
         return self._wrap(prep, lik.log_likelihood(*hist, *self._args()), "log_likelihood")
 
@@ -1069,6 +1345,7 @@ default="carry_last"
         Parameters
         ----------
         X : pandas.DataFrame or array-like
+            Transaction log or RFM summary (same form as in ``fit``).
         y : None
             Ignored.
         sample_weight : array-like, optional
@@ -1092,6 +1369,124 @@ default="carry_last"
         H = prep["H"]
         ll = self._loglik_rows(H)
         return float(H.weight @ ll / H.weight.sum())
+
+    # ------------------------------------------------------------------ uncertainty
+    def _averages(self):
+        return (
+            self.method == "nuts"
+            and hasattr(self, "posterior_samples_")
+            and not getattr(self, "_plugin", False)
+        )
+
+    def _posterior_thetas(self, n_draws):
+        names = [*self.params_.index, *self.coef_.index]
+        draws = np.column_stack([self.posterior_samples_[nm] for nm in names])
+        idx = np.unique(np.linspace(0, draws.shape[0] - 1, min(n_draws, draws.shape[0])).round())
+        draws = draws[idx.astype(int)]
+        return np.concatenate([np.log(draws[:, :4]), draws[:, 4:]], axis=1)
+
+    def _draw_thetas(self, n_draws, rng):
+        """Parameter draws (log-parameters, coefficients): posterior draws for NUTS, else the
+        asymptotic normal law of the MLE/MAP (covariance of the log-parameters)."""
+        if self.method == "nuts" and hasattr(self, "posterior_samples_"):
+            return self._posterior_thetas(n_draws)
+        return normal_draws(self._theta_, self._cov_log_, n_draws, rng)
+
+    def _set_theta_copy(self, theta):
+        return with_theta(self, theta)
+
+    def _posterior_average(self, func):
+        vals = [
+            func(with_theta(self, th)) for th in self._posterior_thetas(self.n_prediction_draws)
+        ]
+        mean = np.mean([np.asarray(v, dtype=float) for v in vals], axis=0)
+        first = vals[0]
+        if isinstance(first, pd.Series):
+            return pd.Series(mean, index=first.index, name=first.name)
+        return mean
+
+    def predict_interval(
+        self,
+        X=None,
+        *,
+        quantity="expected_transactions",
+        t=None,
+        alpha=0.05,
+        n_draws=500,
+        discount_rate=None,
+        horizon=None,
+        attributes=None,
+        random_state=None,
+    ):
+        """Point prediction, standard error and interval carrying parameter uncertainty.
+
+        The prediction is recomputed under ``n_draws`` parameter draws: from the asymptotic
+        normal law of the MLE (or MAP) on the log-parameter scale, or, with
+        ``method="nuts"``, from the posterior draws. The interval is the draws'
+        ``alpha/2`` and ``1 - alpha/2`` quantiles, the standard error their standard
+        deviation.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like, optional
+            Transaction log or RFM summary (not used for ``"new_customer"``).
+        quantity : {"expected_transactions", "probability_alive", "dert", "new_customer"}
+            E[X(t)] given the history, P(alive at T + t), DERT, or a new customer's E[X(t)].
+        t : float, optional
+            Horizon of ``"expected_transactions"``/``"new_customer"`` (default ``horizon``
+            of the estimator) or the future time of ``"probability_alive"`` (default 0).
+        alpha : float, default=0.05
+            1 - confidence level.
+        n_draws : int, default=500
+            Parameter draws.
+        discount_rate : float, optional
+            Discount rate of ``"dert"``.
+        horizon : float, optional
+            Finite DERT horizon.
+        attributes : dict, optional
+            Attributes of the new customer's jobs (``"new_customer"``).
+        random_state : int, RandomState or None
+            Seed of the normal draws.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``estimate``, ``std_error``, ``lower``, ``upper``, indexed by customer;
+            ``attrs`` holds the level.
+
+        Examples
+        --------
+        >>> from skcrm.clv import AttributeBGNBD
+        >>> from skcrm.datasets import load_cdnow
+        >>> s = load_cdnow("summary")
+        >>> bg = AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False).fit(s)
+        >>> ci = bg.predict_interval(s.iloc[:2], t=39.0, random_state=0)
+        >>> list(ci.columns)
+        ['estimate', 'std_error', 'lower', 'upper']
+        """
+        check_is_fitted(self)
+        if not 0 < alpha < 1:
+            raise ValueError(f"alpha must lie in (0, 1), got {alpha!r}")
+        funcs = {
+            "expected_transactions": lambda m: m.conditional_expected_transactions(
+                X, self.horizon if t is None else t
+            ),
+            "probability_alive": lambda m: m.probability_alive(X, 0.0 if t is None else t),
+            "dert": lambda m: m.dert(X, discount_rate=discount_rate, horizon=horizon),
+            "new_customer": lambda m: m.expected_transactions(
+                self.horizon if t is None else t, attributes
+            ),
+        }
+        if quantity not in funcs:
+            raise ValueError(f"quantity must be one of {sorted(funcs)}, got {quantity!r}")
+        func = funcs[quantity]
+        rng = np.random.default_rng(
+            check_random_state(random_state).randint(np.iinfo(np.int32).max)
+        )
+        point = func(self)
+        thetas = self._draw_thetas(n_draws, rng)
+        draws = [np.asarray(func(with_theta(self, th)), dtype=float) for th in thetas]
+        return interval_frame(point, np.vstack(draws), alpha, quantity)
 
     # ------------------------------------------------------------------ inference
     def summary(self):
@@ -1131,6 +1526,11 @@ default="carry_last"
 
     def lr_test(self, restricted):
         """Likelihood-ratio test of a nested (restricted) fitted model against this one.
+
+        Parameters
+        ----------
+        restricted : AttributeBGNBD
+            A fitted model nested in this one (fewer parameters).
 
         Returns
         -------

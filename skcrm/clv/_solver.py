@@ -124,6 +124,16 @@ class Histories:
         )
 
 
+def is_sharded(H) -> bool:
+    """Whether ``H`` is split over Dask partitions (:mod:`skcrm.clv._dask`)."""
+    return hasattr(H, "shards")
+
+
+def total_weight(H) -> float:
+    """Total customer weight of in-memory or sharded histories."""
+    return float(H.weight_sum if is_sharded(H) else H.weight.sum())
+
+
 def cumulative_multipliers(H: Histories, coef):
     """U = B_{x-1}, V = B_x per customer and q_k per job, with q_k = exp(coef' z_k) (Eq. 2).
 
@@ -155,7 +165,11 @@ def objective(theta, H: Histories, mixing: str, penalizer: float = 0.0, penalty_
     """Negative weighted mean log-likelihood (Eq. 3) plus L2 penalty, and its exact gradient.
 
     The gradient is with respect to ``theta = (ln r, ln alpha, ln d1, ln d2, coef)``.
+    Histories sharded over Dask partitions (:class:`skcrm.clv._dask.ShardedHistories`)
+    sum the same per-customer terms on their workers.
     """
+    if is_sharded(H):
+        return H.objective(theta, mixing, penalizer, penalty_mask)
     if H.unique is not None:
         f, g = _classic_objective(theta, H, mixing)
         return _penalise(f, g, theta, penalizer, penalty_mask)
@@ -180,6 +194,8 @@ def objective(theta, H: Histories, mixing: str, penalizer: float = 0.0, penalty_
 
 def total_log_likelihood(theta, H: Histories, mixing):
     """Weighted sum of Eq. (3) over customers (the classic path for compressed histories)."""
+    if is_sharded(H):
+        return H.total_log_likelihood(theta, mixing)
     if H.unique is not None:
         return float(-_classic_objective(theta, H, mixing)[0] * H.weight.sum())
     r, alpha, d1, d2, coef = unpack(theta)
@@ -266,14 +282,16 @@ def fit_mle(
     bounds=None,
     hess_inv0=None,
     callback=None,
+    penalty_mask=None,
 ):
     """Minimise :func:`objective` with the exact gradient: scipy's L-BFGS-B, or BFGS started
-    from the inverse Hessian ``hess_inv0`` (of a subsample fit) when one is given."""
+    from the inverse Hessian ``hess_inv0`` (of a subsample fit) when one is given.
+    ``penalty_mask`` weights the L2 penalty per parameter (MAP with Gaussian priors)."""
     if hess_inv0 is not None:
         return minimize(
             objective,
             theta0,
-            args=(H, mixing, penalizer),
+            args=(H, mixing, penalizer, penalty_mask),
             jac=True,
             method="BFGS",
             callback=callback,
@@ -282,7 +300,7 @@ def fit_mle(
     return minimize(
         objective,
         theta0,
-        args=(H, mixing, penalizer),
+        args=(H, mixing, penalizer, penalty_mask),
         jac=True,
         method="L-BFGS-B",
         bounds=bounds,
@@ -291,24 +309,24 @@ def fit_mle(
     )
 
 
-def hessian(theta, H: Histories, mixing, penalizer=0.0, eps=1e-5, central=True):
+def hessian(theta, H: Histories, mixing, penalizer=0.0, eps=1e-5, central=True, penalty_mask=None):
     """Hessian of the negative total log-likelihood by differences of the exact gradient.
 
     Central differences by default; ``central=False`` (forward differences, half the
     gradient evaluations, error O(eps)) is used for very large data sets.
     """
     p = theta.size
-    total = H.weight.sum()
+    total = total_weight(H)
     out = np.empty((p, p))
-    g0 = None if central else objective(theta, H, mixing, penalizer)[1]
+    g0 = None if central else objective(theta, H, mixing, penalizer, penalty_mask)[1]
     for i in range(p):
         h = eps * max(1.0, abs(theta[i]))
         tp, tm = theta.copy(), theta.copy()
         tp[i] += h
         tm[i] -= h
-        gp = objective(tp, H, mixing, penalizer)[1]
+        gp = objective(tp, H, mixing, penalizer, penalty_mask)[1]
         if central:
-            gm = objective(tm, H, mixing, penalizer)[1]
+            gm = objective(tm, H, mixing, penalizer, penalty_mask)[1]
             out[:, i] = (gp - gm) * total / (2 * h)
         else:
             out[:, i] = (gp - g0) * total / h

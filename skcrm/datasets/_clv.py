@@ -56,6 +56,15 @@ class ServiceLevelSampler:
     requested-level dummies (B is the reference), ``lower``/``higher`` than requested, their
     interactions and cohort dummies from the acquisition week (boundaries 33, 66, 99).
 
+    Parameters
+    ----------
+    dirichlet : tuple of float, default=(0.04, 0.26, 0.22, 0.12)
+        Dirichlet parameters of the request probabilities of ratings A, B, C, D.
+    grade_table : array-like of shape (4, 4), default=TABLE1
+        Jobs by requested rating (rows) and delivered grade (columns).
+    cohort_bounds : tuple of float, default=(33.0, 66.0, 99.0)
+        Acquisition weeks that start cohorts 2, 3 and 4.
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)
@@ -90,7 +99,15 @@ class ServiceLevelSampler:
         self.cohort_bounds = cohort_bounds
 
     def setup(self, rng, t1):
-        """Draw each customer's request probabilities and cohort."""
+        """Draw each customer's request probabilities and cohort.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            Random generator.
+        t1 : ndarray of shape (n_customers,)
+            Acquisition times (weeks).
+        """
         a = np.asarray(self.dirichlet, dtype=float)
         g = rng.gamma(a, 1.0, size=(len(t1), a.size))
         g[g.sum(axis=1) == 0, 1] = 1.0  # all-zero draws (tiny shapes): request B
@@ -168,6 +185,7 @@ def make_attribute_bgnbd_data(
     Parameters
     ----------
     n_customers : int, default=5000
+        Number of customers.
     r, alpha : float
         Shape and rate of the purchase-rate distribution.
     s, b : float
@@ -189,7 +207,9 @@ def make_attribute_bgnbd_data(
         End of acquisition, of the calibration period and of the simulated log.
     dropout_mixing : {"gamma", "beta"}
     dropout_after_first : bool
+        Churn possible right after the first purchase (False: BG/NBD timing).
     random_state : int, Generator or None
+        Seed.
 
     Returns
     -------
@@ -322,6 +342,28 @@ def make_service_quality_data(
     estimates (``MODEL2``; ``coef``/``params`` override them) and ``lower`` as the evolving
     column (``"lower->lower"`` = gamma_LL). The holdout of about 33 weeks is an assumption:
     the paper does not give it.
+
+    Parameters
+    ----------
+    n_customers : int, default=3048
+        Number of customers (the paper's 3,048).
+    coef : dict, optional
+        Coefficients overriding Model 2's.
+    params : dict, optional
+        ``r``, ``alpha``, ``s``, ``b`` overriding Model 2's.
+    sampler : callable, optional
+        Attribute sampler (default :class:`ServiceLevelSampler`).
+    acquisition_end, calibration_end, observation_end : float
+        Weeks: last acquisition, end of calibration, end of the holdout.
+    random_state : int, Generator or None
+        Seed.
+
+    Returns
+    -------
+    transactions : pandas.DataFrame
+        The simulated log (see :func:`make_attribute_bgnbd_data`).
+    truth : dict
+        The parameters used.
 
     Examples
     --------

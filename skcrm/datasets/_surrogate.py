@@ -107,10 +107,12 @@ def _mediated_mu(X, n_actions):
     return 2.0 * m[..., 0] + slope * m[..., 1] + 2.0 * m[..., 2] + 3.0 * X[:, 4][:, None]
 
 
-def _true_mu(X, n_actions, violation):
-    """(n, K) true mu^lambda_a(x) = mu_a + lambda (mu_a - mu_0)."""
+def _true_mu(X, n_actions, violation, direct=0.0):
+    """(n, K) true mu_a(x) = mu_a + lambda (mu_a - mu_0) + delta 1{a != 0}."""
     mu = _mediated_mu(X, n_actions)
-    return mu + violation * (mu - mu[:, :1])
+    out = mu + violation * (mu - mu[:, :1])
+    out[:, 1:] += direct
+    return out
 
 
 def _design_propensity(X, n_actions, design):
@@ -138,7 +140,7 @@ def _draw_actions(rng, prob):
     return (u[:, None] > cdf).sum(axis=1).astype(np.int64)
 
 
-def _simulate(rng, X, actions, n_actions, violation, shift):
+def _simulate(rng, X, actions, n_actions, violation, shift, direct=0.0):
     """Surrogates (n, 4) and long-term outcome (n,) for the given actions."""
     n = X.shape[0]
     means = _surrogate_means(X, n_actions)[np.arange(n), actions]
@@ -149,6 +151,8 @@ def _simulate(rng, X, actions, n_actions, violation, shift):
         y += violation * (mu[np.arange(n), actions] - mu[:, 0])
     if shift:
         y += shift * S[:, 1]
+    if direct:
+        y += direct * (actions != 0)
     return S, y
 
 
@@ -160,6 +164,7 @@ def make_surrogate_targeting(
     historical_treatment_prob=0.3,
     surrogacy_violation=0.0,
     comparability_shift=0.0,
+    direct_effect=0.0,
     design="risk",
     random_state=None,
     as_frame=False,
@@ -198,6 +203,11 @@ def make_surrogate_targeting(
         CATE becomes (1 + lambda) tau, sign-flipping for lambda < -1).
     comparability_shift : float, default=0.0
         kappa: adds kappa * S2 to Y in H only (Assumption 3 fails).
+    direct_effect : float, default=0.0
+        delta: every non-control arm adds delta to Y directly, not through the surrogates
+        (Assumption 2 fails; the true effects grow by delta). It applies wherever an arm is
+        received: in the experiment and in the historical rows that received a latent arm
+        (none when ``historical_treatment_prob=0``).
     design : {"risk", "uniform"}, default="risk"
         Experimental design: risk-based propensities (capped at 0.5 for K = 2) or 1/K.
     random_state : int, Generator or None
@@ -247,20 +257,21 @@ def make_surrogate_targeting(
         raise ValueError(f"design must be 'risk' or 'uniform', got {design!r}")
     K, p = int(n_actions), int(n_features)
     lam, kappa = float(surrogacy_violation), float(comparability_shift)
+    delta = float(direct_effect)
     rng = np.random.default_rng(random_state)
 
     # Historical data: latent action (control with prob 1 - q, else uniform over arms).
     X_hist = rng.standard_normal((n_historical, p))
     treated = rng.random(n_historical) < historical_treatment_prob
     a_hist = np.where(treated, rng.integers(1, K, size=n_historical), 0)
-    S_hist, y_hist = _simulate(rng, X_hist, a_hist, K, lam, kappa)
+    S_hist, y_hist = _simulate(rng, X_hist, a_hist, K, lam, kappa, delta)
 
     # Experiment: design propensities, observed action, surrogates and (hidden) long-term Y.
     X = rng.standard_normal((n_experimental, p))
     propensity = _design_propensity(X, K, design)
     treatment = _draw_actions(rng, propensity)
-    S, y_long = _simulate(rng, X, treatment, K, lam, 0.0)
-    mu = _true_mu(X, K, lam)
+    S, y_long = _simulate(rng, X, treatment, K, lam, 0.0, delta)
+    mu = _true_mu(X, K, lam, delta)
 
     x_names = [f"x{j + 1}" for j in range(p)]
 
@@ -272,7 +283,7 @@ def make_surrogate_targeting(
 
     def mu_fn(Xq):
         """True (n, K) expected long-term outcomes mu_a(x) of every arm."""
-        return _true_mu(_as_array(Xq), K, lam)
+        return _true_mu(_as_array(Xq), K, lam, delta)
 
     def index_fn(Xq, Sq):
         """The true index h(S, X) (plus kappa * S2 as learned on H when kappa != 0)."""
@@ -284,7 +295,7 @@ def make_surrogate_targeting(
         if isinstance(policy, str):
             if policy != "oracle":
                 raise ValueError(f"policy string must be 'oracle', got {policy!r}")
-            actions = np.argmax(_true_mu(Xq, K, lam), axis=1)
+            actions = np.argmax(_true_mu(Xq, K, lam, delta), axis=1)
         elif isinstance(policy, numbers.Integral):
             if not 0 <= policy < K:
                 raise ValueError(f"arm {policy} is not in 0..{K - 1}")
@@ -311,7 +322,7 @@ def make_surrogate_targeting(
         """
         Xmc = np.random.default_rng(random_state).standard_normal((n_mc, p))
         prob = _policy_matrix(policy, Xmc)
-        return float(np.mean(np.sum(prob * _true_mu(Xmc, K, lam), axis=1)))
+        return float(np.mean(np.sum(prob * _true_mu(Xmc, K, lam, delta), axis=1)))
 
     y_short = S[:, 0].copy()
     if as_frame:
@@ -348,6 +359,7 @@ def make_surrogate_targeting(
             "historical_treatment_prob": float(historical_treatment_prob),
             "surrogacy_violation": lam,
             "comparability_shift": kappa,
+            "direct_effect": delta,
             "design": design,
         },
     )

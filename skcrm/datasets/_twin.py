@@ -55,10 +55,30 @@ def _firm_constants(firm, n_firms):
     return firm, a, b
 
 
-def _true_affinity(F, firm, n_firms):
-    """Noise-free affinity h_k(x) of spec section 6.2 (the Figure 7 drivers)."""
+def _true_affinity(F, firm, n_firms, drivers="paper"):
+    """Noise-free affinity h_k(x): spec section 6.2 (the Figure 7 drivers), or the
+    "heterogeneous" drivers whose strongest lever differs between respondents."""
     x = _as_features(F)
     firm, a, b = _firm_constants(firm, n_firms)
+    if drivers == "heterogeneous":
+        # Each satisfaction lever matters most to its own segment (income, age, neither)
+        # and saturates at the top of its scale, so the lever with the largest gain
+        # from a one-point improvement changes from respondent to respondent.
+        def lever(v):
+            return 2.0 * np.tanh((v - 5.5) / 2.5)
+
+        w_speed = 0.05 + 0.45 * _sigmoid(2.5 * x["income"])
+        w_rel = 0.05 + 0.45 * _sigmoid(2.5 * x["age"])
+        w_val = 0.05 + 0.45 * _sigmoid(-2.0 * (x["income"] + x["age"]) - 1.0)
+        return (
+            a
+            + w_speed * lever(x["speed_sat"])
+            + w_rel * lever(x["reliability_sat"])
+            + w_val * lever(x["value_sat"])
+            - 0.3 * (x["change_likelihood"] - 2.5)
+            + 0.3 * x["income"] * x["plan_premium"]
+            + b * x["age"]
+        )
     return (
         a
         + 0.4 * _softplus(1.5 * (x["speed_sat"] - 6.5))
@@ -67,6 +87,19 @@ def _true_affinity(F, firm, n_firms):
         + 0.5 * x["income"] * x["plan_premium"]
         + b * x["age"]
         + 0.3 * x["uses_5g"] * (firm == 0)
+    )
+
+
+def _second_affinity(F, firm, n_firms):
+    """Noise-free second latent h2_k(x) of ``second_factor=True`` (plain targets only)."""
+    x = _as_features(F)
+    firm, a, _ = _firm_constants(firm, n_firms)
+    return (
+        -a
+        + 0.8 * np.tanh((x["value_sat"] - 5.5) / 2.0)
+        - 0.25 * (x["understand_plan"] - 3.5) ** 2
+        + 0.6 * np.tanh(x["tenure"] / 3.0 - 1.0)
+        + 0.4 * x["income"] * (x["age"] > 0)
     )
 
 
@@ -87,6 +120,8 @@ def make_digital_twin_survey(
     affinity_noise=0.5,
     missing_x_rate=0.1,
     missing_y_rate=0.0,
+    drivers="paper",
+    second_factor=False,
     random_state=0,
 ):
     """Simulate a repeated cross-sectional brand survey with a known digital twin.
@@ -117,6 +152,16 @@ def make_digital_twin_survey(
         Probability that ``speed_sat`` is NaN ("unaware").
     missing_y_rate : float, default=0.0
         Fraction of target cells set to NaN completely at random.
+    drivers : {"paper", "heterogeneous"}, default="paper"
+        ``"paper"``: the affinity of spec section 6.2 above. ``"heterogeneous"``: each
+        of ``speed_sat``, ``reliability_sat`` and ``value_sat`` has a saturating effect
+        whose weight depends on the respondent (income, age), so the lever with the
+        largest one-point gain varies across respondents (``truth.lever_gains``).
+    second_factor : bool, default=False
+        When True the targets before the "feeling" ones (LTR, satisfaction, ...) load
+        on a second latent ``h2(x) + affinity_noise * xi2`` (value for money, plan
+        understanding, tenure, an income x age interaction) instead of the brand
+        affinity: a survey that the twin's single latent cannot represent exactly.
     random_state : int, default=0
         Seed of ``numpy.random.default_rng``.
 
@@ -131,9 +176,11 @@ def make_digital_twin_survey(
     truth : Bunch
         ``F`` (complete covariates), ``h``, ``xi``, ``z``, ``alpha`` (J,K,T), ``beta``
         (J,L), ``phi`` (K,T,L), ``lam`` (J,K,T), ``cut`` (list), ``a``, ``b``,
-        ``affinity_noise``, ``target_names``, and the oracles ``true_affinity(F, firm)``
-        and ``true_probs(F, firm, period, xi=None)`` (list of J arrays (n, M_j); exact
-        p(y | x) by 64-node Gauss-Hermite quadrature over xi, or given xi).
+        ``affinity_noise``, ``target_names``, ``drivers``, and the oracles
+        ``true_affinity(F, firm)``, ``lever_gains(F, firm, {feature: delta})`` (true gain
+        of each shifted lever) and ``true_probs(F, firm, period, xi=None)`` (list of J
+        arrays (n, M_j); exact p(y | x) by 64-node Gauss-Hermite quadrature over xi, or
+        given xi).
 
     Examples
     --------
@@ -144,6 +191,8 @@ def make_digital_twin_survey(
     >>> bool(np.allclose(p[0].sum(axis=1), 1.0))
     True
     """
+    if drivers not in ("paper", "heterogeneous"):
+        raise ValueError(f"drivers must be 'paper' or 'heterogeneous', got {drivers!r}")
     rng = np.random.default_rng(random_state)
     K, T, H, L = int(n_firms), int(n_periods), int(n_kpi), int(n_firm_factors)
     n_categories = [int(m) for m in n_categories] + [5] * K
@@ -174,7 +223,7 @@ def make_digital_twin_survey(
         )
     )
 
-    h = _true_affinity(F, firm, K)
+    h = _true_affinity(F, firm, K, drivers)
     xi = rng.normal(size=n)
     z = h + affinity_noise * xi
 
@@ -185,14 +234,19 @@ def make_digital_twin_survey(
     W_g = rng.normal(0, 0.8, size=(H, L))
     phi = 0.3 + _softplus(kpi @ W_g)
     beta = np.abs(rng.normal(size=(J, L)))
-    beta[:4, 0] += 0.8
-    beta[4:, min(1, L - 1)] += 0.8
+    n_plain = J - K  # the targets before the K "feeling about firm k" ones
+    beta[:n_plain, 0] += 0.8
+    beta[n_plain:, min(1, L - 1)] += 0.8
     lam = np.einsum("jl,ktl->jkt", beta, phi)
     alpha = rng.normal(0, 0.5, size=(J, K, T))
     for k in range(K):
-        alpha[4 + k, k, :] += 1.0
+        alpha[n_plain + k, k, :] += 1.0
 
-    eta = alpha[:, firm, period].T + z[:, None] * lam[:, firm, period].T
+    zj = np.repeat(z[:, None], J, axis=1)
+    if second_factor:
+        z2 = _second_affinity(F, firm, K) + affinity_noise * rng.normal(size=n)
+        zj[:, :n_plain] = z2[:, None]
+    eta = alpha[:, firm, period].T + zj * lam[:, firm, period].T
     ystar = eta + rng.logistic(size=(n, J))
     cut = [np.quantile(ystar[:, j], np.arange(1, M) / M) for j, M in enumerate(n_categories)]
     y = np.stack([(ystar[:, j, None] > cut[j][None, :]).sum(axis=1) for j in range(J)], 1)
@@ -212,7 +266,18 @@ def make_digital_twin_survey(
     def true_affinity(F, firm):
         """Noise-free affinity h_firm(F) (broadcast scalar or per-row firm index)."""
         nrow = len(next(iter(_as_features(F).values())))
-        return _true_affinity(F, np.broadcast_to(np.asarray(firm), (nrow,)), K)
+        return _true_affinity(F, np.broadcast_to(np.asarray(firm), (nrow,)), K, drivers)
+
+    def lever_gains(F, firm, levers):
+        """True affinity gain of each lever shift ``{feature: delta}`` (DataFrame)."""
+        F = pd.DataFrame(_as_features(F))
+        base = true_affinity(F, firm)
+        out = {}
+        for name, delta in levers.items():
+            G = F.copy()
+            G[name] = G[name] + delta
+            out[name] = true_affinity(G, firm) - base
+        return pd.DataFrame(out, index=F.index)
 
     def true_probs(F, firm, period, xi=None):
         """Exact p(y_j | x) at (firm, period) for each target j: list of (n, M_j)."""
@@ -220,15 +285,19 @@ def make_digital_twin_survey(
         nrow = len(hk)
         kk = np.broadcast_to(np.asarray(firm, dtype=int), (nrow,))
         tt = np.broadcast_to(np.asarray(period, dtype=int), (nrow,))
-        if xi is None:
-            zq = hk[:, None] + affinity_noise * nodes[None, :]
-            wq = np.broadcast_to(weights, zq.shape)
-        else:
-            zq = (hk + affinity_noise * np.asarray(xi, dtype=float))[:, None]
-            wq = np.ones_like(zq)
+        h2 = _second_affinity(F, kk, K) if second_factor else hk
+
+        def latent(h):
+            if xi is None:
+                return h[:, None] + affinity_noise * nodes[None, :]
+            return (h + affinity_noise * np.asarray(xi, dtype=float))[:, None]
+
+        zq, zq2 = latent(hk), latent(h2)
+        wq = np.broadcast_to(weights, zq.shape) if xi is None else np.ones_like(zq)
         out = []
         for j in range(J):
-            eta_j = alpha[j, kk, tt][:, None] + zq * lam[j, kk, tt][:, None]
+            zj = zq2 if (second_factor and j < n_plain) else zq
+            eta_j = alpha[j, kk, tt][:, None] + zj * lam[j, kk, tt][:, None]
             p = _ordinal_probs_numpy(eta_j, cut[j])
             out.append(np.einsum("nq,nqm->nm", wq, p))
         return out
@@ -251,7 +320,10 @@ def make_digital_twin_survey(
         affinity_noise=affinity_noise,
         n_categories=np.array(n_categories),
         target_names=target_names,
+        drivers=drivers,
+        second_factor=bool(second_factor),
         true_affinity=true_affinity,
         true_probs=true_probs,
+        lever_gains=lever_gains,
     )
     return X, y, kpi, truth

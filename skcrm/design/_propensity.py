@@ -8,7 +8,7 @@ from scipy.special import ndtr
 __all__ = ["garbled_threshold_propensity"]
 
 
-def garbled_threshold_propensity(risk, threshold=0.0068, sigma=0.003, cap=0.5):
+def garbled_threshold_propensity(risk, *, threshold=0.0068, sigma=0.003, cap=0.5):
     """Treatment probability of the "garbled threshold" design policy (App. D.2).
 
     A unit is treated when its noisy risk score clears a threshold,

@@ -74,6 +74,7 @@ def worst_case_loss(values):
     Parameters
     ----------
     values : array-like of shape (n,)
+        Realised values (e.g. of one allocation over scenarios).
 
     Returns
     -------
@@ -90,20 +91,25 @@ def worst_case_loss(values):
     return float(100.0 * (mean - v.min()) / mean) if mean != 0 else float("nan")
 
 
-def make_allocation_scorer(metric="mean", alpha=0.05, n_scenarios=200, random_state=None):
+def make_allocation_scorer(
+    metric="mean", *, tail_fraction=0.05, n_scenarios=200, random_state=None
+):
     """A ``scorer(estimator, X, y)`` of held-out realised allocation value (spec 8.7).
 
     For ``GridSearchCV(scoring=...)`` with a fitted ``RobustCampaignAllocator``: the plug-in
     held-out value (``"mean"``) or, over ``n_scenarios`` bootstrap replicates of the
-    held-out rows stratified by segment x arm, its ``alpha`` quantile (``"quantile"``), the
-    mean of its lowest ``alpha`` fraction (``"cvar"``), its minimum (``"min"``) or minus its
+    held-out rows stratified by segment x arm, its ``tail_fraction`` quantile (``"quantile"``), the
+    mean of its lowest ``tail_fraction`` (``"cvar"``), its minimum (``"min"``) or minus its
     worst-case loss (``"neg_wcl"``). Higher is better. ``y`` is ``[outcome, treatment]``.
 
     Parameters
     ----------
     metric : {"mean", "quantile", "cvar", "min", "neg_wcl"}
-    alpha : float
+        What to compute from the held-out values.
+    tail_fraction : float
+        Lower tail of ``"quantile"`` and ``"cvar"``, in (0, 1].
     n_scenarios : int
+        Bootstrap replicates of the held-out rows.
     random_state : int or None
         Seeds the bootstrap (overrides the estimator's ``random_state``).
 
@@ -113,14 +119,14 @@ def make_allocation_scorer(metric="mean", alpha=0.05, n_scenarios=200, random_st
 
     Examples
     --------
-    >>> scorer = make_allocation_scorer("quantile", alpha=0.1)
+    >>> scorer = make_allocation_scorer("quantile", tail_fraction=0.1)
     >>> callable(scorer)
     True
     """
     if metric not in ("mean", "quantile", "cvar", "min", "neg_wcl"):
         raise ValueError(f"metric must be mean, quantile, cvar, min or neg_wcl, got {metric!r}")
-    if not 0 < alpha <= 1:
-        raise ValueError(f"alpha must be in (0, 1], got {alpha!r}")
+    if not 0 < tail_fraction <= 1:
+        raise ValueError(f"tail_fraction must be in (0, 1], got {tail_fraction!r}")
 
     def scorer(estimator, X, y, **kwargs):
         from sklearn.base import clone
@@ -134,9 +140,9 @@ def make_allocation_scorer(metric="mean", alpha=0.05, n_scenarios=200, random_st
             return float(est.held_out_values(X, y, treatment)[0])
         _, values = est.held_out_values(X, y, treatment, n_boot=n_scenarios)
         if metric == "quantile":
-            return float(np.percentile(values, 100 * alpha))
+            return float(np.percentile(values, 100 * tail_fraction))
         if metric == "cvar":
-            k = max(1, int(np.ceil(alpha * values.size)))
+            k = max(1, int(np.ceil(tail_fraction * values.size)))
             return float(np.sort(values)[:k].mean())
         if metric == "min":
             return float(values.min())

@@ -3,7 +3,10 @@
 DRPolicyClassifier, DR scores, policy trees.
 """
 
-from ._core import dr_policy_value, dr_scores, ipw_policy_value
+from skcrm.utils import dr_scores
+
+from ._budget import budget_curve
+from ._core import dr_policy_value, ipw_policy_value
 from ._estimator import DRPolicyClassifier
 from ._policy_tree import PolicyTreeClassifier
 from ._target import pack_policy_target, unpack_policy_target
@@ -11,6 +14,7 @@ from ._target import pack_policy_target, unpack_policy_target
 __all__ = [
     "DRPolicyClassifier",
     "PolicyTreeClassifier",
+    "budget_curve",
     "dr_policy_value",
     "dr_scores",
     "ipw_policy_value",

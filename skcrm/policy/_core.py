@@ -1,69 +1,22 @@
 """Math core of doubly-robust policy evaluation and learning (Yang et al., eqs. 16-23).
 
 Pure functions: numpy arrays in, numpy arrays out; no sklearn, no pandas. Actions are
-integer indices 0..K-1 (0 = control); the estimator maps labels to indices.
+integer indices 0..K-1 (positions in the sorted arms); the estimator maps labels to indices.
+The DR scores (eq. 19) and normal intervals live in :mod:`skcrm.utils` (one implementation).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import norm
 
 __all__ = [
     "bootstrap_ci",
     "dr_policy_value",
-    "dr_scores",
     "ipw_policy_value",
-    "normal_ci",
-    "observed_propensity",
     "policy_matrix",
 ]
 
-
-def observed_propensity(propensity, treatment_idx):
-    """pi_D(A_i | X_i): the design probability of each unit's realised action.
-
-    ``propensity`` is (n,) (already the observed arm's) or (n, K) (every arm's).
-    """
-    p = np.asarray(propensity, dtype=np.float64)
-    if p.ndim == 1:
-        return p
-    return p[np.arange(p.shape[0]), np.asarray(treatment_idx)]
-
-
-def dr_scores(mu_hat, treatment_idx, y, propensity):
-    """Doubly-robust scores Gamma_a(X_i) of every unit and action (eq. 19).
-
-    Gamma_a(X_i) = mu(X_i, a) + (Y_i - mu(X_i, a)) / pi_D(a | X_i) * 1{A_i = a}.
-
-    Parameters
-    ----------
-    mu_hat : ndarray of shape (n, K)
-        Outcome model mu(X_i, a), fitted without unit i (cross-fitting).
-    treatment_idx : ndarray of int, shape (n,)
-        Realised action index A_i in 0..K-1.
-    y : ndarray of shape (n,)
-        Observed (or imputed) outcome.
-    propensity : ndarray of shape (n,) or (n, K)
-        Design probability of the realised action, or of every action.
-
-    Returns
-    -------
-    ndarray of shape (n, K)
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> dr_scores(np.array([[1.0, 2.0]]), np.array([1]), np.array([4.0]), np.array([0.5]))
-    array([[1., 6.]])
-    """
-    mu = np.asarray(mu_hat, dtype=np.float64)
-    a = np.asarray(treatment_idx, dtype=np.int64)
-    rows = np.arange(mu.shape[0])
-    p_obs = observed_propensity(propensity, a)
-    gamma = mu.copy()
-    gamma[rows, a] += (np.asarray(y, dtype=np.float64) - mu[rows, a]) / p_obs
-    return gamma
+# The DR scores (eq. 19) and the normal interval have one implementation, in skcrm.utils.
 
 
 def policy_matrix(policy, n_actions):
@@ -86,7 +39,8 @@ def dr_policy_value(scores, policy):
     ----------
     scores : ndarray of shape (n, K)
         DR scores (eq. 19).
-    policy : ndarray of shape (n,) (action indices) or (n, K) (probabilities)
+    policy : ndarray of shape (n,) or (n, K)
+        Action indices, or the policy's probabilities of every action.
 
     Returns
     -------
@@ -120,6 +74,7 @@ def ipw_policy_value(y, treatment_idx, propensity_obs, policy_prob_obs, normaliz
     Parameters
     ----------
     y : ndarray of shape (n,)
+        Observed outcome.
     treatment_idx : ndarray of shape (n,)
         Unused beyond its length; kept for symmetry with :func:`dr_scores`.
     propensity_obs : ndarray of shape (n,)
@@ -153,12 +108,6 @@ def ipw_policy_value(y, treatment_idx, propensity_obs, policy_prob_obs, normaliz
             raise ValueError("the evaluated policy puts no weight on any realised action")
         return float(np.sum(w * y) / total)
     return float(np.mean(w * y))
-
-
-def normal_ci(estimate, se, alpha=0.05):
-    """Two-sided normal (1 - alpha) interval estimate +- z se."""
-    z = norm.ppf(1.0 - alpha / 2.0)
-    return (float(estimate - z * se), float(estimate + z * se))
 
 
 def bootstrap_ci(psi, alpha=0.05, n_boot=1000, rng=None):

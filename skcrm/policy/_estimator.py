@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import numbers
-import warnings
 
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, _fit_context, clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedKFold, check_cv
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from skcrm.utils import progress
+from skcrm.utils import (
+    TreatmentInfo,
+    check_propensity,
+    check_treatment,
+    dr_scores,
+    format_labels,
+    normal_ci,
+    progress,
+    warn,
+)
 
-from ._core import bootstrap_ci, dr_policy_value, dr_scores, normal_ci, policy_matrix
+from ._core import bootstrap_ci, dr_policy_value, policy_matrix
 from ._policy_tree import PolicyTreeClassifier
 from ._target import unpack_policy_target
 
@@ -54,6 +62,20 @@ def _is_score_based(model):
     return bool(getattr(model, "_skcrm_score_based", False))
 
 
+def _proba_in_order(model, X, K):
+    """(n, K) predict_proba of a classifier fitted on codes 0..K-1, columns by code."""
+    P = np.asarray(model.predict_proba(X), dtype=np.float64)
+    classes = np.asarray(getattr(model, "classes_", np.arange(K))).astype(np.int64)
+    out = np.zeros((P.shape[0], K))
+    out[:, classes] = P
+    return out
+
+
+def _label_key(label):
+    """A hashable plain-Python key of a label (numpy scalars -> Python scalars)."""
+    return label.item() if hasattr(label, "item") else label
+
+
 class _Constant:
     """A fitted 'classifier' that always answers one label (a pair with a single label)."""
 
@@ -69,7 +91,7 @@ class DRPolicyClassifier(BaseEstimator):
 
     The method of Yang, Eckles, Dhillon & Aral (2022), section 4.2:
 
-    1. cross-fit an outcome model mu(x, a) on ``n_folds`` folds (eq. 19's mu-hat),
+    1. cross-fit an outcome model mu(x, a) on ``cv`` folds (eq. 19's mu-hat),
     2. form DR scores Gamma_a(X_i) = mu(X_i, a) + (Y_i - mu(X_i, a)) / pi_D(a|X_i) 1{A_i = a}
        (eq. 19) with the known design propensities pi_D,
     3. learn the policy maximising (1/n) sum_i Gamma_{pi(X_i)}(X_i) (eqs. 21-22): directly
@@ -99,22 +121,32 @@ class DRPolicyClassifier(BaseEstimator):
         score-based ``policy_model``.
     outcome_per_action : bool, default=False
         One outcome regressor per arm (T-learner) instead of one on [X, one-hot(A)].
-    n_folds : int, default=3
-        Cross-fitting folds for mu (paper: 3), stratified on the treatment.
+    cv : int or cross-validation splitter, default=3
+        Cross-fitting folds for mu (paper: 3). An int gives ``StratifiedKFold`` on the arm
+        (shuffled, seeded by ``random_state``); a splitter must partition the rows.
     min_propensity : float, default=1e-3
-        Propensities below are clipped (with a warning).
+        Propensities of the received arm below it are clipped (with a warning).
     control : label or None, default=None
-        The control arm ("treat no one"); None -> the first of the sorted labels.
+        The no-action arm ("treat no one"). Required for everything that compares arms with
+        the control: ``max_treated_fraction``, ``score_baseline="control"``,
+        :meth:`predict_value`, :meth:`budget_curve`, the gains of :meth:`evaluate`, and a
+        scalar or per-row ``propensity`` with two arms. Never guessed from sort order.
     actions : array-like or None, default=None
         Every action label, so that arms absent from the data are known (they then raise).
     policy_features : list of int or str, or None
         Columns the policy may use; mu always uses every column (section 4.2.2).
     action_costs : array-like of shape (K,), dict or None
-        Cost of each action (in ``classes_`` order, or label -> cost), subtracted from the
-        scores: the policy maximises value net of cost, and values are reported net.
+        Cost of each action (in the order of the sorted ``actions_``, or a dict
+        ``{label: cost}``, missing labels cost 0), subtracted from the scores: the policy
+        maximises value net of cost, and values are reported net.
     max_treated_fraction : float in (0, 1] or None
-        Treat at most this share of units: those with the largest estimated gain
-        mu(x, a) - mu(x, control) net of cost go first (threshold set on the training rows).
+        Treat at most this share of the rows passed to ``predict`` (and to ``score``,
+        ``evaluate``): among the rows the policy would treat, those with the largest
+        estimated gain mu(x, a) - mu(x, control) net of cost go first, exactly
+        floor(fraction * n) of them when more want treatment. Ties in the gain are broken at
+        random by a generator seeded at fit from ``random_state`` (reproducible). The cap
+        is a share of the batch: predict the whole population at once (a single row is
+        treated only when the fraction is 1). Needs ``control``.
     n_bootstrap : int, default=0
         R bootstrap refits of the policy for bootstrap Thompson sampling (eq. 23); the
         scores stay fixed and rows are resampled.
@@ -133,11 +165,27 @@ class DRPolicyClassifier(BaseEstimator):
 
     Attributes
     ----------
-    classes_ : ndarray of shape (K,)
-        Action labels, control first.
+    actions_ : ndarray of shape (K,)
+        Arm labels, sorted; the columns of every (n, K) array (propensities, scores,
+        ``decision_function``, ``predict_proba``) follow this order.
     n_actions_ : int
-    control_ : label
+        Number of arms K.
+    control_ : label or None
+        The control label (None when ``control`` was not given).
+    control_index_ : int or None
+        Position of the control in ``actions_``.
+    n_folds_ : int
+        Number of cross-fitting folds used.
+    action_costs_ : ndarray of shape (K,)
+        Action costs in ``actions_`` order.
+    policy_features_ : ndarray of int
+        Columns of X the policy reads.
+    policy_feature_names_ : ndarray of str
+        Their names.
+    reduction_ : str
+        The policy reduction used ("scores", "weighted", "ovo" or "argmax").
     n_features_in_ : int
+        Number of columns of X.
     feature_names_in_ : ndarray of str
         When X is a DataFrame with string column names.
     mu_hat_ : ndarray of shape (n, K)
@@ -160,10 +208,12 @@ class DRPolicyClassifier(BaseEstimator):
         Regressors of each Gamma_a for the argmax reduction.
     bootstrap_policies_ : list
         The ``n_bootstrap`` refitted policies.
+    feature_importances_ : ndarray of shape (n_features_in_,)
+        The policy model's feature importances on the columns of X (0 for columns the
+        policy does not read); only when the policy model has them (policy trees,
+        sklearn trees).
     train_value_ : float
         In-sample DR value of the policy (optimistic; not for model selection).
-    treated_gain_threshold_ : float
-        Gain threshold implementing ``max_treated_fraction`` (-inf when not binding).
     fold_indices_ : ndarray of shape (n,)
         Cross-fitting fold of every training row.
 
@@ -196,7 +246,7 @@ class DRPolicyClassifier(BaseEstimator):
         "policy_model": [None, StrOptions({"xgboost"}), HasMethods(["fit", "predict"])],
         "reduction": [StrOptions({"auto", "weighted", "ovo", "argmax"})],
         "outcome_per_action": ["boolean"],
-        "n_folds": [Interval(numbers.Integral, 2, None, closed="left")],
+        "cv": ["cv_object"],
         "min_propensity": [Interval(numbers.Real, 0, 1, closed="neither")],
         "control": "no_validation",
         "actions": ["array-like", None],
@@ -220,7 +270,7 @@ class DRPolicyClassifier(BaseEstimator):
         *,
         reduction="auto",
         outcome_per_action=False,
-        n_folds=3,
+        cv=3,
         min_propensity=1e-3,
         control=None,
         actions=None,
@@ -240,7 +290,7 @@ class DRPolicyClassifier(BaseEstimator):
         self.policy_model = policy_model
         self.reduction = reduction
         self.outcome_per_action = outcome_per_action
-        self.n_folds = n_folds
+        self.cv = cv
         self.min_propensity = min_propensity
         self.control = control
         self.actions = actions
@@ -267,12 +317,10 @@ class DRPolicyClassifier(BaseEstimator):
                 np.asarray(treatment).astype(np.float64), a_packed.astype(np.float64)
             ):
                 raise ValueError("treatment= disagrees with the treatment packed into y")
-            if (
-                propensity is not None
-                and p_packed is not None
-                and not np.allclose(np.asarray(propensity, dtype=np.float64), p_packed)
-            ):
-                raise ValueError("propensity= disagrees with the propensity packed into y")
+            if propensity is not None and p_packed is not None:
+                raise ValueError(
+                    "propensity is given twice: as propensity= and packed into y; pass one"
+                )
             treatment = a_packed if treatment is None else treatment
             propensity = p_packed if propensity is None else propensity
         elif y_arr.ndim == 1:
@@ -293,109 +341,61 @@ class DRPolicyClassifier(BaseEstimator):
                 "treatment is required: pass treatment= (with metadata routing in "
                 "meta-estimators) or a packed y from pack_policy_target"
             )
-        treatment = np.asarray(treatment)
-        if treatment.ndim != 1 or treatment.shape[0] != n:
-            raise ValueError(
-                f"treatment must be 1-D with one label per row of X ({n}), got shape "
-                f"{treatment.shape}"
-            )
         return out, treatment, propensity
 
-    def _set_classes(self, treatment, propensity):
-        observed = np.unique(treatment)
-        labels = np.unique(np.asarray(self.actions)) if self.actions is not None else observed
-        unknown = np.setdiff1d(observed, labels)
-        if unknown.size:
-            raise ValueError(f"treatment has labels {unknown.tolist()} not in actions")
-        p = None if propensity is None or np.isscalar(propensity) else np.asarray(propensity)
-        if self.actions is None and p is not None and p.ndim == 2 and p.shape[1] != labels.size:
+    def _set_actions(self, treatment, n):
+        """Read the arms (sorted ``actions_``) and the control; return the row codes."""
+        needs_control = self.max_treated_fraction is not None or self.score_baseline is not None
+        info = check_treatment(
+            treatment,
+            n_samples=n,
+            actions=self.actions,
+            control=self.control,
+            require_control=needs_control,
+        )
+        observed = np.bincount(info.codes, minlength=info.n_actions)
+        if np.any(observed == 0):
             raise ValueError(
-                f"propensity has {p.shape[1]} columns but treatment has {labels.size} "
-                f"arms {labels.tolist()}: pass actions= to name every arm"
+                f"arm(s) {format_labels(info.actions[observed == 0])} have no training rows; "
+                "every action needs data"
             )
-        missing = np.setdiff1d(labels, observed)
-        if missing.size:
-            raise ValueError(
-                f"arm(s) {missing.tolist()} have no training rows; every action needs data"
-            )
-        if labels.size < 2:
-            raise ValueError(
-                f"treatment has a single arm {labels.tolist()}: policy learning needs >= 2 arms"
-            )
-        control = labels[0] if self.control is None else self.control
-        if control not in labels:
-            raise ValueError(f"control={control!r} is not one of the arms {labels.tolist()}")
-        rest = [c for c in labels if c != control]
-        self.classes_ = np.asarray([control, *rest], dtype=labels.dtype)
-        self.control_ = self.classes_[0]
-        self.n_actions_ = self.classes_.shape[0]
+        self.actions_ = info.actions
+        self.control_index_ = info.control_index
+        self.control_ = info.control
+        self.n_actions_ = info.n_actions
+        return info
 
-    def _encode(self, treatment):
-        """Action indices (classes_ order); unknown labels raise, naming them."""
-        treatment = np.asarray(treatment)
-        uniq, inv = np.unique(treatment, return_inverse=True)
-        lookup = {c.item() if hasattr(c, "item") else c: i for i, c in enumerate(self.classes_)}
-        codes = []
-        for u in uniq:
-            key = u.item() if hasattr(u, "item") else u
-            if key not in lookup:
-                raise ValueError(
-                    f"treatment label {key!r} is not an action of the fitted policy "
-                    f"{self.classes_.tolist()}"
-                )
-            codes.append(lookup[key])
-        return np.asarray(codes, dtype=np.int64)[inv.ravel()]
+    def _info(self, codes):
+        return TreatmentInfo(self.actions_, codes, self.control_index_)
 
-    def _check_propensity(self, propensity, a_idx, n, warn=True):
-        """(n,) design probability of the observed arm, validated and clipped."""
-        K = self.n_actions_
-        p = np.asarray(propensity, dtype=np.float64)
-        if p.ndim == 0:
-            p = np.full(n, float(p))
-        elif p.ndim == 1:
-            if p.shape[0] != n:
-                raise ValueError(f"propensity has {p.shape[0]} rows but X has {n}")
-        elif p.ndim == 2:
-            if p.shape != (n, K):
-                raise ValueError(
-                    f"propensity matrix must have shape (n, K) = {(n, K)} (columns in "
-                    f"classes_ order {self.classes_.tolist()}), got {p.shape}"
-                )
-            if not np.allclose(p.sum(axis=1), 1.0, atol=1e-6):
-                bad = np.flatnonzero(~np.isclose(p.sum(axis=1), 1.0, atol=1e-6))[:5].tolist()
-                raise ValueError(f"propensity rows must sum to 1 (rows {bad} do not)")
-            p = p[np.arange(n), a_idx]
-        else:
-            raise ValueError(f"propensity must be a scalar, (n,) or (n, K), got {p.shape}")
-        if not np.all(np.isfinite(p)) or np.any(p <= 0) or np.any(p > 1):
+    def _require_control(self, what):
+        if self.control_index_ is None:
             raise ValueError(
-                "propensity must lie in (0, 1] (the design probability of the observed arm); "
-                f"got values in [{np.nanmin(p):g}, {np.nanmax(p):g}]"
+                f"{what} compares arms with the control: pass control= (one of "
+                f"{format_labels(self.actions_)}) when fitting; skcrm never guesses it"
             )
-        low = p < self.min_propensity
-        if low.any():
-            if warn:
-                warnings.warn(
-                    f"{int(low.sum())} propensities below min_propensity={self.min_propensity:g} "
-                    "were clipped",
-                    UserWarning,
-                    stacklevel=3,
-                )
-            p = np.maximum(p, self.min_propensity)
-        return p
+        return self.control_index_
 
     def _costs(self):
         K = self.n_actions_
         if self.action_costs is None:
             return np.zeros(K)
         if isinstance(self.action_costs, dict):
-            unknown = set(self.action_costs) - set(self.classes_.tolist())
+            keys = {_label_key(k): float(v) for k, v in self.action_costs.items()}
+            arms = [_label_key(a) for a in self.actions_]
+            unknown = [k for k in keys if k not in arms]
             if unknown:
-                raise ValueError(f"action_costs names unknown actions {sorted(unknown)}")
-            return np.array([float(self.action_costs.get(c, 0.0)) for c in self.classes_])
+                raise ValueError(
+                    f"action_costs names unknown actions {unknown}; the arms are "
+                    f"{format_labels(self.actions_)}"
+                )
+            return np.array([keys.get(a, 0.0) for a in arms])
         c = np.asarray(self.action_costs, dtype=np.float64)
         if c.shape != (K,):
-            raise ValueError(f"action_costs must have one cost per action ({K}), got {c.shape}")
+            raise ValueError(
+                f"action_costs must have one cost per action ({K}, in the order of the sorted "
+                f"arms {format_labels(self.actions_)}) or be a dict, got shape {c.shape}"
+            )
         return c
 
     def _policy_columns(self, X):
@@ -432,8 +432,8 @@ class DRPolicyClassifier(BaseEstimator):
                 rows = a_idx == a
                 if rows.sum() < 2:
                     raise ValueError(
-                        f"arm {self.classes_[a]!r} has {int(rows.sum())} rows in a training "
-                        "fold; outcome_per_action needs at least 2 (use fewer n_folds)"
+                        f"arm {_label_key(self.actions_[a])!r} has {int(rows.sum())} rows in a "
+                        "training fold; outcome_per_action needs at least 2 (use a smaller cv)"
                     )
                 kwa = {} if sw is None else {"sample_weight": sw[rows]}
                 models.append(clone(base).fit(X[rows], y[rows], **kwa))
@@ -448,17 +448,27 @@ class DRPolicyClassifier(BaseEstimator):
         Z = np.concatenate([self._design(X, np.full(n, a)) for a in range(K)])
         return np.asarray(model.predict(Z), dtype=np.float64).reshape(K, n).T
 
-    def _folds(self, a_idx, rng_seed):
-        counts = np.bincount(a_idx, minlength=self.n_actions_)
-        if counts.min() < self.n_folds:
-            arm = self.classes_[int(np.argmin(counts))]
-            raise ValueError(
-                f"arm {arm!r} has {int(counts.min())} rows, fewer than n_folds={self.n_folds}"
-            )
-        skf = StratifiedKFold(self.n_folds, shuffle=True, random_state=rng_seed)
-        fold = np.empty(a_idx.shape[0], dtype=np.int64)
-        for k, (_, test) in enumerate(skf.split(np.zeros(a_idx.shape[0]), a_idx)):
+    def _folds(self, X, a_idx, rng_seed):
+        """Cross-fitting fold of every row: ``cv`` int -> stratified on the arm."""
+        n = a_idx.shape[0]
+        if isinstance(self.cv, numbers.Integral):
+            counts = np.bincount(a_idx, minlength=self.n_actions_)
+            if counts.min() < self.cv:
+                arm = _label_key(self.actions_[int(np.argmin(counts))])
+                raise ValueError(
+                    f"arm {arm!r} has {int(counts.min())} rows, fewer than cv={self.cv}"
+                )
+            splitter = StratifiedKFold(self.cv, shuffle=True, random_state=rng_seed)
+        else:
+            splitter = check_cv(self.cv)
+        fold = np.full(n, -1, dtype=np.int64)
+        for k, (_, test) in enumerate(splitter.split(X, a_idx)):
+            if np.any(fold[test] >= 0):
+                raise ValueError("cv must split the rows into disjoint test folds (a partition)")
             fold[test] = k
+        if np.any(fold < 0):
+            raise ValueError("cv must put every row in one test fold (a partition of the rows)")
+        self.n_folds_ = k + 1
         return fold
 
     # ---------------------------------------------------------------- policy
@@ -529,16 +539,30 @@ class DRPolicyClassifier(BaseEstimator):
         return best
 
     def _net_values(self, X):
-        return self._predict_outcome(self.outcome_model_, X) - self.costs_
+        return self._predict_outcome(self.outcome_model_, X) - self.action_costs_
 
     def _apply_cap(self, actions, X):
-        if not np.isfinite(self.treated_gain_threshold_):
+        """Treat at most floor(max_treated_fraction * n) of these rows (largest gain first).
+
+        The gain of a row is mu(x, a) - mu(x, control) net of cost for its recommended arm
+        a; ties are broken at random with a generator seeded at fit (``random_state``), so
+        the same rows always get the same answer and tied gains still fill the cap.
+        """
+        if self.max_treated_fraction is None:
             return actions
-        values = self._net_values(X)
+        c = self.control_index_
         n = actions.shape[0]
-        gain = values[np.arange(n), actions] - values[:, 0]
+        values = self._net_values(X)
+        gain = values[np.arange(n), actions] - values[:, c]
+        treated = np.flatnonzero(actions != c)
+        k_max = int(np.floor(self.max_treated_fraction * n + 1e-9))
+        if treated.size <= k_max:
+            return actions
+        tie = np.random.default_rng(self._tie_seed).random(n)
+        # largest gain first; among equal gains, the random key decides
+        order = np.lexsort((tie[treated], -gain[treated]))
         out = actions.copy()
-        out[(actions > 0) & (gain <= self.treated_gain_threshold_)] = 0
+        out[treated[order[k_max:]]] = c
         return out
 
     # ------------------------------------------------------------------- fit
@@ -557,7 +581,11 @@ class DRPolicyClassifier(BaseEstimator):
             Realised action labels.
         propensity : float, array-like of shape (n,) or (n, K), optional
             Known design probability of the observed arm (scalar or per row) or of every
-            arm (columns in ``classes_`` order). None -> estimated (warns).
+            arm; see :func:`skcrm.utils.check_propensity` for every form: an (n, K) array
+            with columns in sorted ``actions_`` order, a DataFrame with columns named by arm,
+            a dict ``{arm: p}``, or (two arms, with ``control``) P(T = the non-control arm)
+            as a scalar or per-row vector (the EconML/causalml habit). None -> estimated
+            (warns).
         sample_weight : array-like of shape (n,), optional
             Multiplies the outcome-model and the policy-model weights.
 
@@ -568,36 +596,35 @@ class DRPolicyClassifier(BaseEstimator):
         X = validate_data(self, X, dtype=np.float64)
         n = X.shape[0]
         out, treatment, propensity = self._split_target(y, treatment, propensity, n)
-        self._set_classes(treatment, propensity)
-        a_idx = self._encode(treatment)
+        info = self._set_actions(treatment, n)
+        a_idx = info.codes
         sw = None if sample_weight is None else _check_sample_weight(sample_weight, X)
-        self.costs_ = self._costs()
+        self.action_costs_ = self._costs()
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        fold = self._folds(a_idx, seed)
+        self._tie_seed = seed
+        fold = self._folds(X, a_idx, seed)
         self.fold_indices_ = fold
 
         # (1) propensities: known design probabilities, or cross-fitted estimates
         if propensity is None:
-            warnings.warn(
+            warn(
                 "no propensity given: estimating it with propensity_model; in experiments "
-                "pass the known design probabilities",
-                UserWarning,
-                stacklevel=2,
+                "pass the known design probabilities"
             )
             base = self.propensity_model or LogisticRegression(max_iter=1000)
             P = np.empty((n, self.n_actions_))
-            for k in range(self.n_folds):
+            for k in range(self.n_folds_):
                 train = fold != k
                 m = clone(base).fit(X[train], a_idx[train])
-                P[fold == k] = m.predict_proba(X[fold == k])
+                P[fold == k] = _proba_in_order(m, X[fold == k], self.n_actions_)
             self.propensity_model_ = clone(base).fit(X, a_idx)
             propensity = P
-        self.propensity_ = self._check_propensity(propensity, a_idx, n)
+        self.propensity_, _ = check_propensity(propensity, info, min_propensity=self.min_propensity)
 
         # (2) cross-fitted outcome model
         mu = np.empty((n, self.n_actions_))
         self.outcome_models_ = []
-        for k in progress(range(self.n_folds), self.verbose, desc="cross-fitting mu"):
+        for k in progress(range(self.n_folds_), self.verbose, desc="cross-fitting mu"):
             train = fold != k
             m = self._fit_outcome(
                 X[train], out[train], a_idx[train], None if sw is None else sw[train], seed
@@ -607,7 +634,7 @@ class DRPolicyClassifier(BaseEstimator):
         self.mu_hat_ = mu
         # (3) DR scores, eq. 19
         self.dr_scores_ = dr_scores(mu, a_idx, out, self.propensity_)
-        G = self.dr_scores_ - self.costs_
+        G = self.dr_scores_ - self.action_costs_
         # (5) outcome model on all rows (for new-data scores and decision_function)
         self.outcome_model_ = self._fit_outcome(X, out, a_idx, sw, seed)
         # (4) the policy
@@ -623,21 +650,16 @@ class DRPolicyClassifier(BaseEstimator):
         self.reduction_ = kind
         if kind in ("scores", "weighted"):
             self.policy_model_ = model
+            inner = getattr(model, "feature_importances_", None)
+            if inner is not None:
+                imp = np.zeros(X.shape[1])
+                imp[cols] += np.asarray(inner, dtype=np.float64)
+                self.feature_importances_ = imp
         elif kind == "ovo":
             self.pairwise_models_ = model
         else:
             self.value_models_ = model
-        # max_treated_fraction: rank training units by estimated net gain
-        self.treated_gain_threshold_ = -np.inf
-        actions = self._policy_actions(self._policy_state, Xp, X)
-        if self.max_treated_fraction is not None:
-            values = self._net_values(X)
-            gain = values[np.arange(n), actions] - values[:, 0]
-            treated_gain = np.sort(gain[actions > 0])[::-1]
-            k_max = int(np.floor(self.max_treated_fraction * n))
-            if treated_gain.size > k_max:
-                self.treated_gain_threshold_ = float(treated_gain[k_max])
-            actions = self._apply_cap(actions, X)
+        actions = self._apply_cap(self._policy_actions(self._policy_state, Xp, X), X)
         self.train_value_ = dr_policy_value(G, actions)[0]
         # (6) bootstrap Thompson sampling, eq. 23
         self.bootstrap_policies_ = []
@@ -672,24 +694,35 @@ class DRPolicyClassifier(BaseEstimator):
         return self._apply_cap(self._policy_actions(self._policy_state, Xp, X), X)
 
     def predict(self, X):
-        """Recommended action of every row (labels of ``classes_``).
+        """Recommended action of every row (labels of ``actions_``).
 
         Parameters
         ----------
         X : array-like of shape (n, p)
+            Covariates (the columns seen in ``fit``).
 
         Returns
         -------
         ndarray of shape (n,)
         """
         X = self._check_X(X)
-        return self.classes_[self._actions(X)]
+        return self.actions_[self._actions(X)]
 
     def predict_proba(self, X):
-        """Policy distribution pi(a | x), (n, K) in ``classes_`` order.
+        """Policy distribution pi(a | x), (n, K) in ``actions_`` order.
 
         One-hot for the deterministic policy; with ``n_bootstrap > 0`` the bootstrap
         Thompson sampling shares (eq. 23), ``bts_floor + (1 - K bts_floor) * share``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Covariates (the columns seen in ``fit``).
+
+        Returns
+        -------
+        ndarray of shape (n, K)
+            Probability of each arm.
         """
         X = self._check_X(X)
         K = self.n_actions_
@@ -704,14 +737,41 @@ class DRPolicyClassifier(BaseEstimator):
         return self.bts_floor + (1.0 - K * self.bts_floor) * shares
 
     def decision_function(self, X):
-        """(n, K) estimated action values mu(x, a) net of ``action_costs`` (plug-in)."""
+        """(n, K) estimated action values mu(x, a) net of ``action_costs`` (plug-in).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Covariates (the columns seen in ``fit``).
+
+        Returns
+        -------
+        ndarray of shape (n, K)
+            Columns in ``actions_`` order.
+        """
         X = self._check_X(X)
         return self._net_values(X)
 
     def predict_value(self, X):
-        """(n, K - 1) estimated effects of the non-control arms vs control (net of cost)."""
+        """(n, K - 1) estimated effects of the non-control arms vs control (net of cost).
+
+        Columns follow the non-control arms of ``actions_`` (EconML's ``predict_value``).
+        Needs ``control``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Covariates (the columns seen in ``fit``).
+
+        Returns
+        -------
+        ndarray of shape (n, K - 1)
+            Effects of the treated arms.
+        """
         values = self.decision_function(X)
-        return values[:, 1:] - values[:, :1]
+        c = self._require_control("predict_value")
+        treated = [k for k in range(self.n_actions_) if k != c]
+        return values[:, treated] - values[:, [c]]
 
     # ----------------------------------------------------------- evaluation
     def _scores_on(self, X, y, treatment, propensity):
@@ -719,22 +779,42 @@ class DRPolicyClassifier(BaseEstimator):
         X = self._check_X(X)
         n = X.shape[0]
         out, treatment, propensity = self._split_target(y, treatment, propensity, n)
-        a_idx = self._encode(treatment)
+        a_idx = self._info(np.zeros(0, np.int64)).encode(treatment)
+        if a_idx.shape[0] != n:
+            raise ValueError(f"treatment has {a_idx.shape[0]} rows but X has {n}")
         if propensity is None:
             if not hasattr(self, "propensity_model_"):
                 raise ValueError(
                     "propensity is required to score: the policy was fitted with known "
                     "design propensities (pass propensity= or a packed y)"
                 )
-            propensity = self.propensity_model_.predict_proba(X)
-        p_obs = self._check_propensity(propensity, a_idx, n)
+            propensity = _proba_in_order(self.propensity_model_, X, self.n_actions_)
+        p_obs, _ = check_propensity(
+            propensity, self._info(a_idx), min_propensity=self.min_propensity
+        )
         mu = self._predict_outcome(self.outcome_model_, X)
-        return X, dr_scores(mu, a_idx, out, p_obs) - self.costs_
+        return X, dr_scores(mu, a_idx, out, p_obs) - self.action_costs_
 
     def dr_scores(self, X, y, treatment=None, propensity=None):
         """(n, K) DR scores (eq. 19) of new labelled rows with the refit outcome model.
 
         Honest for rows not used in ``fit``. Net of ``action_costs``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Covariates.
+        y : array-like of shape (n,) or packed 2-D target
+            Outcomes.
+        treatment : array-like of shape (n,), optional
+            Arm labels (or packed in ``y``).
+        propensity : scalar, array-like, DataFrame or dict, optional
+            Design probabilities, in a form of :func:`skcrm.utils.check_propensity`.
+
+        Returns
+        -------
+        ndarray of shape (n, K)
+            Scores, columns in ``actions_`` order.
         """
         return self._scores_on(X, y, treatment, propensity)[1]
 
@@ -746,8 +826,13 @@ class DRPolicyClassifier(BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n, p)
+            Held-out covariates.
         y : array-like of shape (n,) or packed 2-D target
-        treatment, propensity : as in :meth:`fit`
+            Held-out outcomes.
+        treatment : array-like of shape (n,), optional
+            Arm labels (or packed in ``y``).
+        propensity : scalar, array-like, DataFrame or dict, optional
+            Design probabilities, as in :meth:`fit`.
         sample_weight : array-like of shape (n,), optional
             Weights of the rows in the mean.
 
@@ -758,8 +843,126 @@ class DRPolicyClassifier(BaseEstimator):
         X, G = self._scores_on(X, y, treatment, propensity)
         psi = G[np.arange(X.shape[0]), self._actions(X)]
         if self.score_baseline == "control":
-            psi = psi - G[:, 0]
+            psi = psi - G[:, self._require_control("score_baseline='control'")]
         return float(np.average(psi, weights=sample_weight))
+
+    def export_text(self, decimals=3):
+        """The policy tree as text rules (a :class:`PolicyTreeClassifier` policy model).
+
+        Parameters
+        ----------
+        decimals : int, default=3
+            Digits of thresholds and values.
+
+        Returns
+        -------
+        str
+            Indented rules with the policy feature names and the arm labels.
+        """
+        check_is_fitted(self, "dr_scores_")
+        model = getattr(self, "policy_model_", None)
+        if not hasattr(model, "export_text"):
+            raise ValueError("export_text needs a PolicyTreeClassifier as policy_model")
+        return model.export_text(
+            feature_names=[str(f) for f in self.policy_feature_names_],
+            action_names=[str(_label_key(a)) for a in self.actions_],
+            decimals=decimals,
+        )
+
+    def _effect_scores(self, X, y, treatment, propensity):
+        """Predicted effects and DR effect scores of the treated arms vs control (gross).
+
+        On new rows: effects from the refit outcome model, DR scores with it. With ``X``
+        None: the training rows' cross-fitted (out-of-fold) mu and DR scores.
+        Returns ``(gains (n, K - 1), scores (n, K - 1), treated labels)``.
+        """
+        check_is_fitted(self, "dr_scores_")
+        c = self._require_control("budget_curve")
+        treated = np.array([k for k in range(self.n_actions_) if k != c], dtype=np.int64)
+        if X is None:
+            if y is not None or treatment is not None or propensity is not None:
+                raise ValueError("pass X together with y, treatment and propensity")
+            mu, G = self.mu_hat_, self.dr_scores_
+        else:
+            X, G = self._scores_on(X, y, treatment, propensity)
+            G = G + self.action_costs_
+            mu = self._predict_outcome(self.outcome_model_, X)
+        gains = mu[:, treated] - mu[:, [c]]
+        scores = G[:, treated] - G[:, [c]]
+        return gains, scores, self.actions_[treated]
+
+    def budget_curve(
+        self, X=None, y=None, *, treatment=None, propensity=None, budgets=None, costs=None
+    ):
+        """Value of the best multi-arm policy at every spend budget, with standard errors.
+
+        Customers and arms are prioritised by the outcome model's predicted effects
+        mu(x, k) - mu(x, control) and the allocation is the exact LP path of
+        :func:`skcrm.policy.budget_curve` (at most one arm per customer, average spend at
+        most the budget); its value is measured with DR effect scores
+        Gamma_k - Gamma_control, so the curve is honest on held-out rows, or on the training
+        rows' out-of-fold scores when ``X`` is None.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p), optional
+            Held-out covariates; None -> the training rows (cross-fitted mu and scores).
+        y : array-like of shape (n,) or packed target, optional
+            Held-out outcomes.
+        treatment : array-like of shape (n,), optional
+            Held-out treatment labels.
+        propensity : scalar, array-like or DataFrame, optional
+            Held-out design propensities (same forms as in :meth:`fit`).
+        budgets : array-like, optional
+            Average spend per customer; default 21 points from 0 to the spend of treating
+            every customer with a positive predicted gain.
+        costs : array-like of shape (K - 1,) or (n, K - 1), dict or None
+            Cost of each treated arm (in the order of the treated arms of ``actions_``, or
+            ``{label: cost}``); default ``action_costs`` minus the control's cost when
+            given, else 1 per treated customer (the budget is then the treated share).
+
+        Returns
+        -------
+        DataFrame
+            Indexed by budget: ``value``, ``std_error``, ``spend`` and one ``share_<arm>``
+            per arm (see :func:`skcrm.policy.budget_curve`).
+        """
+        from ._budget import budget_curve, budget_path
+
+        gains, scores, labels = self._effect_scores(X, y, treatment, propensity)
+        m = labels.shape[0]
+        if costs is None:
+            if self.action_costs is None:
+                C = np.ones(m)
+            else:
+                treated = [k for k in range(self.n_actions_) if k != self.control_index_]
+                C = self.action_costs_[treated] - self.action_costs_[self.control_index_]
+        elif isinstance(costs, dict):
+            keys = {_label_key(k): v for k, v in costs.items()}
+            unknown = set(keys) - {_label_key(a) for a in labels}
+            if unknown:
+                raise ValueError(f"costs names unknown treated arms {sorted(map(str, unknown))}")
+            C = np.array([float(keys.get(_label_key(a), np.nan)) for a in labels])
+            if np.isnan(C).any():
+                raise ValueError(f"costs must give a cost for every treated arm {labels.tolist()}")
+        else:
+            C = np.asarray(costs, dtype=np.float64)
+        if np.any(np.asarray(C) <= 0):
+            raise ValueError(
+                "budget curves need strictly positive costs of the treated arms; got "
+                f"{np.asarray(C).tolist()} (pass costs=)"
+            )
+        if budgets is None:
+            top = budget_path(gains, C)["spend"]
+            budgets = np.linspace(0.0, float(top[-1]) if top.size else 1.0, 21)
+        return budget_curve(
+            gains,
+            C,
+            budgets,
+            scores=scores,
+            arm_names=[str(a) for a in labels],
+            control_name=str(self.actions_[self.control_index_]),
+        )
 
     def _as_policy_matrix(self, policy, X):
         if hasattr(policy, "predict"):
@@ -775,7 +978,9 @@ class DRPolicyClassifier(BaseEstimator):
             arr = np.full(X.shape[0], arr.item())
         if arr.shape[0] != X.shape[0]:
             raise ValueError(f"policy has {arr.shape[0]} actions for {X.shape[0]} rows")
-        return policy_matrix(self._encode(arr), self.n_actions_)
+        return policy_matrix(
+            self._info(np.zeros(0, np.int64)).encode(arr, param="policy"), self.n_actions_
+        )
 
     def evaluate(
         self,
@@ -798,12 +1003,21 @@ class DRPolicyClassifier(BaseEstimator):
 
         Parameters
         ----------
-        X, y, treatment, propensity : held-out data, as in :meth:`score`
-        policy : action labels (n,) or one label, (n, K) probabilities, or an estimator
-            with ``predict``, optional
+        X : array-like of shape (n, p)
+            Held-out covariates.
+        y : array-like of shape (n,) or packed 2-D target
+            Held-out outcomes.
+        treatment : array-like of shape (n,), optional
+            Arm labels (or packed in ``y``).
+        propensity : scalar, array-like, DataFrame or dict, optional
+            Design probabilities, as in :meth:`fit`.
+        policy : array-like, label, or estimator, optional
+            Action labels (n,) or one label, (n, K) probabilities, or an estimator with
+            ``predict``.
             A second policy: its value, the paired difference (learned minus it) and the
             share of rows on which both choose the same action are added.
         n_boot : int, default=1000
+            Bootstrap draws of the percentile intervals.
         alpha : float, optional
             Defaults to the estimator's ``alpha``.
         random_state : int or None
@@ -812,8 +1026,8 @@ class DRPolicyClassifier(BaseEstimator):
         Returns
         -------
         dict
-            ``value, se, ci, ci_bootstrap, baseline_value, gain, gain_se, gain_ci,
-            gain_ci_bootstrap, action_shares, n`` and, with ``policy``,
+            ``value, se, ci, ci_bootstrap, action_shares, n``; with a ``control``
+            ``baseline_value, gain, gain_se, gain_ci, gain_ci_bootstrap``; with ``policy``
             ``policy_value, policy_se, policy_ci, policy_ci_bootstrap, difference,
             difference_se, difference_ci, difference_ci_bootstrap, agreement``.
         """
@@ -831,24 +1045,27 @@ class DRPolicyClassifier(BaseEstimator):
             return m, se, normal_ci(m, se, alpha), bootstrap_ci(values, alpha, n_boot, seed)
 
         value, se, ci, ci_b = summary(psi)
-        gain, gain_se, gain_ci, gain_ci_b = summary(psi - G[:, 0])
         shares = np.bincount(actions, minlength=self.n_actions_) / n
         result = {
             "value": value,
             "se": se,
             "ci": ci,
             "ci_bootstrap": ci_b,
-            "baseline_value": float(np.mean(G[:, 0])),
-            "gain": gain,
-            "gain_se": gain_se,
-            "gain_ci": gain_ci,
-            "gain_ci_bootstrap": gain_ci_b,
             "action_shares": {
-                c.item() if hasattr(c, "item") else c: float(s)
-                for c, s in zip(self.classes_, shares, strict=True)
+                _label_key(c): float(s) for c, s in zip(self.actions_, shares, strict=True)
             },
             "n": n,
         }
+        c = self.control_index_
+        if c is not None:
+            gain, gain_se, gain_ci, gain_ci_b = summary(psi - G[:, c])
+            result.update(
+                baseline_value=float(np.mean(G[:, c])),
+                gain=gain,
+                gain_se=gain_se,
+                gain_ci=gain_ci,
+                gain_ci_bootstrap=gain_ci_b,
+            )
         if policy is not None:
             P = self._as_policy_matrix(policy, X)
             other = np.sum(P * G, axis=1)

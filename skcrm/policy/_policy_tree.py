@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._tree import fit_policy_tree, predict_tree, tree_leaf_values
@@ -17,12 +17,15 @@ __all__ = ["PolicyTreeClassifier"]
 class PolicyTreeClassifier(BaseEstimator):
     """Exact depth-1..3 policy tree maximising the summed reward of the chosen actions.
 
-    Searches every tree of depth at most ``max_depth`` whose splits are ``x_j <= t`` with
-    ``t`` among the quantile-bin edges of feature ``j`` (every distinct value when a feature
-    has at most ``n_bins`` of them), and returns one maximising sum_i Gamma_{i, pi(X_i)}, the
-    empirical DR welfare of eq. 22 (Yang et al.; the objective of R's ``policytree``).
-    The search is vectorised through cumulative histograms: depth 2 costs O(n p^2) for the
-    histograms plus O(p^2 B^2 K) for the search.
+    Searches every tree of depth at most ``max_depth`` whose splits are ``x_j <= t`` and
+    returns one maximising sum_i Gamma_{i, pi(X_i)}, the empirical DR welfare of eq. 22
+    (Yang et al.; the objective of R's ``policytree``). With ``split_search="exact"`` the
+    thresholds ``t`` are every distinct value of every feature, as in policytree (cost
+    O(p^k n^k K) at depth k: for small n, or as a reference). With ``"binned"`` (default)
+    they are the quantile-bin edges of each feature (every distinct value when a feature
+    has at most ``n_bins`` of them); the search is vectorised through cumulative
+    histograms: depth 2 costs O(n p^2) plus O(p^2 B^2 K), depth 3 O(n C(p, 3)) for the
+    joint histograms of feature triples plus O(p^3 B^3 K).
 
     It is a *score-based* policy learner: ``fit(X, scores)`` takes the (n, K) reward matrix
     directly, so :class:`DRPolicyClassifier` passes it the DR scores without a
@@ -38,6 +41,15 @@ class PolicyTreeClassifier(BaseEstimator):
         for depth 3 (the depth-3 search costs O(n p^3 + p^3 B^4 K)).
     min_samples_leaf : int, default=1
         Minimum number of training rows in every leaf.
+    split_search : {"binned", "exact"}, default="binned"
+        Candidate thresholds: quantile-bin edges, or every distinct value (policytree).
+    n_jobs : int or None, default=None
+        Threads over the root features of the binned depth-3 search.
+    verbose : int, default=0
+        Progress bar over the root features of the binned depth-3 search.
+    random_state : None, int or RandomState, default=None
+        Unused: the search is exhaustive and deterministic (ties go to the first feature,
+        threshold and action). Accepted so that every skcrm estimator takes it.
 
     Attributes
     ----------
@@ -47,7 +59,12 @@ class PolicyTreeClassifier(BaseEstimator):
         best action), and ``objective``.
     classes_ : ndarray of shape (K,)
         Action labels (0..K-1 for a reward matrix).
+    feature_importances_ : ndarray of shape (n_features_in_,)
+        Share of the objective gained by the splits on each feature: at every split, the
+        summed reward of the two children's best actions minus that of the node's best
+        action, summed per feature and normalised to 1 (all 0 for a single leaf).
     n_features_in_ : int
+        Number of columns of X.
     feature_names_in_ : ndarray of str
         Present when X is a DataFrame with string column names.
 
@@ -75,12 +92,30 @@ class PolicyTreeClassifier(BaseEstimator):
         "max_depth": [Interval(numbers.Integral, 1, 3, closed="both")],
         "n_bins": [Interval(numbers.Integral, 2, None, closed="left"), None],
         "min_samples_leaf": [Interval(numbers.Integral, 1, None, closed="left")],
+        "split_search": [StrOptions({"binned", "exact"})],
+        "n_jobs": [None, numbers.Integral],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
     }
 
-    def __init__(self, max_depth=2, *, n_bins=None, min_samples_leaf=1):
+    def __init__(
+        self,
+        max_depth=2,
+        *,
+        n_bins=None,
+        min_samples_leaf=1,
+        split_search="binned",
+        n_jobs=None,
+        verbose=0,
+        random_state=None,
+    ):
         self.max_depth = max_depth
         self.n_bins = n_bins
         self.min_samples_leaf = min_samples_leaf
+        self.split_search = split_search
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.random_state = random_state
 
     def _rewards(self, y, n):
         if y is None:
@@ -107,6 +142,7 @@ class PolicyTreeClassifier(BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n, p)
+            Covariates.
         y : array-like of shape (n, K) or (n,)
             Reward of every action (e.g. DR scores), or labels (reward 1 if matched).
         sample_weight : array-like of shape (n,), optional
@@ -127,29 +163,81 @@ class PolicyTreeClassifier(BaseEstimator):
             n_bins=n_bins,
             min_samples_leaf=self.min_samples_leaf,
             sample_weight=sw,
+            n_jobs=self.n_jobs,
+            split_search=self.split_search,
+            verbose=self.verbose,
         )
+        self.feature_importances_ = _importances(self.tree_, self.n_features_in_)
         return self
 
     def apply_actions(self, X):
-        """Action index (0..K-1) of every row."""
+        """Action index (0..K-1) of every row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Covariates.
+
+        Returns
+        -------
+        ndarray of int64, shape (n,)
+            Positions in ``classes_``.
+        """
         check_is_fitted(self, "tree_")
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return predict_tree(self.tree_, X)
 
     def predict(self, X):
-        """Recommended action of every row (labels from ``classes_``)."""
+        """Recommended action of every row (labels from ``classes_``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Covariates.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            Action labels.
+        """
         actions = self.apply_actions(X)
         return self.classes_[actions]
 
     def predict_proba(self, X):
-        """One-hot (n, K) policy distribution."""
+        """One-hot (n, K) policy distribution.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Covariates.
+
+        Returns
+        -------
+        ndarray of shape (n, K)
+            One-hot rows.
+        """
         a = self.apply_actions(X)
         out = np.zeros((a.shape[0], self.classes_.shape[0]))
         out[np.arange(a.shape[0]), a] = 1.0
         return out
 
     def score(self, X, y, sample_weight=None):
-        """Mean reward of the chosen actions (2-D ``y``) or accuracy (1-D labels)."""
+        """Mean reward of the chosen actions (2-D ``y``) or accuracy (1-D labels).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Covariates.
+        y : array-like of shape (n, K) or (n,)
+            Rewards of every action, or labels.
+        sample_weight : array-like of shape (n,), optional
+            Weights of the rows in the mean.
+
+        Returns
+        -------
+        float
+            The mean reward (or accuracy).
+        """
         a = self.apply_actions(X)
         y = np.asarray(y)
         if y.ndim == 2:
@@ -159,15 +247,76 @@ class PolicyTreeClassifier(BaseEstimator):
         return float(np.average(reward, weights=sample_weight))
 
     def leaf_values(self, X, scores):
-        """(n_nodes,) mean reward of each leaf's action over the rows of X in that leaf."""
+        """(n_nodes,) mean reward of each leaf's action over the rows of X in that leaf.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Covariates.
+        scores : array-like of shape (n, K)
+            Rewards of every action.
+
+        Returns
+        -------
+        ndarray of shape (n_nodes,)
+            NaN for nodes no row reaches.
+        """
         check_is_fitted(self, "tree_")
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return tree_leaf_values(self.tree_, X, scores)
+
+    def export_text(self, feature_names=None, action_names=None, decimals=3):
+        """The tree as indented text rules, in the style of ``sklearn.tree.export_text``.
+
+        Parameters
+        ----------
+        feature_names : list of str, optional
+            Names of the columns (default: the fitted names or ``x0, x1, ...``).
+        action_names : list of str, optional
+            Names of the actions (default: ``classes_``).
+        decimals : int, default=3
+            Digits of thresholds and values.
+
+        Returns
+        -------
+        str
+            One line per node; leaves show the action, the rows and the mean reward of the
+            action over the training rows in the leaf.
+        """
+        check_is_fitted(self, "tree_")
+        if feature_names is None:
+            names = getattr(self, "feature_names_in_", None)
+            feature_names = (
+                [str(f) for f in names]
+                if names is not None
+                else [f"x{j}" for j in range(self.n_features_in_)]
+            )
+        if action_names is None:
+            action_names = [str(c) for c in self.classes_]
+        return export_tree_text(self.tree_, feature_names, action_names, decimals)
 
     def plot(self, ax=None, feature_names=None, action_names=None, X=None, scores=None):
         """Draw the tree: split rules at internal nodes, action and value at each leaf.
 
         See :func:`skcrm.policy.plotting.plot_policy_tree`.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            Where to draw.
+        feature_names : list of str, optional
+            Column names.
+        action_names : list of str, optional
+            Action names.
+        X : array-like, optional
+            Rows whose per-leaf mean reward is shown (with ``scores``).
+        scores : array-like of shape (n, K), optional
+            Their rewards.
+
+        Returns
+        -------
+        matplotlib Axes
+            The drawing.
         """
         from .plotting import plot_policy_tree
 
@@ -179,3 +328,38 @@ class PolicyTreeClassifier(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         return tags
+
+
+def _importances(tree, n_features):
+    """Objective gain of the splits per feature, normalised to sum to 1."""
+    out = np.zeros(n_features)
+    for node in np.flatnonzero(tree["feature"] >= 0):
+        gain = tree["value"][tree["left"][node]] + tree["value"][tree["right"][node]]
+        out[tree["feature"][node]] += max(gain - tree["value"][node], 0.0)
+    total = out.sum()
+    return out / total if total > 0 else out
+
+
+def export_tree_text(tree, feature_names, action_names, decimals=3):
+    """Indented text of a tree from :func:`~skcrm.policy._tree.fit_policy_tree`."""
+    lines = []
+
+    def walk(node, depth):
+        pad = "|   " * depth + "|--- "
+        f = tree["feature"][node]
+        if f < 0:
+            n = int(tree["n_samples"][node])
+            mean = tree["value"][node] / max(n, 1)
+            lines.append(
+                f"{pad}action: {action_names[tree['action'][node]]} "
+                f"(n = {n}, mean reward = {mean:.{decimals}f})"
+            )
+            return
+        t = tree["threshold"][node]
+        lines.append(f"{pad}{feature_names[f]} <= {t:.{decimals}f}")
+        walk(int(tree["left"][node]), depth + 1)
+        lines.append(f"{pad}{feature_names[f]} >  {t:.{decimals}f}")
+        walk(int(tree["right"][node]), depth + 1)
+
+    walk(0, 0)
+    return "\n".join(lines) + "\n"

@@ -3,11 +3,22 @@
 With metadata routing off, ``GridSearchCV``/``cross_validate`` slice ``y`` for both ``fit``
 and ``score`` but pass extra keyword arguments to ``fit`` only. Packing the treatment and
 the design propensities into ``y`` makes them reach the scorer too (spec 002, 5.2).
+
+This is the one implementation of the packed layout in skcrm (policy, and any estimator
+that wants its targets to survive ``GridSearchCV`` without metadata routing). The packed
+propensity columns mean what :func:`skcrm.utils.check_propensity` says: one column is a
+per-row vector (two arms: P(T = the non-control arm | X), so ``control`` must be named at
+fit), K columns are an (n, K) matrix in sorted-label order.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
+import pandas as pd
+
+from skcrm.utils import check_propensity, check_treatment
 
 __all__ = ["pack_policy_target", "unpack_policy_target"]
 
@@ -15,20 +26,26 @@ __all__ = ["pack_policy_target", "unpack_policy_target"]
 def pack_policy_target(outcome, treatment, propensity=None):
     """Pack outcome, treatment and propensities into one float ``y`` matrix.
 
+    The one packed layout of skcrm: outcome column(s), then the treatment, then the
+    propensities (``pack_surrogate_target`` packs the surrogates as the outcome columns).
+
     Parameters
     ----------
-    outcome : array-like of shape (n,)
-        The (imputed long-term) outcome.
+    outcome : array-like of shape (n,) or (n, q)
+        The (imputed long-term) outcome, or q outcome columns (e.g. surrogates).
     treatment : array-like of shape (n,)
         Numeric action labels (e.g. 0 = control, 1, 2, ...). Encode string labels first.
-    propensity : None or array-like of shape (n,) or (n, K)
-        Design probability of the observed action, or of every action (columns in sorted
-        label order).
+    propensity : None, float, array-like of shape (n,) or (n, K), DataFrame or dict
+        Design probabilities in a form of :func:`skcrm.utils.check_propensity`: a scalar or
+        per-row vector (two arms: P(T = the non-control arm)), an (n, K) array with columns
+        in sorted label order, or a DataFrame / dict keyed by arm label (stored as the
+        (n, K) matrix in sorted label order).
 
     Returns
     -------
-    ndarray of shape (n, 2), (n, 3) or (n, 2 + K)
-        Columns ``[y, a]``, ``[y, a, p_obs]`` or ``[y, a, p_0, ..., p_{K-1}]``.
+    ndarray of shape (n, q + 1), (n, q + 2) or (n, q + 1 + K)
+        Columns ``[y, a]``, ``[y, a, p]`` or ``[y, a, p_0, ..., p_{K-1}]`` (sorted labels),
+        with ``y`` the q outcome columns.
 
     Examples
     --------
@@ -37,8 +54,10 @@ def pack_policy_target(outcome, treatment, propensity=None):
            [2.  , 1.  , 0.25]])
     """
     y = np.asarray(outcome, dtype=np.float64)
-    if y.ndim != 1:
-        raise ValueError(f"outcome must be 1-D, got shape {y.shape}")
+    if y.ndim == 1:
+        y = y[:, None]
+    if y.ndim != 2:
+        raise ValueError(f"outcome must be 1-D or 2-D, got shape {y.shape}")
     a = np.asarray(treatment)
     if a.ndim != 1 or a.shape[0] != y.shape[0]:
         raise ValueError(
@@ -49,9 +68,15 @@ def pack_policy_target(outcome, treatment, propensity=None):
             "treatment must be numeric to be packed into y (got dtype "
             f"{a.dtype}); encode the labels as integers first"
         )
-    cols = [y[:, None], a.astype(np.float64)[:, None]]
+    cols = [y, a.astype(np.float64)[:, None]]
+    if isinstance(propensity, (pd.DataFrame, Mapping)):
+        arms = list(propensity.columns if isinstance(propensity, pd.DataFrame) else propensity)
+        info = check_treatment(a, actions=arms, min_arms=1)
+        propensity = check_propensity(propensity, info)[1]
     if propensity is not None:
         p = np.asarray(propensity, dtype=np.float64)
+        if p.ndim == 0:
+            p = np.full(y.shape[0], float(p))
         if p.ndim == 1:
             p = p[:, None]
         if p.ndim != 2 or p.shape[0] != y.shape[0]:
@@ -63,19 +88,25 @@ def pack_policy_target(outcome, treatment, propensity=None):
     return np.hstack(cols)
 
 
-def unpack_policy_target(y):
+def unpack_policy_target(y, n_outcomes=1):
     """Inverse of :func:`pack_policy_target`.
 
     Parameters
     ----------
-    y : array-like of shape (n, 2), (n, 3) or (n, 2 + K)
+    y : array-like of shape (n, q + 1), (n, q + 2) or (n, q + 1 + K)
+        A packed target.
+    n_outcomes : int, default=1
+        Number q of outcome columns (the first ones).
 
     Returns
     -------
-    outcome : ndarray of shape (n,)
+    outcome : ndarray of shape (n,) or (n, q)
+        The outcome (1-D when ``n_outcomes=1``).
     treatment : ndarray of shape (n,)
         int64 when every label is a whole number, else float64.
-    propensity : None or ndarray of shape (n,) or (n, K)
+    propensity : None, float or ndarray of shape (n,) or (n, K)
+        A single packed column that is constant comes back as a scalar (so that 1/K
+        keeps its meaning for K > 2 arms).
 
     Examples
     --------
@@ -84,21 +115,25 @@ def unpack_policy_target(y):
     ([1.0, 2.0], [0, 1], [0.5, 0.25])
     """
     Y = np.asarray(y, dtype=np.float64)
-    if Y.ndim != 2 or Y.shape[1] < 2:
+    q = int(n_outcomes)
+    if Y.ndim != 2 or q < 1 or Y.shape[1] < q + 1:
         raise ValueError(
-            "a packed policy target must be 2-D with columns [y, treatment, propensity...], "
-            f"got shape {Y.shape}"
+            f"a packed target must be 2-D with columns [{q} outcome column(s), treatment, "
+            f"propensity...], got shape {Y.shape}"
         )
-    outcome = Y[:, 0].copy()
-    a = Y[:, 1]
+    outcome = Y[:, 0].copy() if q == 1 else Y[:, :q].copy()
+    a = Y[:, q]
     if np.all(np.isfinite(a)) and np.all(a == np.round(a)):
         a = a.astype(np.int64)
     else:
         a = a.copy()
-    if Y.shape[1] == 2:
+    rest = Y[:, q + 1 :]
+    if rest.shape[1] == 0:
         p = None
-    elif Y.shape[1] == 3:
-        p = Y[:, 2].copy()
+    elif rest.shape[1] == 1:
+        p = rest[:, 0].copy()
+        if p.size and np.all(p == p[0]):
+            p = float(p[0])
     else:
-        p = Y[:, 2:].copy()
+        p = rest.copy()
     return outcome, a, p

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_policy_tree", "plot_policy_values"]
+__all__ = ["plot_budget_curve", "plot_policy_tree", "plot_policy_values", "plot_toc"]
 
 
 def _tree_of(model):
@@ -20,7 +20,7 @@ def _tree_of(model):
     )
 
 
-def plot_policy_tree(model, ax=None, feature_names=None, action_names=None, X=None, scores=None):
+def plot_policy_tree(model, *, ax=None, feature_names=None, action_names=None, X=None, scores=None):
     """Draw a fitted policy tree with the rule at each split and action and value per leaf.
 
     Parameters
@@ -28,6 +28,7 @@ def plot_policy_tree(model, ax=None, feature_names=None, action_names=None, X=No
     model : PolicyTreeClassifier or DRPolicyClassifier
         Fitted; a DRPolicyClassifier must use a PolicyTreeClassifier as ``policy_model``.
     ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
     feature_names, action_names : list of str, optional
         Defaults: the fitted feature names (or ``x0..``) and the action labels.
     X, scores : optional
@@ -52,7 +53,7 @@ def plot_policy_tree(model, ax=None, feature_names=None, action_names=None, X=No
             else [f"x{j}" for j in range(tree_model.n_features_in_)]
         )
     if action_names is None:
-        labels = getattr(model, "classes_", tree_model.classes_)
+        labels = getattr(model, "actions_", tree_model.classes_)
         action_names = [str(c) for c in labels]
     if X is not None and scores is not None:
         leaf_val = tree_model.leaf_values(X, scores)
@@ -111,10 +112,22 @@ def plot_policy_tree(model, ax=None, feature_names=None, action_names=None, X=No
     return ax
 
 
-def plot_policy_values(results, ax=None, title=None):
+def plot_policy_values(results, *, ax=None, title=None):
     """Horizontal interval plot of policy values (dict name -> evaluate() result).
 
-    Each result needs ``value`` and ``ci``.
+    Parameters
+    ----------
+    results : dict
+        Name -> a result of :meth:`DRPolicyClassifier.evaluate` (``value`` and ``ci``).
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
+    title : str, optional
+        Title of the plot.
+
+    Returns
+    -------
+    matplotlib Axes
+        The drawing.
     """
     import matplotlib.pyplot as plt
 
@@ -130,4 +143,176 @@ def plot_policy_values(results, ax=None, title=None):
     ax.set_xlabel("DR policy value (95% CI)")
     if title:
         ax.set_title(title)
+    return ax
+
+
+def plot_budget_curve(curve, *, alpha=0.05, label=None, ax=None):
+    """Draw a budget (multi-armed Qini) curve with its pointwise normal band.
+
+    Parameters
+    ----------
+    curve : DataFrame
+        The output of :func:`skcrm.policy.budget_curve` or
+        :meth:`DRPolicyClassifier.budget_curve` (index ``budget``, columns ``value`` and
+        ``std_error``).
+    alpha : float, default=0.05
+        The band is value +- z_{1 - alpha/2} std_error (0.05 = 95%).
+    label : str, optional
+        Legend label of the curve.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    import matplotlib.pyplot as plt
+    from scipy.stats import norm
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    b = np.asarray(curve.index, dtype=float)
+    v = curve["value"].to_numpy()
+    se = curve["std_error"].to_numpy()
+    z = norm.ppf(1 - alpha / 2)
+    (line,) = ax.plot(b, v, lw=2, label=label or "optimal policy under the budget")
+    ax.fill_between(
+        b,
+        v - z * se,
+        v + z * se,
+        color=line.get_color(),
+        alpha=0.2,
+        label=f"{1 - alpha:.0%} pointwise band",
+    )
+    ax.axhline(0.0, color="0.5", lw=1, ls=":")
+    ax.set_xlabel("budget: average spend per customer")
+    ax.set_ylabel("gain per customer over treating no one")
+    ax.set_title("Budget curve (multi-armed Qini)")
+    ax.legend(loc="lower right")
+    return ax
+
+
+def toc_curve(priority, scores, *, fractions=None):
+    """Targeting-operator (TOC) and Qini curves of one treated arm.
+
+    Customers are sorted by decreasing ``priority`` (e.g. the predicted effect); for the top
+    fraction q the Qini value is (1/n) sum of their ``scores`` (DR effect scores
+    Gamma_arm - Gamma_control) and the TOC is the mean score of the top q minus the mean
+    over everyone (Yadlowsky et al.'s targeting operator characteristic).
+
+    Parameters
+    ----------
+    priority : array-like of shape (n,)
+        Ranking score; larger first (ties keep the row order).
+    scores : array-like of shape (n,)
+        Unbiased per-customer effect scores.
+    fractions : array-like, optional
+        Fractions q in (0, 1]; default 100 equally spaced.
+
+    Returns
+    -------
+    DataFrame indexed by ``fraction`` with ``qini``, ``qini_std_error``, ``toc``,
+    ``toc_std_error`` (sd of the per-customer contributions / sqrt(n), ranking held fixed).
+    """
+    import pandas as pd
+
+    pr = np.asarray(priority, dtype=float)
+    s = np.asarray(scores, dtype=float)
+    n = s.shape[0]
+    q = np.linspace(0.01, 1.0, 100) if fractions is None else np.asarray(fractions, float)
+    order = np.argsort(-pr, kind="stable")
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    k = np.maximum(np.ceil(q * n - 1e-9).astype(np.int64), 1)
+    top = rank[None, :] < k[:, None]  # (m, n)
+    qini_psi = top * s[None, :]
+    qini = qini_psi.mean(axis=1)
+    qini_se = qini_psi.std(axis=1, ddof=1) / np.sqrt(n)
+    # TOC(q) = mean_{top}(s) - mean(s) = mean_i s_i (n 1{top}/k - 1)
+    toc_psi = s[None, :] * (n * top / k[:, None] - 1.0)
+    toc = toc_psi.mean(axis=1)
+    toc_se = toc_psi.std(axis=1, ddof=1) / np.sqrt(n)
+    return pd.DataFrame(
+        {"qini": qini, "qini_std_error": qini_se, "toc": toc, "toc_std_error": toc_se},
+        index=pd.Index(q, name="fraction"),
+    )
+
+
+def plot_toc(
+    policy,
+    X=None,
+    y=None,
+    *,
+    treatment=None,
+    propensity=None,
+    arm=None,
+    kind="toc",
+    alpha=0.05,
+    ax=None,
+):
+    """TOC or Qini curve of one treated arm of a fitted :class:`DRPolicyClassifier`.
+
+    Customers are ranked by the predicted effect of ``arm`` over control; the curve is
+    evaluated with DR scores: on held-out rows ``(X, y, treatment, propensity)``, or on the
+    out-of-fold training scores when ``X`` is None.
+
+    Parameters
+    ----------
+    policy : DRPolicyClassifier
+        Fitted.
+    X, y : array-like, optional
+        Held-out covariates and outcomes (default: the training rows, out of fold).
+    treatment, propensity : array-like, optional
+        As in :meth:`DRPolicyClassifier.score`.
+    arm : label, optional
+        The treated arm; default the only one (K = 2) or the first non-control arm.
+    kind : {"toc", "qini"}, default="toc"
+        TOC: mean effect of the top q minus the average effect; Qini: cumulative gain per
+        customer from treating the top q.
+    alpha : float, default=0.05
+        Band level (0.05 = 95%).
+    ax : matplotlib Axes, optional
+        Where to draw.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    import matplotlib.pyplot as plt
+    from scipy.stats import norm
+
+    if kind not in ("toc", "qini"):
+        raise ValueError(f"kind must be 'toc' or 'qini', got {kind!r}")
+    gains, scores, labels = policy._effect_scores(X, y, treatment, propensity)
+    if arm is None:
+        j = 0
+    else:
+        names = [str(a) for a in labels]
+        if str(arm) not in names:
+            raise ValueError(f"arm={arm!r} is not a treated arm {list(labels)}")
+        j = names.index(str(arm))
+    curve = toc_curve(gains[:, j], scores[:, j])
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    q = np.asarray(curve.index)
+    v, se = curve[kind].to_numpy(), curve[f"{kind}_std_error"].to_numpy()
+    z = norm.ppf(1 - alpha / 2)
+    (line,) = ax.plot(q, v, lw=2, label=f"{labels[j]} vs control")
+    ax.fill_between(
+        q,
+        v - z * se,
+        v + z * se,
+        color=line.get_color(),
+        alpha=0.2,
+        label=f"{1 - alpha:.0%} pointwise band",
+    )
+    ax.axhline(0.0, color="0.5", lw=1, ls=":")
+    ax.set_xlabel("fraction of customers treated (highest predicted effect first)")
+    if kind == "toc":
+        ax.set_ylabel("effect of top fraction - average effect")
+        ax.set_title("TOC curve")
+    else:
+        ax.set_ylabel("gain per customer over treating no one")
+        ax.set_title("Qini curve")
+    ax.legend(loc="best")
     return ax

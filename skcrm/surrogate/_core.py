@@ -8,54 +8,15 @@ Chetty, Imbens & Kang 2019).
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import ndtri
 
 __all__ = [
-    "aipw_scores",
     "arm_contrasts",
     "athey_bias_bound",
     "hajek_arm_influence",
-    "normal_ci",
     "outside_support_fraction",
     "r2_score_1d",
     "support_bounds",
 ]
-
-
-def aipw_scores(y, arm, propensity_obs, mu):
-    """Doubly-robust (AIPW) scores of every unit under every arm (eq. 19).
-
-    ``Gamma[i, a] = mu[i, a] + (y[i] - mu[i, a]) / p_i * 1{arm[i] == a}``, with ``p_i`` the
-    design probability of the arm unit ``i`` actually received.
-
-    Parameters
-    ----------
-    y : ndarray of shape (n,)
-        Outcome (here the imputed long-term outcome, the surrogate index).
-    arm : ndarray of int of shape (n,)
-        Index (0..K-1) of the arm each unit received.
-    propensity_obs : ndarray of shape (n,)
-        ``pi_D(arm[i] | X_i)``, strictly positive.
-    mu : ndarray of shape (n, K)
-        Outcome model ``mu(X_i, a)``, fitted without unit ``i`` (cross-fitting).
-
-    Returns
-    -------
-    ndarray of shape (n, K)
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> aipw_scores(np.array([3.0]), np.array([1]), np.array([0.5]), np.array([[1.0, 2.0]]))
-    array([[1., 4.]])
-    """
-    y = np.asarray(y, dtype=np.float64)
-    mu = np.asarray(mu, dtype=np.float64)
-    arm = np.asarray(arm, dtype=np.intp)
-    rows = np.arange(len(y))
-    gamma = mu.copy()
-    gamma[rows, arm] += (y - mu[rows, arm]) / np.asarray(propensity_obs, dtype=np.float64)
-    return gamma
 
 
 def hajek_arm_influence(y, arm, propensity_obs, n_arms, normalize=True):
@@ -125,24 +86,6 @@ def arm_contrasts(psi, control=0):
     return diff.mean(axis=0), diff.std(axis=0, ddof=1) / np.sqrt(n)
 
 
-def normal_ci(estimate, se, alpha=0.05):
-    """Two-sided normal confidence interval ``estimate -/+ z_{1-alpha/2} * se``.
-
-    Examples
-    --------
-    >>> lo, hi = normal_ci(1.0, 0.5)
-    >>> round(lo, 4), round(hi, 4)
-    (0.02, 1.98)
-    """
-    z = ndtri(1.0 - alpha / 2.0)
-    estimate = np.asarray(estimate, dtype=np.float64)
-    se = np.asarray(se, dtype=np.float64)
-    lo, hi = estimate - z * se, estimate + z * se
-    if lo.ndim == 0:
-        return float(lo), float(hi)
-    return lo, hi
-
-
 def athey_bias_bound(var_y, var_a, r2_y_s, r2_a_s):
     """Bound on the bias of the surrogate-index treatment effect when surrogacy fails.
 
@@ -155,6 +98,28 @@ def athey_bias_bound(var_y, var_a, r2_y_s, r2_a_s):
     ``e = Y - E[Y|S]``; ``e`` is orthogonal to functions of ``S``, so ``cov(e, A) =
     cov(e, A - E[A|S])`` and Cauchy-Schwarz gives the bound, attained when ``e`` is
     proportional to ``A - E[A|S]``.
+
+    The bound needs the residual variance of ``Y`` given ``S`` in the experiment; plugged in
+    from historical data it covers only violations that also act in the history (see
+    "What the bound covers" in the surrogate documentation: a direct effect on a history
+    that never received the treatment is missed).
+
+    Parameters
+    ----------
+    var_y : float or array-like
+        Variance of the long-term outcome (``var(Y | X)`` for eq. 32).
+    var_a : float or array-like
+        Variance of the treatment indicator in the experiment (``var(A | X)``), > 0.
+    r2_y_s : float or array-like
+        R2 of ``Y`` on the surrogates (and covariates), e.g. ``oof_r2_`` of the index;
+        negative values count as 0.
+    r2_a_s : float or array-like
+        R2 of ``A`` on the surrogates (and covariates) in the experiment.
+
+    Returns
+    -------
+    float or ndarray
+        The bound on ``|b|``, one per entry of the broadcast inputs.
 
     Examples
     --------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numbers
-import warnings
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -12,6 +11,9 @@ from sklearn.model_selection import check_cv
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from skcrm.utils import check_treatment, progress
+from skcrm.utils import warn as _warn
 
 from ._core import outside_support_fraction, r2_score_1d, support_bounds
 
@@ -88,10 +90,19 @@ class SurrogateIndexTransformer(TransformerMixin, BaseEstimator):
         (``oof_predictions_``, ``oof_r2_`` = the R2 of eqs. 31-32) and ``fit_transform``
         returns them instead of in-sample predictions. An int means
         ``KFold(cv, shuffle=True, random_state=random_state)``.
+    n_bootstrap : int, default=0
+        Number of bootstrap replicates of the index: ``fit`` also refits the regressor on
+        ``n_bootstrap`` resamples (with replacement) of the historical rows, and
+        :meth:`predict_bootstrap` returns their imputations. Pass those to
+        :func:`surrogate_ate` (``index_draws=``) so that its intervals include the
+        uncertainty of the fitted index, not only the experiment's sampling noise.
     n_jobs : int, default=None
-        Parallel jobs (joblib) over horizons and cross-validation folds.
+        Parallel jobs (joblib) over horizons, cross-validation folds and bootstrap
+        replicates.
+    verbose : int, default=0
+        Show a progress bar over the bootstrap (and cross-validation) fits when > 0.
     random_state : int, RandomState instance or None, default=None
-        Seeds the default regressor and the folds of ``cv``.
+        Seeds the default regressor, the folds of ``cv`` and the bootstrap resamples.
 
     Attributes
     ----------
@@ -112,6 +123,9 @@ class SurrogateIndexTransformer(TransformerMixin, BaseEstimator):
         Out-of-fold predictions on the training rows (only with ``cv``).
     oof_r2_ : float or dict of str to float
         Out-of-fold R2 (per horizon with ``horizons``; only with ``cv``).
+    bootstrap_estimators_ : dict of str to list of regressor
+        The ``n_bootstrap`` refits of every horizon's index on resampled historical rows
+        (only with ``n_bootstrap > 0``).
     support_bounds_ : ndarray of shape (2, n_surrogates)
         The 0.5% and 99.5% historical quantiles of each surrogate (for ``support_check``).
     y_mean_, y_std_ : float
@@ -152,7 +166,9 @@ class SurrogateIndexTransformer(TransformerMixin, BaseEstimator):
         "include_covariates": ["boolean"],
         "horizons": [dict, None],
         "cv": ["cv_object", None],
+        "n_bootstrap": [Interval(numbers.Integral, 0, None, closed="left")],
         "n_jobs": [Interval(numbers.Integral, None, None, closed="neither"), None],
+        "verbose": ["verbose"],
         "random_state": ["random_state"],
     }
 
@@ -165,7 +181,9 @@ class SurrogateIndexTransformer(TransformerMixin, BaseEstimator):
         include_covariates=True,
         horizons=None,
         cv=None,
+        n_bootstrap=0,
         n_jobs=None,
+        verbose=0,
         random_state=None,
     ):
         self.estimator = estimator
@@ -174,7 +192,9 @@ class SurrogateIndexTransformer(TransformerMixin, BaseEstimator):
         self.include_covariates = include_covariates
         self.horizons = horizons
         self.cv = cv
+        self.n_bootstrap = n_bootstrap
         self.n_jobs = n_jobs
+        self.verbose = verbose
         self.random_state = random_state
 
     # ------------------------------------------------------------------ columns
@@ -331,7 +351,30 @@ class SurrogateIndexTransformer(TransformerMixin, BaseEstimator):
         self.y_std_ = float(np.std(y))
         if self.cv is not None:
             self._fit_oof(X, y)
+        if self.n_bootstrap:
+            self._fit_bootstrap(X, y)
+        elif hasattr(self, "bootstrap_estimators_"):
+            del self.bootstrap_estimators_
         return X
+
+    def _fit_resampled(self, X, y, columns, seed):
+        rows = np.random.default_rng(seed).integers(0, X.shape[0], X.shape[0])
+        return self._fit_one(X[rows], y[rows], columns)
+
+    def _fit_bootstrap(self, X, y):
+        """Refit every horizon's index on ``n_bootstrap`` resamples of the historical rows."""
+        rng = check_random_state(self.random_state)
+        seeds = rng.randint(0, 2**31 - 1, size=self.n_bootstrap)
+        tasks = [(h, s) for s in seeds for h in self.columns_]
+        fits = Parallel(n_jobs=self.n_jobs, return_as="generator")(
+            delayed(self._fit_resampled)(X, y, self.columns_[h], s) for h, s in tasks
+        )
+        desc = "bootstrap of the surrogate index"
+        fits = progress(fits, self.verbose, desc=desc, total=len(tasks))
+        out = {h: [] for h in self.columns_}
+        for (h, _), est in zip(tasks, fits, strict=True):
+            out[h].append(est)
+        self.bootstrap_estimators_ = out
 
     def _fit_oof(self, X, y):
         cv = self.cv
@@ -342,9 +385,10 @@ class SurrogateIndexTransformer(TransformerMixin, BaseEstimator):
         cv = check_cv(cv, y, classifier=False)
         folds = list(cv.split(X, y))
         tasks = [(h, train, test) for h in self.columns_ for train, test in folds]
-        fits = Parallel(n_jobs=self.n_jobs)(
+        fits = Parallel(n_jobs=self.n_jobs, return_as="generator")(
             delayed(self._fit_one)(X[train], y[train], self.columns_[h]) for h, train, _ in tasks
         )
+        fits = progress(fits, self.verbose, desc="out-of-fold index fits", total=len(tasks))
         oof = np.full((X.shape[0], len(self.columns_)), np.nan)
         col = {h: k for k, h in enumerate(self.columns_)}
         for (h, _, test), est in zip(tasks, fits, strict=True):
@@ -363,9 +407,19 @@ class SurrogateIndexTransformer(TransformerMixin, BaseEstimator):
         that did not see it, so in-sample overfit does not leak into validation studies.
         With ``cv=None`` it equals ``fit(X, y).transform(X)``.
 
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Historical surrogates and covariates.
+        y : array-like of shape (n_samples,)
+            The long-term outcome, observed in the historical data.
+        **kwargs
+            Refused: in particular a treatment, which the index never uses.
+
         Returns
         -------
         ndarray of shape (n_samples, n_horizons)
+            Imputed long-term outcome of the training rows.
         """
         return self._fit_transform(X, y, kwargs)
 
@@ -389,6 +443,9 @@ class SurrogateIndexTransformer(TransformerMixin, BaseEstimator):
                     f"X is missing column(s) {missing} that the surrogate index was fitted on "
                     f"(surrogates and covariates); X has {names}"
                 )
+            if names != list(seen) and set(seen) <= set(names):
+                # columns are matched by name: a reordered DataFrame gives the same answer
+                X = X.loc[:, [X.columns[names.index(c)] for c in seen]]
         return self._validate(X, None, reset=False)
 
     def _predict_all(self, X):
@@ -419,12 +476,14 @@ class SurrogateIndexTransformer(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features)
+            Surrogates and covariates, laid out as in ``fit``.
         horizon : str, default=None
             Which horizon (default: the first).
 
         Returns
         -------
         ndarray of shape (n_samples,)
+            The imputed long-term outcome.
         """
         Xv = self._check_transform_input(X)
         h = self.horizon_names_[0] if horizon is None else horizon
@@ -432,12 +491,54 @@ class SurrogateIndexTransformer(TransformerMixin, BaseEstimator):
             raise ValueError(f"unknown horizon {h!r}; fitted horizons are {self.horizon_names_}")
         return self.estimators_[h].predict(Xv[:, self.columns_[h]])
 
+    def predict_bootstrap(self, X, horizon=None):
+        """Imputed long-term outcome under each bootstrap replicate of the index.
+
+        Column ``b`` is ``g*_b(S, X)``, the index refitted on the ``b``-th resample of the
+        historical rows. The spread across columns is the index's estimation uncertainty;
+        pass the matrix to :func:`surrogate_ate` as ``index_draws``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Surrogates and covariates, laid out as in ``fit``.
+        horizon : str, default=None
+            Which horizon (default: the first).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_bootstrap)
+        """
+        check_is_fitted(self)
+        if not hasattr(self, "bootstrap_estimators_"):
+            raise ValueError(
+                "predict_bootstrap needs bootstrap replicates of the index: fit with "
+                "n_bootstrap > 0 (e.g. SurrogateIndexTransformer(n_bootstrap=200))"
+            )
+        Xv = self._check_transform_input(X)
+        h = self.horizon_names_[0] if horizon is None else horizon
+        if h not in self.columns_:
+            raise ValueError(f"unknown horizon {h!r}; fitted horizons are {self.horizon_names_}")
+        Xh = Xv[:, self.columns_[h]]
+        preds = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+            delayed(est.predict)(Xh) for est in self.bootstrap_estimators_[h]
+        )
+        return np.column_stack(preds).astype(np.float64, copy=False)
+
     def score(self, X, y):
         """R2 of the (first horizon's) index on labelled data, e.g. held-out history.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Surrogates and covariates, laid out as in ``fit``.
+        y : array-like of shape (n_samples,)
+            The observed long-term outcome.
 
         Returns
         -------
         float
+            Coefficient of determination.
         """
         self._check_y(y)
         pred = self.predict(X)
@@ -447,9 +548,15 @@ class SurrogateIndexTransformer(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         """``["surrogate_index"]``, or ``["surrogate_index_<horizon>", ...]``.
 
+        Parameters
+        ----------
+        input_features : array-like of str, default=None
+            Ignored (the output names do not depend on the input names).
+
         Returns
         -------
         ndarray of str
+            One name per output column.
         """
         check_is_fitted(self)
         if self.horizons is None:
@@ -472,10 +579,11 @@ class SurrogateIndexTransformer(TransformerMixin, BaseEstimator):
         X : array-like or DataFrame
             Experimental rows, laid out as in ``fit``.
         treatment : array-like of shape (n_samples,), default=None
-            Arm of each row; only used to split the report by arm.
+            Arm of each row (discrete labels); only used to split the report by arm.
         support_tol : float, default=0.10
             A ``UserWarning`` names every (arm, surrogate) above this fraction.
         warn : bool, default=True
+            Whether to issue the ``UserWarning`` (the table is returned either way).
 
         Returns
         -------
@@ -494,12 +602,8 @@ class SurrogateIndexTransformer(TransformerMixin, BaseEstimator):
         if treatment is None:
             groups = {"all": np.ones(len(S), dtype=bool)}
         else:
-            treatment = np.asarray(treatment)
-            if treatment.shape != (len(S),):
-                raise ValueError(
-                    f"treatment must have shape ({len(S)},) like X, got {treatment.shape}"
-                )
-            groups = {a: treatment == a for a in np.unique(treatment)}
+            info = check_treatment(treatment, n_samples=len(S), min_arms=1)
+            groups = {a.item(): info.codes == k for k, a in enumerate(info.actions)}
         rows = {}
         for a, mask in groups.items():
             rows[a] = outside_support_fraction(S[mask], bounds)
@@ -510,13 +614,11 @@ class SurrogateIndexTransformer(TransformerMixin, BaseEstimator):
         ]
         if flagged and warn:
             detail = ", ".join(f"arm {a!r}: {c} {v:.0%}" for a, c, v in flagged)
-            warnings.warn(
+            _warn(
                 f"experimental surrogates outside the historical [0.5%, 99.5%] range more often "
                 f"than support_tol={support_tol:.0%} ({detail}); a tree-based index cannot "
                 "extrapolate there and effects on those arms may be biased. Consider historical "
-                "data with similar interventions or a parametric index.",
-                UserWarning,
-                stacklevel=2,
+                "data with similar interventions or a parametric index."
             )
         return table
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numbers
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, _fit_context, clone
@@ -9,83 +12,114 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skcrm.policy._target import pack_policy_target, unpack_policy_target
+from skcrm.utils import check_propensity, check_treatment
+
 __all__ = ["SurrogatePolicyLearner", "pack_surrogate_target", "unpack_surrogate_target"]
 
 _ROUTED = {"surrogates": True, "treatment": True, "propensity": True}
 
 
-def pack_surrogate_target(surrogates, treatment, propensity):
-    """Pack treatment, design propensity and surrogates into one float ``y``.
+def pack_surrogate_target(surrogates, treatment, propensity, *, control=None):
+    """Pack treatment, design propensities and surrogates into one float ``y``.
 
     With metadata routing off, ``GridSearchCV`` and ``cross_validate`` slice ``y`` for both
     ``fit`` and ``score`` but pass keyword arguments to ``fit`` only; a packed ``y`` makes
-    the experimental surrogates, treatment and propensities reach the scorer too.
+    the experimental surrogates, treatment and propensities reach the scorer too. The
+    propensities are stored as the full (n, K) matrix in sorted-arm order, whatever form
+    they were given in, so that the packed target means one thing.
 
     Parameters
     ----------
     surrogates : array-like of shape (n_samples, n_surrogates)
         Experimental surrogates, in the column order the index was fitted on.
     treatment : array-like of shape (n_samples,)
-        Numeric arm labels (0 = control, ...).
-    propensity : float, array-like of shape (n_samples,) or (n_samples, n_arms)
-        Design probability of the received arm, or of every arm (column ``a`` for arm code
-        ``a``).
+        Numeric arm labels (e.g. 0 = control, 1, 2, ...); encode string labels first.
+    propensity : float, array-like, DataFrame or dict
+        Design probabilities in any form of :func:`skcrm.utils.check_propensity` (an
+        (n, K) array in sorted-arm order, a DataFrame or dict keyed by arm, or for two arms
+        P(T = the non-control arm) as a vector or scalar, which needs ``control``).
+    control : label, default=None
+        The no-action arm; needed only to read a two-arm vector or scalar propensity.
 
     Returns
     -------
-    ndarray of shape (n_samples, 2 + n_surrogates)
-        Columns ``[treatment, p_obs, S_1, ..., S_q]``.
+    ndarray of shape (n_samples, n_surrogates + 1 + n_arms)
+        Columns ``[S_1, ..., S_q, treatment, P_1, ..., P_K]`` (arms in sorted order): the
+        layout of :func:`skcrm.policy.pack_policy_target` with the surrogates as outcomes.
 
     Examples
     --------
     >>> pack_surrogate_target([[5.0, 1.0]], [1], [[0.7, 0.3]])
-    array([[1. , 0.3, 5. , 1. ]])
+    array([[5. , 1. , 1. , 0.7, 0.3]])
     """
     S = np.asarray(surrogates, dtype=np.float64)
     if S.ndim == 1:
         S = S[:, None]
     a = np.asarray(treatment)
-    if a.shape != (S.shape[0],):
-        raise ValueError(f"treatment must have shape ({S.shape[0]},), got {a.shape}")
-    try:
-        a = a.astype(np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError("treatment must be numeric to be packed; encode labels first") from exc
-    p = np.asarray(propensity, dtype=np.float64)
-    if p.ndim == 0:
-        p = np.full(S.shape[0], float(p))
-    elif p.ndim == 2:
-        codes = a.astype(np.int64)
-        if p.shape[0] != S.shape[0] or np.any(codes != a) or np.any(codes < 0):
-            raise ValueError(
-                "a propensity matrix needs one row per unit and arm codes 0..K-1 as treatment"
-            )
-        if codes.max() >= p.shape[1]:
-            raise ValueError(f"treatment code {codes.max()} has no propensity column")
-        p = p[np.arange(S.shape[0]), codes]
-    if p.shape != (S.shape[0],):
-        raise ValueError(f"propensity must have shape ({S.shape[0]},), got {p.shape}")
-    return np.column_stack([a, p, S])
+    if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+        raise TypeError(
+            f"treatment must be numeric to be packed into y (got dtype {a.dtype}); encode the "
+            "labels as integers first"
+        )
+    P = _propensity_matrix(a, propensity, control, n_samples=S.shape[0])
+    return pack_policy_target(S, a, P)
 
 
-def unpack_surrogate_target(y):
+def _propensity_matrix(treatment, propensity, control, n_samples=None):
+    """Design probabilities as the (n, K) matrix in sorted-arm order (check_propensity).
+
+    The arms are those the propensity names (DataFrame or dict keys, or the K columns of a
+    numeric matrix with integer arms 0..K-1) when every received arm is among them, so that
+    an arm absent from a subset of rows (a cross-validation fold) keeps its column.
+    """
+    a = np.asarray(treatment)
+    arms = None
+    if isinstance(propensity, pd.DataFrame | Mapping):
+        arms = list(propensity.columns if isinstance(propensity, pd.DataFrame) else propensity)
+    elif np.ndim(propensity) == 2 and np.issubdtype(a.dtype, np.integer):
+        arms = list(range(np.shape(propensity)[1]))
+    if arms is not None and len(arms) >= 2 and np.all(np.isin(np.unique(a), arms)):
+        info = check_treatment(a, n_samples=n_samples, actions=arms, control=control)
+    else:
+        info = check_treatment(a, n_samples=n_samples, control=control)
+    return check_propensity(propensity, info)[1]
+
+
+def unpack_surrogate_target(y, n_surrogates):
     """Inverse of :func:`pack_surrogate_target`: ``(surrogates, treatment, propensity)``.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples, n_surrogates + 1 + n_arms)
+        A packed target.
+    n_surrogates : int
+        Number of surrogate columns (the first ones); the arms are after the treatment.
+
+    Returns
+    -------
+    surrogates : ndarray of shape (n_samples, n_surrogates)
+    treatment : ndarray of shape (n_samples,)
+        int64 when every label is a whole number.
+    propensity : ndarray of shape (n_samples, n_arms)
+        Design probabilities, columns in sorted-arm order.
 
     Examples
     --------
-    >>> S, a, p = unpack_surrogate_target([[1.0, 0.3, 5.0, 1.0]])
-    >>> S.tolist(), a.tolist(), p.tolist()
-    ([[5.0, 1.0]], [1], [0.3])
+    >>> S, a, P = unpack_surrogate_target([[5.0, 1.0, 1.0, 0.7, 0.3]], n_surrogates=2)
+    >>> S.tolist(), a.tolist(), P.tolist()
+    ([[5.0, 1.0]], [1], [[0.7, 0.3]])
     """
     y = np.asarray(y, dtype=np.float64)
-    if y.ndim != 2 or y.shape[1] < 3:
+    n_arms = y.shape[1] - 1 - n_surrogates if y.ndim == 2 else 0
+    if y.ndim != 2 or n_surrogates < 1 or n_arms < 2:
         raise ValueError(
-            "a packed surrogate target has columns [treatment, propensity, surrogates...] "
-            f"(at least 3), got shape {y.shape}; build it with pack_surrogate_target"
+            "a packed surrogate target has columns [S_1..S_q, treatment, P_1..P_K] with K >= 2 "
+            f"arms and q = n_surrogates = {n_surrogates} >= 1 surrogates, got shape "
+            f"{y.shape}; build it with pack_surrogate_target"
         )
-    a = y[:, 0]
-    a = a.astype(np.int64) if np.all(a == np.round(a)) else a
-    return y[:, 2:], a, y[:, 1]
+    S, a, P = unpack_policy_target(y, n_outcomes=n_surrogates)
+    return S.reshape(y.shape[0], n_surrogates), a, P
 
 
 class SurrogatePolicyLearner(BaseEstimator):
@@ -113,6 +147,14 @@ class SurrogatePolicyLearner(BaseEstimator):
         Definition 3 conditions on both), or the surrogates alone.
     horizon : str, default=None
         Which horizon of a multi-horizon index imputes the outcome (default: the first).
+    control : label, default=None
+        The no-action arm, passed to the default policy learner; needed to read a two-arm
+        propensity given as P(T = the non-control arm) (vector or scalar), and by the policy
+        learner wherever it compares with the control.
+    n_jobs : int, default=None
+        Parallel jobs of the default policy learner.
+    verbose : int, default=0
+        Progress of the default policy learner.
     random_state : int, RandomState instance or None, default=None
         Seeds the default policy learner.
 
@@ -159,6 +201,9 @@ class SurrogatePolicyLearner(BaseEstimator):
         "policy": [HasMethods(["fit", "predict"]), None],
         "index_input": [StrOptions({"covariates+surrogates", "surrogates"})],
         "horizon": [str, None],
+        "control": "no_validation",
+        "n_jobs": [numbers.Integral, None],
+        "verbose": ["verbose"],
         "random_state": ["random_state"],
     }
 
@@ -169,12 +214,18 @@ class SurrogatePolicyLearner(BaseEstimator):
         *,
         index_input="covariates+surrogates",
         horizon=None,
+        control=None,
+        n_jobs=None,
+        verbose=0,
         random_state=None,
     ):
         self.surrogate_index = surrogate_index
         self.policy = policy
         self.index_input = index_input
         self.horizon = horizon
+        self.control = control
+        self.n_jobs = n_jobs
+        self.verbose = verbose
         self.random_state = random_state
 
     def _policy(self):
@@ -182,7 +233,14 @@ class SurrogatePolicyLearner(BaseEstimator):
             return clone(self.policy)
         from skcrm.policy import DRPolicyClassifier
 
-        return DRPolicyClassifier(random_state=self.random_state)
+        params = {
+            "control": self.control,
+            "random_state": self.random_state,
+            "n_jobs": self.n_jobs,
+            "verbose": self.verbose,
+        }
+        accepted = DRPolicyClassifier().get_params()
+        return DRPolicyClassifier(**{k: v for k, v in params.items() if k in accepted})
 
     def _inputs(self, X, y, surrogates, treatment, propensity, method):
         """Resolve keyword or packed inputs; return (surrogates, treatment, propensity)."""
@@ -194,7 +252,7 @@ class SurrogatePolicyLearner(BaseEstimator):
                     "metadata routing inside GridSearchCV) or packed in y with "
                     "pack_surrogate_target"
                 )
-            return unpack_surrogate_target(y)
+            return unpack_surrogate_target(y, self._n_surrogates(X))
         missing = [
             k for k, v in (("surrogates", surrogates), ("treatment", treatment)) if v is None
         ]
@@ -210,7 +268,23 @@ class SurrogatePolicyLearner(BaseEstimator):
                 "y must be None when surrogates/treatment/propensity are given as keywords: "
                 "the outcome is imputed by the surrogate index"
             )
-        return surrogates, treatment, propensity
+        return surrogates, treatment, self._propensity_matrix(treatment, propensity)
+
+    def _propensity_matrix(self, treatment, propensity):
+        """The design probabilities as the (n, K) matrix in sorted-arm order."""
+        return _propensity_matrix(treatment, propensity, self.control)
+
+    def _n_surrogates(self, X):
+        """Surrogate columns of a packed target: what the index reads beyond ``X``."""
+        n_in = getattr(self.surrogate_index, "n_features_in_", None)
+        if n_in is None:
+            raise ValueError(
+                "a packed target needs an index with n_features_in_ (to know how many "
+                "surrogate columns it holds); pass surrogates=, treatment=, propensity="
+            )
+        if self.index_input == "surrogates":
+            return int(n_in)
+        return int(n_in) - np.shape(X)[1]
 
     def _impute(self, X, surrogates):
         index = self.surrogate_index
@@ -246,17 +320,19 @@ class SurrogatePolicyLearner(BaseEstimator):
         ----------
         X : array-like or DataFrame of shape (n_samples, n_covariates)
             Pre-treatment covariates of the experimental units (what the policy reads).
-        y : None or ndarray of shape (n_samples, 2 + n_surrogates)
+        y : None or ndarray of shape (n_samples, 1 + n_arms + n_surrogates)
             ``None``, or the packed target of :func:`pack_surrogate_target`.
         surrogates : array-like or DataFrame of shape (n_samples, n_surrogates)
             Experimental surrogates (post-treatment, short-term).
         treatment : array-like of shape (n_samples,)
-        propensity : float or array-like of shape (n_samples,) or (n_samples, n_arms)
-            Design probabilities.
+            Arm received by each unit (discrete labels).
+        propensity : float, array-like, DataFrame or dict
+            Design probabilities in any form of :func:`skcrm.utils.check_propensity`.
 
         Returns
         -------
         self
+            The fitted learner.
         """
         self._check_index()
         # X is checked here (numeric, finite, dense, 2-D) and passed on as given, so that a
@@ -277,9 +353,15 @@ class SurrogatePolicyLearner(BaseEstimator):
     def predict(self, X):
         """Recommended action for each unit, from its covariates only.
 
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_covariates)
+            Pre-treatment covariates.
+
         Returns
         -------
         ndarray of shape (n_samples,)
+            Recommended arm labels.
         """
         check_is_fitted(self, "policy_")
         return self.policy_.predict(X)
@@ -287,9 +369,15 @@ class SurrogatePolicyLearner(BaseEstimator):
     def predict_proba(self, X):
         """Policy probabilities ``pi(a | x)`` (one-hot unless the learner explores).
 
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_covariates)
+            Pre-treatment covariates.
+
         Returns
         -------
         ndarray of shape (n_samples, n_actions)
+            Probabilities, columns in the policy learner's arm order.
         """
         check_is_fitted(self, "policy_")
         return self.policy_.predict_proba(X)
@@ -301,9 +389,23 @@ class SurrogatePolicyLearner(BaseEstimator):
         policy learner's ``score`` reports (for ``DRPolicyClassifier``: eq. 17, or the gain
         over control with ``score_baseline="control"``). Higher is better.
 
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_covariates)
+            Pre-treatment covariates of the held-out units.
+        y : None or ndarray of shape (n_samples, 1 + n_arms + n_surrogates)
+            ``None``, or the packed target of :func:`pack_surrogate_target`.
+        surrogates : array-like or DataFrame of shape (n_samples, n_surrogates)
+            Their surrogates.
+        treatment : array-like of shape (n_samples,)
+            Arm received by each unit.
+        propensity : float, array-like, DataFrame or dict
+            Design probabilities (see :func:`skcrm.utils.check_propensity`).
+
         Returns
         -------
         float
+            The policy's value on the imputed outcome.
         """
         check_is_fitted(self, "policy_")
         surrogates, treatment, propensity = self._inputs(

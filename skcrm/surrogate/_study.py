@@ -13,7 +13,9 @@ from sklearn.base import clone
 from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import cross_val_predict
 
-from ._core import aipw_scores, athey_bias_bound, normal_ci
+from skcrm.utils import dr_scores, normal_ci
+
+from ._core import athey_bias_bound
 from ._effects import _cross_fitted_mu, surrogate_ate
 from ._estimator import SurrogateIndexTransformer
 from ._features import make_linear_index
@@ -175,7 +177,7 @@ def figure3_study(
     # DR scores of the realised long-term outcome on the test units (cross-fitted there)
     mu_test = _cross_fitted_mu(X[test], A[test], d.y_long[test], 2, None, 3, random_state)
     p_obs = P[np.arange(len(A)), A]
-    gamma = aipw_scores(d.y_long[test], A[test], p_obs[test], mu_test)
+    gamma = dr_scores(mu_test, A[test], d.y_long[test], p_obs[test])
     v_none = d.policy_value(0, n_mc=n_mc)
     v_oracle = d.policy_value("oracle", n_mc=n_mc)
 
@@ -200,7 +202,7 @@ def figure3_study(
     a_proxy = np.asarray(proxy_pol.predict(X[test]))
 
     # ATE on the realised long-term outcome (AIPW) and the analytic truth
-    ate_y = surrogate_ate(d.y_long, A, P, X=X, alpha=alpha, random_state=random_state)[1]
+    ate_y = surrogate_ate(d.y_long, A, P, X=X, control=0, alpha=alpha, random_state=random_state)[1]
     ate_truth = pd.DataFrame(
         {
             "ate": [float(d.tau[:, 1].mean()), ate_y["ate"]],
@@ -212,7 +214,9 @@ def figure3_study(
 
     month_rows, si_policies, si_rows = [], {}, {}
     for k, m in enumerate(months):
-        ate = surrogate_ate(y_tilde[:, k], A, P, X=X, alpha=alpha, random_state=random_state)[1]
+        ate = surrogate_ate(
+            y_tilde[:, k], A, P, X=X, control=0, alpha=alpha, random_state=random_state
+        )[1]
         pol = learn(y_tilde[:, k])
         si_policies[m] = pol
         a_si = np.asarray(pol.predict(X[test]))
@@ -289,19 +293,38 @@ def failure_table(
 ):
     """SI-based ATE and policy under violated assumptions, with the bias bound (eq. 31).
 
-    Each row simulates data with one violation (no latent historical treatment and the
-    correctly specified linear index, so that the violation is the only source of bias):
+    Each row simulates data with one violation and the correctly specified linear index,
+    by default with no latent treatment in the history (``historical_treatment_prob=0``,
+    a row's keywords may override it), so that the violation is the only source of bias:
     a sign-preserving surrogacy violation (``lambda = +0.5``), a sign-flipping one
-    (``lambda = -1.5``, Assumption 4 fails) and a comparability shift (``kappa = 4``).
-    The bound of eq. 31 uses ``var(Y)`` and ``R2_{Y|S}`` (out-of-fold, pure-surrogate
-    index) from the historical data and ``var(A)``, ``R2_{A|S}`` (out-of-fold linear
-    regression of A on S) from the experiment. It bounds the bias of surrogacy
-    violations only; under a comparability shift it does not apply (``bound_applies`` is
-    False on that row).
+    (``lambda = -1.5``, Assumption 4 fails), a direct effect ``delta = 5`` of the
+    treatment on Y with a history that never received the treatment and with one that
+    did (30%), and a comparability shift (``kappa = 4``).
+    The bound of eq. 31 is computed as the documentation recommends: ``var(Y)`` and the
+    out-of-fold ``R2_{Y|S,X}`` of the index on the historical data, ``var(A)`` and the
+    out-of-fold ``R2_{A|S,X}`` (linear regression of A on S and X) in the experiment.
+    It bounds the bias of surrogacy violations only, and only when the history's residual
+    variance reflects the violation: a direct effect the history never saw is missed once
+    it exceeds the bound (``bound_covers`` False). Under a comparability shift it does not
+    apply (``bound_applies`` False).
+
+    Parameters
+    ----------
+    n_historical, n_experimental : int
+        Sizes of the historical and experimental samples.
+    policy : estimator, default=None
+        Policy learner (``None``: ``DRPolicyClassifier(random_state=random_state)``).
+    modes : dict, default=None
+        ``{name: simulator keywords}``; ``None`` runs the six rows above.
+    n_mc : int, default=200_000
+        Monte Carlo sample of the true policy values.
+    random_state : int, default=0
+        Seed of the simulations.
 
     Returns
     -------
     DataFrame
+        One row per violation.
     """
     from skcrm.datasets import make_surrogate_targeting
 
@@ -311,35 +334,29 @@ def failure_table(
             "no violation": {},
             "surrogacy, sign-preserving (lambda=+0.5)": {"surrogacy_violation": 0.5},
             "surrogacy, sign-flipping (lambda=-1.5)": {"surrogacy_violation": -1.5},
+            "direct effect 5, history never treated": {"direct_effect": 5.0},
+            "direct effect 5, history 30% treated": {
+                "direct_effect": 5.0,
+                "historical_treatment_prob": 0.3,
+            },
             "comparability shift (kappa=4)": {"comparability_shift": 4.0},
         }
     rows = []
     for name, knobs in modes.items():
-        d = make_surrogate_targeting(
-            n_historical,
-            n_experimental,
-            historical_treatment_prob=0.0,
-            random_state=random_state,
-            **knobs,
-        )
+        sim = {"historical_treatment_prob": 0.0, **knobs}
+        d = make_surrogate_targeting(n_historical, n_experimental, random_state=random_state, **sim)
         Zh, Ze = np.hstack([d.X_hist, d.S_hist]), np.hstack([d.X, d.S])
         si = SurrogateIndexTransformer(
-            make_linear_index([(7, 5)]), covariate_cols=list(range(N_COV))
+            make_linear_index([(7, 5)]), covariate_cols=list(range(N_COV)), cv=5, random_state=0
         ).fit(Zh, d.y_hist)
         y_tilde = si.predict(Ze)
-        ate = surrogate_ate(y_tilde, d.treatment, d.propensity, X=d.X, random_state=0)[1]
+        ate = surrogate_ate(y_tilde, d.treatment, d.propensity, X=d.X, control=0, random_state=0)[1]
         true_ate = float(d.tau[:, 1].mean())
-        pure = SurrogateIndexTransformer(
-            LinearRegression(),
-            covariate_cols=list(range(N_COV)),
-            include_covariates=False,
-            cv=5,
-            random_state=0,
-        ).fit(Zh, d.y_hist)
         a = d.treatment.astype(float)
-        a_hat = cross_val_predict(LinearRegression(), d.S, a, cv=5)
+        a_hat = cross_val_predict(LinearRegression(), Ze, a, cv=5)
         r2_a = 1 - np.sum((a - a_hat) ** 2) / np.sum((a - a.mean()) ** 2)
-        bound = athey_bias_bound(np.var(d.y_hist), np.var(a), pure.oof_r2_, r2_a)
+        bound = athey_bias_bound(np.var(d.y_hist), np.var(a), si.oof_r2_, r2_a)
+        applies = "comparability_shift" not in knobs
         pol = _fit_policy(policy, d.X, y_tilde, d.treatment, d.propensity)
         v_none, v_oracle = d.policy_value(0, n_mc=n_mc), d.policy_value("oracle", n_mc=n_mc)
         v_si = d.policy_value(pol, n_mc=n_mc)
@@ -350,9 +367,10 @@ def failure_table(
                 "si_ate": ate["ate"],
                 "si_ate_bias": ate["ate"] - true_ate,
                 "bias_bound_eq31": bound,
-                "bound_applies": "comparability_shift" not in knobs,
-                "r2_y_given_s": pure.oof_r2_,
-                "r2_a_given_s": r2_a,
+                "bound_applies": applies,
+                "bound_covers": bool(abs(ate["ate"] - true_ate) <= bound) if applies else None,
+                "r2_y_given_s_x": si.oof_r2_,
+                "r2_a_given_s_x": r2_a,
                 "si_policy_true_gain": v_si - v_none,
                 "oracle_gain": v_oracle - v_none,
                 "regret_fraction": (v_oracle - v_si) / (v_oracle - v_none),

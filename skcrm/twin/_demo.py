@@ -46,9 +46,9 @@ def run(report, quick=False):
     )
     est = DigitalTwinRegressor(
         firm_col="firm",
-        period_col="period",
+        time_col="period",
         kpi=kpi,
-        max_epochs=15 if quick else 200,
+        max_iter=15 if quick else 200,
         n_iter_no_change=15,
         early_stopping=not quick,
         random_state=0,

@@ -36,6 +36,28 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _thread_limit(n_jobs):
+    """Context limiting BLAS/OpenMP threads to ``n_jobs`` (no-op for None)."""
+    import contextlib
+
+    if n_jobs is None:
+        return contextlib.nullcontext()
+    import os
+
+    from threadpoolctl import threadpool_limits
+
+    n = int(n_jobs)
+    n = max((os.cpu_count() or 1) + 1 + n, 1) if n < 0 else max(n, 1)
+    return threadpool_limits(limits=n)
+
+
+def _warn(message, category=UserWarning):
+    """Warn at the user's line (``skcrm.utils.warn``)."""
+    from ..utils import warn
+
+    warn(message, category)
+
+
 class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
     """Deep generative "digital marketing twin" of ordinal survey answers (Levy 2024).
 
@@ -55,13 +77,17 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    firm_col, period_col : str, int or None, default=None
+    firm_col, time_col : str, int or None, default=None
         Column of X holding the firm (period) label: a name for DataFrames or a position.
         None means a single firm (period).
-    kpi : array-like of shape (n_firms, n_periods, H), DataFrame or None, default=None
-        Firm KPIs aligned with the sorted firm and period labels, or a DataFrame indexed
-        by a (firm, period) MultiIndex. Standardised internally. None gives "random
-        effect" performance factors (Model 3 of Table 3).
+    kpi : DataFrame, array-like of shape (n_firms, n_periods, H) or None, default=None
+        Firm KPIs. Preferably a firm x period table: a DataFrame indexed by a (firm,
+        period) MultiIndex, or a long DataFrame with the ``firm_col`` and ``time_col``
+        columns; the cells of the training rows are looked up by label, so any
+        cross-validation fold works (a missing cell raises an error naming it). An array
+        is read by position, aligned with the sorted firm and period labels of the
+        training rows. Standardised internally. None gives "random effect" performance
+        factors (Model 3 of Table 3).
     customer_encoder : {"mlp", "linear", "none"}, default="mlp"
         Network f: an MLP (Model 4), one Dense layer (Model 1) or only the (firm,
         period) cell (Model 2, no individual predictors).
@@ -102,8 +128,8 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         Adam step size.
     batch_size : int, default=256
         Minibatch size.
-    max_epochs : int, default=300
-        Maximum passes over the training data.
+    max_iter : int, default=300
+        Maximum passes (epochs) over the training data.
     weight_decay : float, default=0.5
         ``weight_decay * ||theta_f||^2`` is added to the full-data negative ELBO
         (0.5 = a N(0, 1) prior on f's weights; 0 = the paper).
@@ -126,10 +152,15 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
     n_posterior_samples : int, default=0
         0 plugs in the posterior means of the global latents at prediction; >0
         averages the predictive over that many draws (fixed seed).
+    n_jobs : int or None, default=None
+        Threads of the numpy/BLAS work in ``fit`` and the queries (``threadpoolctl``
+        limit; None leaves the current setting, -1 uses every core). XLA's own thread pool
+        for the training step is configured per process (``XLA_FLAGS``), not per call.
     random_state : int, RandomState or None, default=None
         Seeds the split, the minibatch order, the initial weights and the draws.
     verbose : int, default=0
-        Progress bar over epochs with the training and validation losses.
+        Progress bar over epochs with the training and validation losses ("compiling"
+        is shown while XLA compiles the training step); nothing is printed when 0.
 
     Attributes
     ----------
@@ -151,6 +182,14 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         M_j.
     impute_values_, feature_mean_, feature_scale_ : ndarray
         Covariate preprocessing (mean imputation, standardisation).
+    feature_min_, feature_max_ : ndarray
+        Range of each covariate seen in fit (values outside are flagged at predict).
+    n_encoder_inputs_ : int
+        Width of the encoder input (covariates, indicators and one-hots, padded to a
+        multiple of 8 so that compiled shapes are reused).
+    random_seed_ : int
+        Seed drawn from ``random_state`` at fit; every later draw (minibatches, noise,
+        ``sample``) derives from it, so a pickled model reproduces its draws.
     missing_indicator_features_ : ndarray of int
         Covariates that get a missing indicator.
     kpi_, kpi_mean_, kpi_scale_ : ndarray
@@ -174,6 +213,10 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
     best_validation_loss_ : float or None
     n_iter_ : int
         Epochs run.
+    converged_ : bool
+        True when early stopping fired (the validation loss stopped improving by ``tol``
+        for ``n_iter_no_change`` epochs) or, without a validation set, when the training
+        loss improved by less than ``tol`` over the last ``n_iter_no_change`` epochs.
     n_train_samples_ : int
     fit_time_ : float
         Seconds spent in ``fit`` (compilation included).
@@ -188,8 +231,8 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
     --------
     >>> from skcrm.datasets import make_digital_twin_survey
     >>> X, y, kpi, truth = make_digital_twin_survey(n_per_cell=30, random_state=0)
-    >>> est = DigitalTwinRegressor(firm_col="firm", period_col="period", kpi=kpi,
-    ...                            max_epochs=3, early_stopping=False, random_state=0)
+    >>> est = DigitalTwinRegressor(firm_col="firm", time_col="period", kpi=kpi,
+    ...                            max_iter=3, early_stopping=False, random_state=0)
     >>> est.fit(X, y).predict(X).shape
     (360, 7)
     >>> est.complete(X.iloc[:5]).shape
@@ -198,7 +241,7 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "firm_col": [str, Interval(numbers.Integral, 0, None, closed="left"), None],
-        "period_col": [str, Interval(numbers.Integral, 0, None, closed="left"), None],
+        "time_col": [str, Interval(numbers.Integral, 0, None, closed="left"), None],
         "kpi": ["array-like", None],
         "customer_encoder": [StrOptions({"mlp", "linear", "none"})],
         "firm_encoder": [StrOptions({"mlp", "linear", "none"})],
@@ -220,7 +263,7 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         "reverse_targets": [list, None],
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
@@ -231,6 +274,7 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         "standardize": ["boolean"],
         "strategic_features": [list, None],
         "n_posterior_samples": [Interval(numbers.Integral, 0, None, closed="left")],
+        "n_jobs": [numbers.Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -239,7 +283,7 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         self,
         *,
         firm_col=None,
-        period_col=None,
+        time_col=None,
         kpi=None,
         customer_encoder="mlp",
         firm_encoder="mlp",
@@ -261,7 +305,7 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         reverse_targets=None,
         learning_rate=3e-3,
         batch_size=256,
-        max_epochs=300,
+        max_iter=300,
         weight_decay=0.5,
         early_stopping=True,
         validation_fraction=0.1,
@@ -272,11 +316,12 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         standardize=True,
         strategic_features=None,
         n_posterior_samples=0,
+        n_jobs=None,
         random_state=None,
         verbose=0,
     ):
         self.firm_col = firm_col
-        self.period_col = period_col
+        self.time_col = time_col
         self.kpi = kpi
         self.customer_encoder = customer_encoder
         self.firm_encoder = firm_encoder
@@ -298,7 +343,7 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         self.reverse_targets = reverse_targets
         self.learning_rate = learning_rate
         self.batch_size = batch_size
-        self.max_epochs = max_epochs
+        self.max_iter = max_iter
         self.weight_decay = weight_decay
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -309,6 +354,7 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         self.standardize = standardize
         self.strategic_features = strategic_features
         self.n_posterior_samples = n_posterior_samples
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
@@ -358,9 +404,9 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
             )
         n_rows, n_cols = (frame if frame is not None else arr).shape
         fi = self._column_index(self.firm_col, "firm_col")
-        pi = self._column_index(self.period_col, "period_col")
+        pi = self._column_index(self.time_col, "time_col")
         if fi is not None and fi == pi:
-            raise ValueError("firm_col and period_col must be different columns")
+            raise ValueError("firm_col and time_col must be different columns")
 
         def labels(i, name):
             if i is None:
@@ -394,6 +440,33 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
             return [str(names[j]) for j in keep]
         return [f"x{j}" for j in keep]
 
+    def _cell(self, firm_idx, period_idx):
+        """Cell index f * T + p; rows with an unseen label (index -1) get the pooled cell
+        K * T (alpha and loadings averaged over the fitted cells)."""
+        cell = firm_idx * self.n_periods_ + period_idx
+        return np.where((firm_idx < 0) | (period_idx < 0), self.n_firms_ * self.n_periods_, cell)
+
+    def _own_labels(self, values, known, name):
+        """Indices of the rows' own labels; unseen ones give -1 and a warning (so that
+        cross-validation folds that hold a firm or period out still get predictions)."""
+        known = np.asarray(known)
+        values = np.asarray(values)
+        try:
+            idx = np.clip(np.searchsorted(known, values), 0, len(known) - 1)
+        except TypeError as exc:
+            raise ValueError(f"{name} labels are not comparable with the fitted ones") from exc
+        bad = known[idx] != values
+        if np.any(bad):
+            unseen = sorted({str(_plain(v)) for v in values[bad]})[:5]
+            _warn(
+                f"DigitalTwinRegressor: {int(bad.sum())} row(s) have {name} label(s) "
+                f"{unseen} not seen in fit (fitted {name}s: {[_plain(k) for k in known]}); "
+                f"they are predicted at the average of the fitted {name}s (baselines and "
+                f"loadings averaged over the fitted cells, one-hot {name} spread evenly). "
+                "This happens when cross-validation folds hold a whole firm or period out."
+            )
+        return np.where(bad, -1, idx).astype(int)
+
     @staticmethod
     def _label_index(values, known, name):
         known = np.asarray(known)
@@ -418,6 +491,14 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
             return K * T
         return p + len(self.missing_indicator_features_) + (K + T if self.encode_firm_period else 0)
 
+    @staticmethod
+    def _soft_onehot(idx, width):
+        """One-hot rows; an unseen label (-1) spreads 1 / width over every column."""
+        out = np.where((idx < 0)[:, None], 1.0 / width, np.zeros((len(idx), width)))
+        seen = np.where(idx >= 0)[0]
+        out[seen, idx[seen]] = 1.0
+        return out
+
     def _encode(self, cov, firm_idx, period_idx, dtype=float):
         """Inputs of f: standardised covariates, missing indicators, one-hot firm/period,
         zero columns up to ``n_encoder_inputs_`` (a multiple of 8, so shapes are bucketed)."""
@@ -425,7 +506,13 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         K, T = self.n_firms_, self.n_periods_
         out = np.zeros((n, self.n_encoder_inputs_), dtype=dtype)
         if self.customer_encoder == "none":
-            out[np.arange(n), firm_idx * T + period_idx] = 1.0
+            known = (firm_idx >= 0) & (period_idx >= 0)
+            out[np.where(known)[0], (firm_idx * T + period_idx)[known]] = 1.0
+            if not known.all():  # unseen label: spread evenly over the matching cells
+                rows = np.where(~known)[0]
+                fw = self._soft_onehot(firm_idx[rows], K)
+                pw = self._soft_onehot(period_idx[rows], T)
+                out[rows, : K * T] = (fw[:, :, None] * pw[:, None, :]).reshape(len(rows), K * T)
             return out
         miss = np.isnan(cov)
         p = cov.shape[1]
@@ -438,9 +525,9 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         if n_ind:
             out[:, p : p + n_ind] = miss[:, self.missing_indicator_features_]
         if self.encode_firm_period:
-            rows = np.arange(n)
-            out[rows, p + n_ind + firm_idx] = 1.0
-            out[rows, p + n_ind + K + period_idx] = 1.0
+            base = p + n_ind
+            out[:, base : base + K] = self._soft_onehot(firm_idx, K)
+            out[:, base + K : base + K + T] = self._soft_onehot(period_idx, T)
         return out
 
     def _check_y(self, y, reset):
@@ -527,28 +614,54 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
             self.kpi_mean_ = self.kpi_scale_ = None
             return np.zeros((K * T, 1), dtype=np.float32)
         if isinstance(self.kpi, pd.DataFrame):
-            if not isinstance(self.kpi.index, pd.MultiIndex):
-                raise ValueError("a kpi DataFrame must be indexed by a (firm, period) MultiIndex")
-            rows = []
-            for f in self.firms_:
-                for p in self.periods_:
-                    if (f, p) not in self.kpi.index:
-                        raise ValueError(
-                            f"kpi has no row for firm {_plain(f)!r}, period {_plain(p)!r}; "
-                            "every (firm, "
-                            "period) cell seen in training needs its KPIs"
-                        )
-                    rows.append(np.asarray(self.kpi.loc[(f, p)], dtype=float).ravel())
-            kpi = np.stack(rows).reshape(K, T, -1)
+            table = self.kpi
+            if not isinstance(table.index, pd.MultiIndex):
+                cols = [self.firm_col, self.time_col]
+                if all(isinstance(c, str) and c in table.columns for c in cols):
+                    table = table.set_index(cols)
+                else:
+                    raise ValueError(
+                        "a kpi DataFrame must be a firm x period table: indexed by a "
+                        "(firm, period) MultiIndex, or with the columns named by firm_col "
+                        f"and time_col ({self.firm_col!r}, {self.time_col!r})"
+                    )
+            if table.index.nlevels != 2:
+                raise ValueError(
+                    f"the kpi table's index must have 2 levels (firm, period), got "
+                    f"{table.index.nlevels}"
+                )
+            if table.index.has_duplicates:
+                dup = table.index[table.index.duplicated()][0]
+                raise ValueError(
+                    f"the kpi table has several rows for (firm, period) = "
+                    f"{tuple(_plain(v) for v in dup)}"
+                )
+            want = pd.MultiIndex.from_product([self.firms_, self.periods_])
+            pos = table.index.get_indexer(want)
+            if np.any(pos < 0):
+                f, p = want[int(np.argmax(pos < 0))]
+                raise ValueError(
+                    f"the kpi table has no row for firm {_plain(f)!r}, period {_plain(p)!r}; "
+                    "every (firm, period) cell in the training rows needs its KPIs"
+                )
+            values = table.to_numpy()[pos]
+            try:
+                kpi = np.asarray(values, dtype=float).reshape(K, T, -1)
+            except (TypeError, ValueError) as exc:
+                raise ValueError("the kpi table's columns must be numeric KPIs") from exc
         else:
             kpi = np.asarray(self.kpi, dtype=float)
             if kpi.ndim == 2 and kpi.shape[0] == K * T:
                 kpi = kpi.reshape(K, T, -1)
             if kpi.ndim != 3 or kpi.shape[:2] != (K, T):
                 raise ValueError(
-                    f"kpi must have shape (n_firms, n_periods, H) = ({K}, {T}, H) aligned with "
-                    f"the sorted firms {list(self.firms_)} and periods {list(self.periods_)}, "
-                    f"got {kpi.shape}"
+                    f"kpi is an array of shape {kpi.shape}, read by position as (n_firms, "
+                    f"n_periods, H) = ({K}, {T}, H) for the firms "
+                    f"{[_plain(v) for v in self.firms_]} and periods "
+                    f"{[_plain(v) for v in self.periods_]} in these training rows. A "
+                    "cross-validation fold that lacks a firm or period gives this mismatch: "
+                    "pass kpi as a DataFrame indexed by (firm, period) (or with the firm_col "
+                    "and time_col columns) so that KPIs are looked up by label"
                 )
         missing = np.argwhere(np.isnan(kpi).any(axis=2))
         if len(missing):
@@ -609,6 +722,10 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         -------
         self : DigitalTwinRegressor
         """
+        with _thread_limit(self.n_jobs):
+            return self._fit(X, y, sample_weight)
+
+    def _fit(self, X, y, sample_weight):
         t_start = time.perf_counter()
         for name in ("hidden_layer_sizes", "kpi_hidden_layer_sizes"):
             sizes = getattr(self, name)
@@ -657,6 +774,7 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
             warnings.simplefilter("ignore", RuntimeWarning)
             self.feature_min_ = np.nan_to_num(np.nanmin(cov, axis=0), nan=-np.inf)
             self.feature_max_ = np.nan_to_num(np.nanmax(cov, axis=0), nan=np.inf)
+        self._nan_columns_at_fit = np.where(miss.any(axis=0))[0]
         self.missing_indicator_features_ = (
             np.where(miss.any(axis=0))[0] if self.missing_indicator else np.array([], dtype=int)
         )
@@ -676,6 +794,20 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         n_val = int(round(self.validation_fraction * n)) if self.early_stopping else 0
         if self.early_stopping and (n_val < 2 or n - n_val < 2):
             n_val = 0
+            _warn(
+                f"DigitalTwinRegressor: early_stopping=True but {n} rows give a validation "
+                f"set of {int(round(self.validation_fraction * n))} row(s) at "
+                f"validation_fraction={self.validation_fraction}; early stopping is "
+                "disabled and all max_iter epochs run. Pass more rows, a larger "
+                "validation_fraction, or early_stopping=False to silence this."
+            )
+        if self.firm_col is not None and self.n_firms_ == 1:
+            _warn(
+                f"DigitalTwinRegressor: X has a single firm ({_plain(self.firms_[0])!r}); "
+                "the twin cannot learn what respondents would answer at another firm, so "
+                "counterfactuals across firms equal the factual predictions. Fit on a "
+                "survey with several firms."
+            )
         val, tr = order[:n_val], order[n_val:]
         self._train(x_in, cell, codes, w, kpi_std, tr, val, rng)
         self.fit_time_ = time.perf_counter() - t_start
@@ -683,7 +815,7 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
 
     def _special_columns(self):
         out = set()
-        for col, name in ((self.firm_col, "firm_col"), (self.period_col, "period_col")):
+        for col, name in ((self.firm_col, "firm_col"), (self.time_col, "time_col")):
             idx = self._column_index(col, name)
             if idx is not None:
                 out.add(idx)
@@ -759,7 +891,10 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
 
         self.loss_curve_, self.validation_loss_curve_ = [], []
         best, best_params, stall, stopped = np.inf, params, 0, False
-        bar = progress(range(self.max_epochs), self.verbose, desc="DigitalTwinRegressor")
+        bar = progress(range(self.max_iter), self.verbose, desc="DigitalTwinRegressor")
+        if hasattr(bar, "set_postfix_str"):
+            # The first step compiles (seconds); say so instead of a frozen 0% bar.
+            bar.set_postfix_str("compiling the training step (XLA)...")
         step = 0
         self.epoch_times_ = []
         for epoch in bar:
@@ -803,8 +938,8 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
                     stopped = True
             if hasattr(bar, "set_postfix"):
                 bar.set_postfix(info)
-            if self.verbose >= 2:
-                print(f"epoch {epoch + 1}: " + ", ".join(f"{k}={v}" for k, v in info.items()))
+            if self.verbose >= 2 and hasattr(bar, "write"):
+                bar.write(f"epoch {epoch + 1}: " + ", ".join(f"{k}={v}" for k, v in info.items()))
             if stopped:
                 break
         self.n_iter_ = len(self.loss_curve_)
@@ -812,15 +947,18 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         if val_data is not None:
             params = best_params
             self.best_validation_loss_ = float(best)
+            self.converged_ = bool(stopped)
             if not stopped:
-                warnings.warn(
+                _warn(
                     f"DigitalTwinRegressor: the validation loss was still improving after "
-                    f"max_epochs={self.max_epochs}; increase max_epochs or learning_rate",
+                    f"max_iter={self.max_iter}; increase max_iter or learning_rate",
                     ConvergenceWarning,
-                    stacklevel=3,
                 )
         else:
             self.best_validation_loss_ = None
+            m = int(self.n_iter_no_change)
+            curve = self.loss_curve_
+            self.converged_ = bool(len(curve) > m and curve[-m - 1] - min(curve[-m:]) < self.tol)
         self._store(to_numpy_tree(params), kpi_std, cut_mask, x_in[tr])
 
     def _store(self, p, kpi_std, cut_mask, x_train):
@@ -881,10 +1019,21 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         """Validated covariates and own (firm, period) indices of the rows of X."""
         check_is_fitted(self)
         cov, firm, period = self._split_X(X, reset=False)
+        nan_cols = np.where(np.isnan(cov).any(axis=0))[0]
+        new = np.setdiff1d(nan_cols, self._nan_columns_at_fit)
+        if len(new):
+            names = [self.covariate_names_[v] for v in new]
+            counts = [int(np.isnan(cov[:, v]).sum()) for v in new]
+            _warn(
+                f"DigitalTwinRegressor: covariate(s) {names} have NaN in {counts} row(s) but "
+                "had no missing values at fit, so the model never learned what a missing "
+                "value means there; they are replaced by the training mean. Impute them "
+                "yourself, or refit on data with missing values in these columns."
+            )
         return (
             cov,
-            self._label_index(firm, self.firms_, "firm"),
-            self._label_index(period, self.periods_, "period"),
+            self._own_labels(firm, self.firms_, "firm"),
+            self._own_labels(period, self.periods_, "period"),
         )
 
     def _override(self, own, value, known, name):
@@ -905,9 +1054,13 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         ``n_posterior_samples`` draws from the guide (fixed seed)."""
         vp = self.variational_params_
         J, C = self.n_outputs_, self.n_firms_ * self.n_periods_
+
+        def pooled(a):  # extra last column: the pooled cell of unseen labels
+            return np.concatenate([a, a.mean(axis=1, keepdims=True)], axis=1)
+
         if self.n_posterior_samples == 0:
             cut = cutpoints_from_unconstrained_np(vp["cut_loc"], vp["cut_mask"])
-            return [(self.alpha_.reshape(J, C), self.loadings_.reshape(J, C), cut)]
+            return [(pooled(self.alpha_.reshape(J, C)), pooled(self.loadings_.reshape(J, C)), cut)]
         rng = np.random.default_rng(self.random_seed_)
         draws = []
         for _ in range(self.n_posterior_samples):
@@ -920,7 +1073,7 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
             u = vp["cut_loc"] + vp["cut_scale"] * rng.normal(size=vp["cut_loc"].shape)
             cut = cutpoints_from_unconstrained_np(u, vp["cut_mask"])
             lam = np.einsum("jl,ktl->jkt", beta, phi)
-            draws.append((alpha.reshape(J, C), lam.reshape(J, C), cut))
+            draws.append((pooled(alpha.reshape(J, C)), pooled(lam.reshape(J, C)), cut))
         return draws
 
     def _node_posterior(self, mu, sd, cell, codes):
@@ -984,6 +1137,7 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with their firm and period columns (as in ``fit``).
 
         Returns
         -------
@@ -995,6 +1149,11 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
     def predict_proba(self, X):
         """Posterior-predictive category probabilities.
 
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with their firm and period columns (as in ``fit``).
+
         Returns
         -------
         list of ndarray
@@ -1003,7 +1162,7 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         """
         cov, f, p = self._rows(X)
         mu, sd = self._moments(cov, f, p)
-        proba = self._proba_internal(mu, sd, f * self.n_periods_ + p)
+        proba = self._proba_internal(mu, sd, self._cell(f, p))
         out = []
         for j, m in enumerate(self.n_categories_):
             pj = proba[:, j, :m]
@@ -1011,13 +1170,14 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         return out[0] if self._y_1d else out
 
     def counterfactual_predict(
-        self, X, firm=None, period=None, statistic=None, return_proba=False, y=None
+        self, X, *, firm=None, period=None, statistic=None, return_proba=False, y=None
     ):
         """Responses as if each row were observed at ``firm`` / ``period`` (the twin).
 
         Parameters
         ----------
-        X : array-like or DataFrame
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with their firm and period columns (as in ``fit``).
         firm, period : label or array-like of labels, default=None
             Target cell; None keeps the row's own firm (period).
         statistic : {"mean", "median", "mode"}, default=None
@@ -1042,15 +1202,22 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
             else:
                 mu0, sd0 = self._moments(cov, f, p)
                 codes = self._codes(self._check_y(y, reset=False))
-                node_w = self._node_posterior(mu0, sd0, f * self.n_periods_ + p, codes)
+                node_w = self._node_posterior(mu0, sd0, self._cell(f, p), codes)
         mu, sd = self._moments(cov, f2, p2)
-        proba = self._proba_internal(mu, sd, f2 * self.n_periods_ + p2, node_w)
+        proba = self._proba_internal(mu, sd, self._cell(f2, p2), node_w)
         if return_proba:
             return proba
         return self._shape_out(self._statistic(proba, statistic))
 
-    def complete(self, X, statistic=None):
+    def complete(self, X, *, statistic=None):
         """The whole twin tensor: answers of every row at every (firm, period).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with their firm and period columns (as in ``fit``).
+        statistic : {"mean", "median", "mode"}, default=None
+            Summary of the posterior predictive; None uses ``predict_statistic``.
 
         Returns
         -------
@@ -1063,12 +1230,21 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
                 kk = np.full_like(f, k)
                 tt = np.full_like(p, t)
                 mu, sd = self._moments(cov, kk, tt)
-                proba = self._proba_internal(mu, sd, kk * self.n_periods_ + tt)
+                proba = self._proba_internal(mu, sd, self._cell(kk, tt))
                 out[:, k, t] = self._statistic(proba, statistic)
         return out
 
-    def affinity(self, X, firm=None, period=None, return_std=False):
+    def affinity(self, X, *, firm=None, period=None, return_std=False):
         """Mean mu (and sd sqrt(nu)) of the brand affinity z, Eqs. (6)-(7).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with their firm and period columns (as in ``fit``).
+        firm, period : label or array-like of labels, default=None
+            Cell at which to evaluate; None keeps each row's own firm (period).
+        return_std : bool, default=False
+            Also return the standard deviation sqrt(nu).
 
         Returns
         -------
@@ -1084,6 +1260,13 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
     def posterior_affinity(self, X, y):
         """E and sd of z given x and the observed answers y (quadrature).
 
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with their firm and period columns (as in ``fit``).
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Observed answers, NaN where missing.
+
         Returns
         -------
         mean, sd : ndarray of shape (n_samples,)
@@ -1093,14 +1276,23 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         cov, f, p = self._rows(X)
         mu, sd = self._moments(cov, f, p)
         codes = self._codes(self._check_y(y, reset=False))
-        w = self._node_posterior(mu, sd, f * self.n_periods_ + p, codes)
+        w = self._node_posterior(mu, sd, self._cell(f, p), codes)
         nodes, _ = gauss_hermite(self.n_quadrature)
         zq = mu[:, None] + sd[:, None] * nodes[None, :]
         mean = (w * zq).sum(1)
         return mean, np.sqrt(np.maximum((w * zq**2).sum(1) - mean**2, 0.0))
 
-    def impute(self, X, y, statistic=None):
+    def impute(self, X, y, *, statistic=None):
         """Fill the NaN answers of y given the observed ones, via p(z | x, y_obs).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with their firm and period columns (as in ``fit``).
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Observed answers, NaN where missing.
+        statistic : {"mean", "median", "mode"}, default=None
+            Summary of the posterior predictive; None uses ``predict_statistic``.
 
         Returns
         -------
@@ -1110,36 +1302,112 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         y_arr = self._check_y(y, reset=False)
         codes = self._codes(y_arr)
         mu, sd = self._moments(cov, f, p)
-        cell = f * self.n_periods_ + p
+        cell = self._cell(f, p)
         node_w = self._node_posterior(mu, sd, cell, codes)
         filled = self._statistic(self._proba_internal(mu, sd, cell, node_w), statistic)
         out = np.where(np.isnan(y_arr), filled, y_arr)
         return self._shape_out(out)
 
-    def sample(self, X, n_draws=1, firm=None, period=None, random_state=None):
-        """Draws of the answers from the posterior predictive (plug-in globals).
+    def sample(self, X, y=None, *, n_draws=1, firm=None, period=None, random_state=None):
+        """Draws of the answers: from p(y | x), or given a row's observed answers.
+
+        Without ``y``, each draw is ``z ~ N(mu(x), nu(x))`` then an ordered-logit answer
+        per target (the posterior predictive p(y | x) at the row's cell, or at ``firm`` /
+        ``period``). With ``y``, the draws are **multiple imputations** of the NaN cells
+        of ``y`` conditional on the row's observed cells: ``z`` is drawn from its exact
+        posterior ``p(z | x, y_obs) ∝ N(z; mu, nu) prod_j P(y_j | z)`` (inverse-CDF sampling
+        on a 129-point grid over mu +/- 6 sd), then each missing answer from
+        ``P(y_j | z)``; observed cells are returned unchanged. Global latents are plugged in
+        at their posterior means, or cycle through ``n_posterior_samples`` draws from the
+        variational posterior when that is > 0 (which also propagates their uncertainty
+        into the imputations, as proper multiple imputation asks).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with their firm and period columns.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets), default=None
+            Observed answers, NaN where missing. None draws every answer from p(y | x).
+        n_draws : int, default=1
+            Number of draws (imputations).
+        firm, period : label, default=None
+            Cell at which to draw (None: each row's own); not allowed with ``y``.
+        random_state : int, RandomState or None, default=None
+            Seed of the draws.
 
         Returns
         -------
         ndarray of shape (n_draws, n_samples, n_targets) of labels
+            (n_draws, n_samples) for a single target.
         """
+        if y is not None and (firm is not None or period is not None):
+            raise ValueError(
+                "sample(X, y) imputes the missing answers at each row's own cell; "
+                "firm/period overrides need y=None"
+            )
         cov, f, p = self._rows(X)
         f = self._override(f, firm, self.firms_, "firm")
         p = self._override(p, period, self.periods_, "period")
         mu, sd = self._moments(cov, f, p)
-        cell = f * self.n_periods_ + p
+        cell = self._cell(f, p)
         rng = check_random_state(random_state)
-        alpha, lam, cut = self._global_draws()[0]
-        z = mu[None] + sd[None] * rng.normal(size=(n_draws, len(mu)))
-        eta = alpha[:, cell].T[None] + z[..., None] * lam[:, cell].T[None]
-        ystar = eta + rng.logistic(size=eta.shape)
-        codes = (ystar[..., None] > cut[None, None]).sum(-1)
+        n_draws = int(n_draws)
+        if n_draws < 1:
+            raise ValueError(f"n_draws must be a positive integer, got {n_draws}")
+        draws = self._global_draws()
+        n, J = len(mu), self.n_outputs_
+        codes = None
+        if y is not None:
+            codes = self._codes(self._check_y(y, reset=False))
+            if codes.shape[0] != n:
+                raise ValueError(f"X has {n} rows but y has {codes.shape[0]}")
+        out_codes = np.empty((n_draws, n, J), dtype=int)
+        for d in range(n_draws):
+            alpha, lam, cut = draws[d % len(draws)]
+            a, lm = alpha[:, cell].T, lam[:, cell].T  # (n, J)
+            if codes is None:
+                z = mu + sd * rng.normal(size=n)
+            else:
+                z = self._posterior_z_draw(mu, sd, a, lm, cut, codes, rng)
+            ystar = a + z[:, None] * lm + rng.logistic(size=(n, J))
+            out_codes[d] = (ystar[..., None] > cut[None]).sum(-1)
+        if codes is not None:
+            out_codes = np.where(codes[None] >= 0, codes[None], out_codes)
         lab = self._labels_internal()
-        out = lab[np.arange(self.n_outputs_)[None, None, :], codes]
+        out = lab[np.arange(J)[None, None, :], out_codes]
         return out[..., 0] if self._y_1d else out
+
+    def _posterior_z_draw(self, mu, sd, a, lm, cut, codes, rng, n_grid=129, chunk=4096):
+        """One draw of z per row from p(z | x, y_obs) by inverse CDF on a fine grid."""
+        from ._core import ordinal_log_prob_np
+
+        grid = np.linspace(-6.0, 6.0, n_grid)
+        step = grid[1] - grid[0]
+        out = np.empty(len(mu))
+        mask = codes >= 0
+        y = np.maximum(codes, 0)
+        for s in range(0, len(mu), chunk):
+            sl = slice(s, s + chunk)
+            zg = mu[sl, None] + sd[sl, None] * grid[None, :]  # (m, G)
+            eta = a[sl, None, :] + zg[:, :, None] * lm[sl, None, :]  # (m, G, J)
+            lp = ordinal_log_prob_np(eta, cut, np.broadcast_to(y[sl, None, :], eta.shape))
+            logw = (lp * mask[sl, None, :]).sum(-1) - 0.5 * grid[None, :] ** 2
+            w = np.exp(logw - logw.max(1, keepdims=True))
+            cdf = np.cumsum(w, axis=1)
+            cdf /= cdf[:, -1:]
+            u = rng.uniform(size=len(zg))
+            k = (cdf < u[:, None]).sum(1)  # bin of each draw, jittered within it
+            xi = grid[np.minimum(k, n_grid - 1)] + step * (rng.uniform(size=len(zg)) - 0.5)
+            out[sl] = mu[sl] + sd[sl] * xi
+        return out
 
     def transform(self, X):
         """Twin coordinates: E[z] of each row under every firm at its own period.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with their firm and period columns (as in ``fit``).
 
         Returns
         -------
@@ -1151,14 +1419,32 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         )
 
     def get_feature_names_out(self, input_features=None):
-        """``affinity_<firm>`` for each firm."""
+        """``affinity_<firm>`` for each firm.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Ignored (the output names depend on the fitted firms only).
+
+        Returns
+        -------
+        ndarray of str
+            One name per output column of ``transform``.
+        """
         check_is_fitted(self)
         return np.array([f"affinity_{k}" for k in self.firms_], dtype=object)
 
-    def twin_simplex(self, X, period=None):
+    def twin_simplex(self, X, *, period=None):
         """Softmax over firms of E[z] at ``period`` (default: first period), Figure 4.
 
         Raw cross-firm comparisons of z are identified only through the priors (spec 2.8).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with their firm and period columns (as in ``fit``).
+        period : label, default=None
+            Period at which every firm is evaluated (None: the first period).
 
         Returns
         -------
@@ -1198,6 +1484,7 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         X,
         features=None,
         deltas=_DELTAS,
+        *,
         firm=None,
         period=None,
         clip=False,
@@ -1211,10 +1498,12 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like or DataFrame
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with their firm and period columns (as in ``fit``).
         features : list of names or column positions, default=None
             Defaults to ``strategic_features`` or every covariate.
         deltas : array-like, default=-2..2 by 0.1
+            Shifts in the feature's raw units (the paper's grid by default).
         firm, period : label, default=None
             Cell at which to evaluate (None: each row's own).
         clip : bool, default=False
@@ -1248,7 +1537,7 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
                 big[:, v] = np.clip(big[:, v], self.feature_min_[v], self.feature_max_[v])
             mu, sd = self._moments(big, ff, pp)
             if output == "response":
-                proba = self._proba_internal(mu, sd, ff * self.n_periods_ + pp)
+                proba = self._proba_internal(mu, sd, self._cell(ff, pp))
                 vals = self._statistic(proba, "mean")[:, int(target)]
             else:
                 vals = mu
@@ -1258,13 +1547,40 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         return out
 
     def recommend_actions(
-        self, X, features=None, delta=1.0, firm=None, period=None, output="affinity", target=None
+        self,
+        X,
+        features=None,
+        delta=1.0,
+        *,
+        firm=None,
+        period=None,
+        output="affinity",
+        target=None,
     ):
         """The "path of least resistance": per customer, the lever that most raises z.
 
         The gain of feature v is ``E[z | x + delta_v e_v] - E[z | x]``. ``delta`` may be a
         dict ``{feature: delta}`` so that items coded "higher = worse" are improved by a
         negative shift (e.g. ``{"change_likelihood": -1}``).
+
+        The gains are computed for each respondent from the fitted network, so the
+        recommended lever differs between respondents wherever the model's effects do.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with their firm and period columns (as in ``fit``).
+        features : list of names or column positions, default=None
+            Candidate levers; defaults to the keys of a ``delta`` dict, then
+            ``strategic_features``, then every covariate.
+        delta : float or dict, default=1.0
+            Shift of every lever, or ``{feature: shift}`` per lever (raw units).
+        firm, period : label, default=None
+            Cell at which to evaluate (None: each row's own).
+        output : {"affinity", "response"}, default="affinity"
+            Gain in E[z], or in E[y_target] for ``output="response"``.
+        target : int, default=None
+            Target index for ``output="response"``.
 
         Returns
         -------
@@ -1283,7 +1599,9 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         gains = np.empty((len(base), len(pos)))
         for i, name in enumerate(names):
             d = delta.get(name, 1.0) if isinstance(delta, dict) else float(delta)
-            eff = self.driver_effects(X, [name], [d], firm, period, output=output, target=target)
+            eff = self.driver_effects(
+                X, [name], [d], firm=firm, period=period, output=output, target=target
+            )
             gains[:, i] = eff[:, 0, 0] - base
         valid = ~np.isnan(gains)
         best = np.where(valid.any(1), np.nanargmax(np.where(valid, gains, -np.inf), 1), -1)
@@ -1301,7 +1619,18 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         return frame
 
     def alpha_interval(self, level=0.95):
-        """Credible band of the baselines alpha_jkt (Figure 5), shape (2, J, K, T)."""
+        """Credible band of the baselines alpha_jkt (Figure 5).
+
+        Parameters
+        ----------
+        level : float, default=0.95
+            Credible level of the band.
+
+        Returns
+        -------
+        ndarray of shape (2, J, K, T)
+            Lower and upper bounds.
+        """
         check_is_fitted(self)
         zq = norm.ppf(0.5 + level / 2)
         vp = self.variational_params_
@@ -1309,8 +1638,21 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
             [vp["alpha_loc"] - zq * vp["alpha_scale"], vp["alpha_loc"] + zq * vp["alpha_scale"]]
         )
 
-    def loadings_interval(self, level=0.95, n_mc=500):
-        """Monte Carlo credible band of the loadings lambda_jkt (Figure 6), (2, J, K, T)."""
+    def loadings_interval(self, level=0.95, *, n_mc=500):
+        """Monte Carlo credible band of the loadings lambda_jkt (Figure 6).
+
+        Parameters
+        ----------
+        level : float, default=0.95
+            Credible level of the band.
+        n_mc : int, default=500
+            Draws from the variational posterior.
+
+        Returns
+        -------
+        ndarray of shape (2, J, K, T)
+            Lower and upper bounds.
+        """
         check_is_fitted(self)
         vp = self.variational_params_
         rng = np.random.default_rng(self.random_seed_)
@@ -1327,11 +1669,25 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         lam = np.einsum("sjl,sktl->sjkt", beta, phi)
         return np.quantile(lam, [0.5 - level / 2, 0.5 + level / 2], axis=0)
 
-    def neg_elbo(self, X, y, n_mc=20):
+    def neg_elbo(self, X, y, *, n_mc=20):
         """Average held-out negative ELBO per individual (Table 3 "loss").
 
         Local term averaged over ``n_mc`` draws of the globals, plus the global KL
         divided by the number of training rows.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with their firm and period columns (as in ``fit``).
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Observed answers, NaN where missing.
+        n_mc : int, default=20
+            Draws of the global latents.
+
+        Returns
+        -------
+        float
+            Negative ELBO per individual.
         """
         import jax
         import jax.numpy as jnp
@@ -1393,7 +1749,22 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         return float(-np.mean(ll) + float(kl) / self.n_train_samples_)
 
     def score(self, X, y, sample_weight=None):
-        """Mean over targets of R^2 of ``predict``, ignoring NaN cells."""
+        """Mean over targets of R^2 of ``predict``, ignoring NaN cells.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with their firm and period columns (as in ``fit``).
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Observed answers, NaN where missing.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows in each target's R^2.
+
+        Returns
+        -------
+        float
+            Mean R^2 over the targets with at least two observed answers.
+        """
         from sklearn.metrics import r2_score
 
         pred = np.asarray(self.predict(X), dtype=float)

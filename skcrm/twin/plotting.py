@@ -16,7 +16,7 @@ def _axes(ax, **kwargs):
     return ax
 
 
-def plot_driver_effects(curves, deltas, feature="feature", truth=None, ax=None, n_ice=30):
+def plot_driver_effects(curves, deltas, feature="feature", *, truth=None, ax=None, n_ice=30):
     """Partial dependence of affinity on a shifted item, with its spread across rows.
 
     Parameters
@@ -70,7 +70,7 @@ def plot_driver_effects(curves, deltas, feature="feature", truth=None, ax=None, 
     return ax
 
 
-def plot_twin_simplex(shares, firm, labels=None, ax=None):
+def plot_twin_simplex(shares, firm, *, labels=None, ax=None):
     """Barycentric scatter of the softmax twin coordinates over three firms (Figure 4).
 
     Parameters
@@ -107,7 +107,7 @@ def plot_twin_simplex(shares, firm, labels=None, ax=None):
     return ax
 
 
-def plot_baselines_and_loadings(estimator, target=0, level=0.95, axes=None):
+def plot_baselines_and_loadings(estimator, *, target=0, level=0.95, axes=None):
     """Baselines alpha_jkt and loadings lambda_jkt over periods, with bands (Figures 5-6).
 
     Parameters

@@ -8,6 +8,8 @@ so ``import skcrm`` stays light.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 
 import numpy as np
@@ -17,6 +19,7 @@ from ._messages import warn
 
 __all__ = [
     "as_dask_frame",
+    "dask_dispatch",
     "dask_map_method",
     "is_dask_frame",
     "partition_by_customer",
@@ -67,7 +70,9 @@ def as_dask_frame(X):
         if path.endswith(".parquet") or os.path.isdir(path):
             import dask.dataframe as dd
 
-            return dd.read_parquet(path)
+            # divisions from the Parquet statistics: a log written sorted by customer is
+            # then known to be partitioned by customer, with no shuffle
+            return dd.read_parquet(path, calculate_divisions=True)
         raise ValueError(
             f"X={path!r} is a path but not a Parquet file or folder; pass a DataFrame, a Dask "
             "DataFrame or a Parquet path"
@@ -98,6 +103,8 @@ def partition_by_customer(ddf, customer_col):
         if customer_col not in ddf.columns:
             ddf = ddf.assign(**{customer_col: ddf.index})
         return ddf
+    if customer_col not in ddf.columns and ddf.index.name == customer_col:
+        ddf = ddf.reset_index()
     if customer_col not in ddf.columns:
         raise ValueError(
             f"X has no column or index {customer_col!r}; it has {list(ddf.columns)} "
@@ -210,3 +217,43 @@ def reduce_partitions(parts, func, *args):
         else:
             total = total + r
     return total
+
+
+def dask_dispatch(per_customer: bool | str = False):
+    """Decorate a scoring method so that a Dask DataFrame input returns a Dask object.
+
+    The method then runs on every partition with the pickled fitted estimator; the pandas
+    path is unchanged. ``per_customer`` names the customer column attribute (True means
+    ``customer_col``) for methods whose answers use each customer's whole history.
+
+    Parameters
+    ----------
+    per_customer : bool or str, default=False
+        False for row-wise methods; True or the name of the estimator attribute that holds
+        the customer id column for per-customer methods.
+
+    Returns
+    -------
+    callable
+        The decorator.
+    """
+
+    def decorator(method):
+        signature = inspect.signature(method)
+
+        @functools.wraps(method)
+        def wrapper(self, X, *args, **kwargs):
+            if not is_dask_frame(X):
+                return method(self, X, *args, **kwargs)
+            bound = signature.bind(self, X, *args, **kwargs)
+            extra = {k: v for k, v in bound.arguments.items() if k not in ("self", "X")}
+            for name, param in signature.parameters.items():
+                if param.kind is param.VAR_KEYWORD and name in extra:
+                    extra.update(extra.pop(name))
+            attr = "customer_col" if per_customer is True else per_customer
+            customer_col = getattr(self, attr) if attr else None
+            return dask_map_method(self, method.__name__, X, customer_col=customer_col, **extra)
+
+        return wrapper
+
+    return decorator

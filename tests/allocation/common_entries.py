@@ -49,7 +49,12 @@ _FAILS = dict.fromkeys(
 ENTRIES = [
     Entry(
         estimator=RobustCampaignAllocator(
-            method="ellipsoidal", n_segments=3, n_scenarios=5, budget=120.0, random_state=0
+            method="ellipsoidal",
+            n_segments=3,
+            n_scenarios=5,
+            budget=120.0,
+            control=0,
+            random_state=0,
         ),
         data=_data,
         output_method="predict",

@@ -31,7 +31,7 @@ def random_instance(seed):
         "value_hat": scen.mean(0),
         "segment_sizes": N,
         "scenarios": scen,
-        "costs": c,
+        "action_costs": c,
         "budget": B,
         "capacities": C,
     }

@@ -23,7 +23,7 @@ def t1(**kw):
         ({"method": "expected_value"}, [100, 0], 7.0),
         ({"method": "interval"}, [0, 100], 5.0),
         ({"method": "worst_case"}, T1_WC, 37 / 6),
-        ({"method": "cvar", "alpha": 0.5}, T1_WC, 37 / 6),
+        ({"method": "cvar", "tail_fraction": 0.5}, T1_WC, 37 / 6),
         ({"method": "max_regret"}, [175 / 3, 125 / 3], 35 / 12),
         ({"method": "budgeted", "gamma": 0}, [100, 0], 7.0),
         ({"method": "budgeted", "gamma": 0.5}, T1_WC, 5.75),
@@ -88,9 +88,9 @@ SURROGATE_OBJECTIVES = [
     ({"method": "interval"}, 4659.6707),
     ({"method": "max_regret"}, 358.4972),
     ({"method": "worst_case"}, 5181.7548),
-    ({"method": "cvar", "alpha": 0.10}, 5280.5836),
+    ({"method": "cvar", "tail_fraction": 0.10}, 5280.5836),
     *[
-        ({"method": "cvar", "alpha": a}, v)
+        ({"method": "cvar", "tail_fraction": a}, v)
         for a, v in [
             (0.02, 5181.7548),
             (0.05, 5219.7145),

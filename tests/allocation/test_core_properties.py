@@ -24,7 +24,7 @@ ROBUST_CASES = [
     {"method": "budgeted", "gamma": 1},
     {"method": "budgeted", "gamma": 3},
     {"method": "worst_case"},
-    {"method": "cvar", "alpha": 0.1},
+    {"method": "cvar", "tail_fraction": 0.1},
     {"method": "max_regret"},
     {"method": "dnorm", "dnorm_d": 1, "dnorm_matrix": "identity", "theta": 0.01},
     {"method": "dnorm", "dnorm_d": 2, "dnorm_matrix": "inv_sqrt_cov", "theta": 1.0},
@@ -39,7 +39,7 @@ def _score_data(inst, kw, res):
         "linear": inst["value_hat"].ravel(),
         "scen": inst["scenarios"].reshape(S, KM),
         "weights": np.full(S, 1 / S),
-        "alpha": kw.get("alpha", 0.05),
+        "alpha": kw.get("tail_fraction", 0.05),
         "theta": kw.get("theta", 0.0),
         "factor": covariance_factor(scenarios=inst["scenarios"]),
         "delta": (inst["value_hat"] - inst["scenarios"].min(0)).ravel(),
@@ -113,12 +113,12 @@ def test_expected_value_with_scenario_mean_is_nominal(inst):
 def test_cvar_alpha_one_is_expected_value_and_alpha_one_over_s_is_worst_case(inst):
     S = inst["scenarios"].shape[0]
     np.testing.assert_allclose(
-        _obj(inst, method="cvar", alpha=1.0).objective,
+        _obj(inst, method="cvar", tail_fraction=1.0).objective,
         _obj(inst, method="expected_value").objective,
         rtol=1e-7,
     )
     np.testing.assert_allclose(
-        _obj(inst, method="cvar", alpha=1.0 / S).objective,
+        _obj(inst, method="cvar", tail_fraction=1.0 / S).objective,
         _obj(inst, method="worst_case").objective,
         rtol=1e-7,
         atol=1e-6,
@@ -139,13 +139,16 @@ def test_ellipsoidal_beyond_unconstrained_ratio_allocates_nothing():
 
 
 def test_cvar_objective_is_non_decreasing_in_alpha(inst):
-    vals = [_obj(inst, method="cvar", alpha=a).objective for a in (0.02, 0.05, 0.1, 0.3, 0.6, 1.0)]
+    vals = [
+        _obj(inst, method="cvar", tail_fraction=a).objective
+        for a in (0.02, 0.05, 0.1, 0.3, 0.6, 1.0)
+    ]
     assert all(b >= a - 1e-6 * abs(a) for a, b in zip(vals, vals[1:], strict=False))
 
 
 def _check_feasible(res, inst, exact):
     eta = res.allocation
-    N, c, B, C = inst["segment_sizes"], inst["costs"], inst["budget"], inst["capacities"]
+    N, c, B, C = inst["segment_sizes"], inst["action_costs"], inst["budget"], inst["capacities"]
     tol = 0.0 if exact else 1e-9
     assert np.all(eta >= 0)
     assert np.all(eta.sum(axis=1) <= N * (1 + tol))
@@ -158,7 +161,7 @@ def _check_feasible(res, inst, exact):
 
 ALL_METHODS = [
     {"method": "nominal"}, {"method": "expected_value"}, {"method": "interval"},
-    {"method": "worst_case"}, {"method": "cvar", "alpha": 0.2}, {"method": "max_regret"},
+    {"method": "worst_case"}, {"method": "cvar", "tail_fraction": 0.2}, {"method": "max_regret"},
     {"method": "ellipsoidal", "theta": 1.0}, {"method": "budgeted", "gamma": 2},
     {"method": "dnorm", "dnorm_d": 2, "theta": 0.01},
     {"method": "mean_variance", "risk_aversion": 1e-4},
@@ -180,7 +183,7 @@ def test_every_method_and_integer_mode_satisfies_every_constraint(seed, integer)
             warnings.simplefilter("ignore", UserWarning)
             res = solve_allocation(**inst, integer=integer, **kw)
         _check_feasible(res, inst, exact=bool(integer))
-        c, Bm = inst["costs"], inst["campaign_budgets"]
+        c, Bm = inst["action_costs"], inst["campaign_budgets"]
         assert np.all((c * res.allocation).sum(axis=0) <= Bm * (1 + (0 if integer else 1e-9)))
         assert np.all(res.allocation <= inst["max_cell"] * (1 + (0 if integer else 1e-9)))
 
@@ -204,7 +207,9 @@ def test_all_negative_lifts_or_zero_budget_allocate_nothing(kw):
 @pytest.mark.parametrize("seed", range(5))
 def test_floor_repair_is_bounded_by_milp_which_is_bounded_by_continuous(method, seed):
     inst = random_instance(200 + seed)
-    kw = {"alpha": 0.2} if method == "cvar" else {"gamma": 2} if method == "budgeted" else {}
+    kw = (
+        {"tail_fraction": 0.2} if method == "cvar" else {"gamma": 2} if method == "budgeted" else {}
+    )
     cont = solve_allocation(**inst, method=method, **kw).objective
     floor = solve_allocation(**inst, method=method, integer="floor", **kw).objective
     milp = solve_allocation(**inst, method=method, integer=True, **kw).objective
@@ -272,7 +277,7 @@ def test_inaccurate_solution_warns_with_advice():
     "kw",
     [
         {"method": "ellipsoidal", "theta": 0.5},
-        {"method": "cvar", "alpha": 0.2},
+        {"method": "cvar", "tail_fraction": 0.2},
         {"method": "budgeted", "gamma": 2},
         {"method": "dnorm", "dnorm_d": 2, "theta": 0.01},
         {"method": "mean_variance", "risk_aversion": 1e-4},

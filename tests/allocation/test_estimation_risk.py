@@ -15,6 +15,7 @@ def _true_values(method_kw, R=40, base=0):
         d = make_er8_data(random_state=base + r)
         X = np.column_stack([d.X, d.segment])
         est = RobustCampaignAllocator(
+            control=0,
             uplift_model="segment_means", segmentation="column", segment_col=X.shape[1] - 1,
             uncertainty="bootstrap", n_scenarios=50, segment_sizes=np.full(8, 10000),
             budget=30000, random_state=base + r + 777, **method_kw,
@@ -43,7 +44,7 @@ def test_two_model_bootstrap_fit_on_30000_rows_takes_under_30_seconds():
         10000, [[0.1, 0.2, 0.15], [0.2, 0.2, 0.3], [0.05, 0.1, 0.3]], random_state=0
     )
     t0 = time.perf_counter()
-    RobustCampaignAllocator(n_segments=6, n_scenarios=50, budget=5000.0, random_state=0).fit(
-        d.X, np.column_stack([d.y, d.treatment])
-    )
+    RobustCampaignAllocator(
+        n_segments=6, n_scenarios=50, budget=5000.0, control=0, random_state=0
+    ).fit(d.X, np.column_stack([d.y, d.treatment]))
     assert time.perf_counter() - t0 < 30

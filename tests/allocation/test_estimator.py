@@ -38,14 +38,14 @@ def _er8_est(**kw):
         "uplift_model": "segment_means", "segmentation": "column", "segment_col": 4,
         "segment_sizes": np.full(8, 10000), "budget": 30000, "random_state": 0,
     }  # fmt: skip
-    return RobustCampaignAllocator(**(base | kw))
+    return RobustCampaignAllocator(control=0, **(base | kw))
 
 
 @pytest.fixture(scope="module")
 def fitted(data):
     d, Y = data
     # a flexible response model: segment-specific rates are not linear in the features
-    return RobustCampaignAllocator(
+    return RobustCampaignAllocator(control=0,
         n_segments=3, n_scenarios=10, budget=500.0, base_estimator=KNeighborsClassifier(60),
         random_state=0,
     ).fit(d.X, Y)  # fmt: skip
@@ -59,7 +59,7 @@ def test_fit_returns_self_and_attributes_have_documented_shapes(data, fitted):
     assert fitted.lift_cov_.shape == (K * M, K * M)
     assert fitted.value_scenarios_.shape == (S, K, M)
     assert fitted.segment_sizes_.shape == (K,)
-    assert fitted.treatments_.tolist() == [1, 2] and fitted.control_label_ == 0
+    assert fitted.actions_.tolist() == [1, 2] and fitted.control_ == 0
     assert fitted.n_features_in_ == 4
     assert fitted.budget_used_ <= 500.0 * (1 + 1e-9)
     for name in ("expected_profit_", "worst_case_profit_", "robust_objective_", "profit_sd_"):
@@ -90,7 +90,7 @@ def test_predict_counts_match_integer_allocation_on_the_population(er8):
     est = _er8_est(method="interval", integer=True, segment_sizes=None).fit(X, Y)
     pred, seg = est.predict(X), est.predict_segment(X)
     for k in range(8):
-        for m, lab in enumerate(est.treatments_):
+        for m, lab in enumerate(est.actions_):
             assert np.sum((seg == k) & (pred == lab)) == est.allocation_[k, m]
 
 
@@ -106,7 +106,7 @@ def test_estimator_reproduces_the_paper_nominal_allocation():
             ys += [1] * ones + [0] * (n - ones)
             ts += [a] * n
     X = np.array(rows, dtype=float)[:, None]
-    est = RobustCampaignAllocator(
+    est = RobustCampaignAllocator(control=0,
         method="nominal", uplift_model="segment_means", segmentation="column", segment_col=0,
         segment_sizes=PAPER_LPG["TABLE1_CLUSTER_SIZES"], budget=60000, nominal_estimate="point",
         random_state=0,
@@ -143,7 +143,9 @@ def test_score_mean_is_the_plug_in_held_out_value(er8):
 
 def test_grid_search_tunes_theta_with_packed_target(data):
     d, Y = data
-    est = RobustCampaignAllocator(n_segments=3, n_scenarios=5, budget=300.0, random_state=0)
+    est = RobustCampaignAllocator(
+        control=0, n_segments=3, n_scenarios=5, budget=300.0, random_state=0
+    )
     gs = GridSearchCV(est, {"theta": [0, 1, 2]}, cv=3).fit(d.X, Y)
     assert np.all(np.isfinite(gs.cv_results_["mean_test_score"]))
     assert gs.best_params_["theta"] in (0, 1, 2)
@@ -153,7 +155,9 @@ def test_metadata_routing_passes_treatment_to_fit_and_score(data):
     d, _ = data
     with sklearn.config_context(enable_metadata_routing=True):
         est = (
-            RobustCampaignAllocator(n_segments=3, n_scenarios=5, budget=300.0, random_state=0)
+            RobustCampaignAllocator(
+                control=0, n_segments=3, n_scenarios=5, budget=300.0, random_state=0
+            )
             .set_fit_request(treatment=True)
             .set_score_request(treatment=True)
         )
@@ -168,7 +172,7 @@ def test_metadata_routing_through_a_pipeline_fits(data):
     d, _ = data
     with sklearn.config_context(enable_metadata_routing=True):
         est = RobustCampaignAllocator(
-            n_segments=3, n_scenarios=5, budget=300.0, random_state=0
+            control=0, n_segments=3, n_scenarios=5, budget=300.0, random_state=0
         ).set_fit_request(treatment=True)
         pipe = make_pipeline(StandardScaler(), est).fit(d.X, d.y, treatment=d.treatment)
     assert pipe[-1].allocation_.shape == (3, 2)
@@ -176,7 +180,7 @@ def test_metadata_routing_through_a_pipeline_fits(data):
 
 def test_treatment_dummy_and_custom_clusterer_fit(data):
     d, Y = data
-    est = RobustCampaignAllocator(
+    est = RobustCampaignAllocator(control=0,
         method="cvar", uplift_model="treatment_dummy",
         segmentation=KMeans(3, n_init=3, random_state=0),
         uncertainty="subsample_means", n_scenarios=20, budget=300.0, random_state=0,
@@ -211,7 +215,9 @@ def test_pickle_and_joblib_round_trip_give_identical_predictions(tmp_path, data,
 
 def test_methods_before_fit_raise_not_fitted(data):
     d, Y = data
-    est = RobustCampaignAllocator()
+    est = RobustCampaignAllocator(
+        control=0,
+    )
     for call in (lambda: est.predict(d.X), lambda: est.score(d.X, Y), lambda: est.allocate(d.X)):
         with pytest.raises(NotFittedError):
             call()
@@ -220,8 +226,8 @@ def test_methods_before_fit_raise_not_fitted(data):
 def test_missing_control_arm_is_a_clear_error(data):
     d, _ = data
     rows = d.treatment > 0
-    with pytest.raises(ValueError, match="no control arm: no row has control_label=0"):
-        RobustCampaignAllocator(budget=10.0).fit(
+    with pytest.raises(ValueError, match=r"control=0 is not one of the arms \[1, 2\]"):
+        RobustCampaignAllocator(control=0, budget=10.0).fit(
             d.X[rows], np.column_stack([d.y, d.treatment])[rows]
         )
 
@@ -238,7 +244,7 @@ def test_sparse_segment_arm_cell_is_a_clear_error(er8):
     ("kw", "match"),
     [
         ({"budget": -1.0}, "budget"),
-        ({"costs": -1.0}, "costs must be finite and >= 0"),
+        ({"action_costs": -1.0}, "action_costs must be finite and >= 0"),
         ({"revenue": -1.0}, "revenue must be finite and >= 0"),
         ({"theta": -1.0}, "theta"),
         ({"segment_sizes": np.ones(3)}, "segment_sizes must have one entry per segment"),
@@ -275,7 +281,9 @@ def test_unseen_treatment_label_in_score_is_rejected(er8):
     est = _er8_est(method="nominal").fit(X, Y)
     Y2 = Y.copy()
     Y2[0, 1] = 7
-    with pytest.raises(ValueError, match=r"treatment labels \[7\] were not seen in fit"):
+    with pytest.raises(
+        ValueError, match=r"treatment has label\(s\) \[7\] not in actions \[0, 1, 2\]"
+    ):
         est.score(X, Y2)
 
 
@@ -319,7 +327,7 @@ def test_policy_packed_target_with_propensity_columns_is_accepted(er8):
 
 def test_min_segment_size_merges_small_kmeans_segments(data):
     d, Y = data
-    est = RobustCampaignAllocator(
+    est = RobustCampaignAllocator(control=0,
         method="nominal", segmentation="kmeans_features", n_segments=8, min_segment_size=1000,
         uncertainty="normal", budget=300.0, random_state=0,
     ).fit(d.X, Y)  # fmt: skip
@@ -345,12 +353,12 @@ def test_allocation_scorer_matches_score_and_tunes_gamma(er8):
 
     d, X, Y = er8
     est = _er8_est(
-        method="budgeted", score_metric="quantile", score_alpha=0.1, n_score_scenarios=60
+        method="budgeted", score_metric="quantile", score_tail_fraction=0.1, n_score_scenarios=60
     )
     est.fit(X, Y)
-    scorer = make_allocation_scorer("quantile", alpha=0.1, n_scenarios=60)
+    scorer = make_allocation_scorer("quantile", tail_fraction=0.1, n_scenarios=60)
     assert scorer(est, X, Y) == pytest.approx(est.score(X, Y), rel=1e-12)
-    scoring = make_allocation_scorer("cvar", alpha=0.2, n_scenarios=40)
+    scoring = make_allocation_scorer("cvar", tail_fraction=0.2, n_scenarios=40)
     gs = GridSearchCV(
         _er8_est(method="budgeted"), {"gamma": [0.0, 2.0, 16.0]}, cv=2, scoring=scoring
     )
@@ -373,6 +381,6 @@ def test_dataframe_input_with_named_segment_column(er8):
 def test_parallel_bootstrap_refits_equal_sequential(data):
     d, Y = data
     kw = {"n_segments": 3, "n_scenarios": 4, "budget": 300.0, "random_state": 0}
-    seq = RobustCampaignAllocator(**kw).fit(d.X[:900], Y[:900])
-    par = RobustCampaignAllocator(n_jobs=2, **kw).fit(d.X[:900], Y[:900])
+    seq = RobustCampaignAllocator(control=0, **kw).fit(d.X[:900], Y[:900])
+    par = RobustCampaignAllocator(control=0, n_jobs=2, **kw).fit(d.X[:900], Y[:900])
     np.testing.assert_allclose(par.lift_scenarios_, seq.lift_scenarios_, rtol=1e-12)

@@ -15,7 +15,7 @@ MODELS = {
     "Interval": {"method": "interval"},
     "MaxRegret": {"method": "max_regret"},
     "WorstScen": {"method": "worst_case"},
-    "CVaR10": {"method": "cvar", "alpha": 0.10},
+    "CVaR10": {"method": "cvar", "tail_fraction": 0.10},
     "Ell20": {"method": "ellipsoidal", "theta": 20},
     "Ell150": {"method": "ellipsoidal", "theta": 150},
     "Ell300": {"method": "ellipsoidal", "theta": 300},

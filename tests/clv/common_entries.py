@@ -1,7 +1,13 @@
 """AttributeBGNBD in the shared harness: the classic RFM form runs sklearn's checks; the
 long transaction-log form runs clone, determinism, numpy-only state and pickle checks."""
 
-from skcrm.clv import AttributeBGNBD, calibration_holdout_split, rfm_summary
+from skcrm.clv import (
+    AttributeBGNBD,
+    GammaGammaSpend,
+    ParetoNBD,
+    calibration_holdout_split,
+    rfm_summary,
+)
 from skcrm.datasets import make_attribute_bgnbd_data
 from tests._registry import Entry, FitData
 
@@ -74,5 +80,51 @@ ENTRIES = [
         output_method="predict",
         check_estimator=False,
         id="AttributeBGNBD-long",
+    ),
+]
+
+
+def _spend_data():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 8, 200).astype(float)
+    m = rng.gamma(6.0, 1.0 / rng.gamma(4.0, 1.0 / 15.0, 200)) + 0.1
+    return FitData(np.column_stack([x, m]))
+
+
+_SPEND_REASON = (
+    "sklearn's generated X is not a valid spend table: it needs exactly 2 columns "
+    "(frequency >= 0, mean spend >= 0) and at least 2 rows with frequency > 0, which the "
+    "estimator checks and rejects with a ValueError"
+)
+_SPEND_FAILS = {
+    k: _SPEND_REASON
+    for k in _FAILS
+    if k
+    not in [
+        "check_estimators_fit_returns_self",
+        "check_estimators_overwrite_params",
+        "check_fit_check_is_fitted",
+        "check_fit_idempotent",
+        "check_n_features_in",
+        "check_readonly_memmap_input",
+        "check_sample_weights_not_an_array",
+        "check_sample_weights_not_overwritten",
+    ]
+}
+
+ENTRIES += [
+    Entry(
+        estimator=ParetoNBD(),
+        data=_rfm_data,
+        output_method="predict",
+        expected_failed_checks=_FAILS,
+    ),
+    Entry(
+        estimator=GammaGammaSpend(),
+        data=_spend_data,
+        output_method="predict",
+        expected_failed_checks=_SPEND_FAILS,
     ),
 ]

@@ -69,9 +69,9 @@ def test_bgnbd_mode_reproduces_the_published_cdnow_fit(bgnbd):
 
 
 def test_bgnbd_mode_predictions_match_fhl(bgnbd, summary):
-    assert bgnbd.probability_alive(summary)[0] == pytest.approx(0.726609, rel=1e-5)
+    assert bgnbd.probability_alive(summary).iloc[0] == pytest.approx(0.726609, rel=1e-5)
     ey = bgnbd.conditional_expected_transactions(summary, 39.0)
-    assert ey[0] == pytest.approx(1.225911, rel=1e-5)
+    assert ey.iloc[0] == pytest.approx(1.225911, rel=1e-5)
     assert ey.sum() == pytest.approx(1653.42, abs=0.1)
     np.testing.assert_allclose(
         bgnbd.expected_transactions([39.0, 78.0]), [1.195016, 1.857972], rtol=1e-5
@@ -105,14 +105,14 @@ def test_paper_mode_on_cdnow_and_its_indexing_erratum(paper_mode, summary):
     for name, value in expected.items():
         assert paper_mode.params_[name] == pytest.approx(value, rel=1e-3)
     assert paper_mode.log_likelihood_ == pytest.approx(-9582.1388, abs=0.01)
-    assert paper_mode.probability_alive(summary)[0] == pytest.approx(0.706083, rel=1e-5)
+    assert paper_mode.probability_alive(summary).iloc[0] == pytest.approx(0.706083, rel=1e-5)
     # a customer without repeat purchases may have left right after the first one
-    assert paper_mode.probability_alive(summary)[2] == pytest.approx(0.390, abs=1e-3)
+    assert paper_mode.probability_alive(summary).iloc[2] == pytest.approx(0.390, abs=1e-3)
     exact = paper_mode.conditional_expected_transactions(summary, 39.0)
     printed = clone(paper_mode).set_params(posterior_indexing="paper").fit(summary)
     printed_e = printed.conditional_expected_transactions(summary, 39.0)
-    assert exact[0] == pytest.approx(1.262231, rel=1e-5)
-    assert printed_e[0] == pytest.approx(1.086717, rel=1e-5)
+    assert exact.iloc[0] == pytest.approx(1.262231, rel=1e-5)
+    assert printed_e.iloc[0] == pytest.approx(1.086717, rel=1e-5)
     assert exact.sum() == pytest.approx(1576.0, abs=0.5)
     assert printed_e.sum() == pytest.approx(1381.0, abs=0.5)
 

@@ -37,3 +37,8 @@ def test_rejects_bad_parameters():
         garbled_threshold_propensity([0.1], cap=1.5)
     with pytest.raises(ValueError, match="risk"):
         garbled_threshold_propensity([np.nan])
+
+
+def test_design_parameters_are_keyword_only():
+    with pytest.raises(TypeError):
+        garbled_threshold_propensity([0.1], 0.0068)

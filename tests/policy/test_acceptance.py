@@ -19,6 +19,7 @@ def _fast_mu():
 
 def _learn(d, outcome, n_train, **params):
     params.setdefault("random_state", 0)
+    params.setdefault("control", 0)
     return DRPolicyClassifier(**params).fit(
         d.X[:n_train],
         outcome[:n_train],
@@ -73,7 +74,7 @@ def test_c9_bootstrap_thompson_sampling_shares():
     P = bts.predict_proba(d.X)
     np.testing.assert_allclose(P.sum(axis=1), 1.0, atol=1e-12)
     assert P.min() >= 0.05 - 1e-12
-    assert np.mean(bts.classes_[np.argmax(P, axis=1)] == det.predict(d.X)) >= 0.80
+    assert np.mean(bts.actions_[np.argmax(P, axis=1)] == det.predict(d.X)) >= 0.80
     # some rows are uncertain: the bootstrap policies disagree on them
     assert np.any((P[:, 1] > 0.1) & (P[:, 1] < 0.9))
 

@@ -10,7 +10,8 @@ from skcrm.policy import (
     pack_policy_target,
     unpack_policy_target,
 )
-from skcrm.policy._core import bootstrap_ci, normal_ci
+from skcrm.policy._core import bootstrap_ci
+from skcrm.utils import normal_ci
 
 # Hand-built 5-row, K = 3 example (one arm with propensity 0.1).
 MU = np.array([[1, 2, 3], [0, 1, 0], [2, 2, 2], [5, 4, 3], [1, 0, 1]], dtype=float)
@@ -128,5 +129,5 @@ def test_pack_rejects_string_treatment_and_bad_lengths():
         pack_policy_target([1.0, 2.0], [0, 1, 1])
     with pytest.raises(ValueError, match="propensity must have shape"):
         pack_policy_target([1.0, 2.0], [0, 1], [0.5])
-    with pytest.raises(ValueError, match="packed policy target must be 2-D"):
+    with pytest.raises(ValueError, match="packed target must be 2-D"):
         unpack_policy_target([1.0, 2.0])

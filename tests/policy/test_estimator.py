@@ -77,12 +77,18 @@ def test_packed_target_gives_identical_scores(k2, fitted_k2):
     )
 
 
-def test_observed_arm_propensity_equals_full_matrix(k2, fitted_k2):
-    p_obs = k2.propensity[np.arange(2000), k2.treatment]
-    pol = DRPolicyClassifier(random_state=0).fit(
-        k2.X, k2.y_long, treatment=k2.treatment, propensity=p_obs
+def test_treated_arm_propensity_vector_equals_full_matrix(k2, fitted_k2):
+    # the contract (issue 11): a per-row vector with two arms is P(T = the non-control arm),
+    # the EconML/causalml habit (it used to be read as the received arm's probability)
+    p_treated = k2.propensity[:, 1]
+    pol = DRPolicyClassifier(control=0, random_state=0).fit(
+        k2.X, k2.y_long, treatment=k2.treatment, propensity=p_treated
     )
     np.testing.assert_array_equal(pol.dr_scores_, fitted_k2.dr_scores_)
+    with pytest.raises(ValueError, match="control must be named"):
+        DRPolicyClassifier(random_state=0).fit(
+            k2.X, k2.y_long, treatment=k2.treatment, propensity=p_treated
+        )
 
 
 def test_string_labels_and_dataframe_match_integer_coding(k2, fitted_k2):
@@ -126,7 +132,7 @@ def test_same_seed_same_scores_different_seed_different_folds(k2, fitted_k2):
 
 
 def test_clone_keeps_parameters():
-    est = DRPolicyClassifier(n_folds=4, action_costs=[0.0, 1.0], random_state=3)
+    est = DRPolicyClassifier(cv=4, action_costs=[0.0, 1.0], random_state=3)
     assert clone(est).get_params() == est.get_params()
 
 
@@ -139,14 +145,16 @@ def test_arm_without_rows_raises_naming_it(k2):
 
 def test_propensity_column_without_arm_raises(k2):
     P = np.column_stack([k2.propensity * 0.9, np.full(2000, 0.1)])
-    with pytest.raises(ValueError, match="propensity has 3 columns"):
+    with pytest.raises(ValueError, match=r"propensity must have shape \(n, K\)"):
         DRPolicyClassifier().fit(k2.X, k2.y_long, treatment=k2.treatment, propensity=P)
 
 
 def test_small_propensities_are_clipped_with_warning(k2):
-    p = k2.propensity[np.arange(2000), k2.treatment].copy()
-    p[:3] = 1e-5
-    with pytest.warns(UserWarning, match="3 propensities below min_propensity"):
+    p = k2.propensity.copy()
+    rows = np.arange(3)
+    p[rows, k2.treatment[:3]] = 1e-5
+    p[rows, 1 - k2.treatment[:3]] = 1 - 1e-5
+    with pytest.warns(UserWarning, match="3 propensity values of the received arm are below"):
         pol = DRPolicyClassifier(random_state=0).fit(
             k2.X, k2.y_long, treatment=k2.treatment, propensity=p
         )
@@ -162,12 +170,14 @@ def test_propensity_rows_not_summing_to_one_raise(k2):
 
 @pytest.mark.parametrize("bad", [0.0, 1.5, -0.2])
 def test_propensity_outside_unit_interval_raises(k2, bad):
-    with pytest.raises(ValueError, match=r"propensity must lie in \(0, 1\]"):
-        DRPolicyClassifier().fit(k2.X, k2.y_long, treatment=k2.treatment, propensity=bad)
+    with pytest.raises(
+        ValueError, match=r"propensity (must hold probabilities|gives probability 0)"
+    ):
+        DRPolicyClassifier(control=0).fit(k2.X, k2.y_long, treatment=k2.treatment, propensity=bad)
 
 
 def test_single_arm_raises(k2):
-    with pytest.raises(ValueError, match="single arm"):
+    with pytest.raises(ValueError, match=r"1 arm\(s\) \[0\]; at least 2 are needed"):
         DRPolicyClassifier().fit(k2.X, k2.y_long, treatment=np.zeros(2000), propensity=1.0)
 
 
@@ -179,7 +189,7 @@ def test_nan_outcome_raises(k2):
 
 
 def test_mismatched_lengths_raise(k2):
-    with pytest.raises(ValueError, match="treatment must be 1-D with one label per row"):
+    with pytest.raises(ValueError, match="treatment has 1999 rows but X has 2000"):
         DRPolicyClassifier().fit(k2.X, k2.y_long, treatment=k2.treatment[:-1], propensity=0.5)
     with pytest.raises(ValueError, match="y has 1999 rows but X has 2000"):
         DRPolicyClassifier().fit(k2.X, k2.y_long[:-1], treatment=k2.treatment, propensity=0.5)
@@ -191,7 +201,7 @@ def test_missing_treatment_raises(k2):
 
 
 def test_unknown_action_in_score_raises(k2, fitted_k2):
-    with pytest.raises(ValueError, match="treatment label 5 is not an action"):
+    with pytest.raises(ValueError, match=r"label\(s\) \[5\] that are not arms"):
         fitted_k2.score(
             k2.X, k2.y_long, treatment=np.where(k2.treatment == 1, 5, 0), propensity=0.5
         )
@@ -213,7 +223,7 @@ def test_k4_ovo_predicts_every_row_with_valid_labels(k4):
 
 
 def test_decision_function_and_predict_value_shapes(k4):
-    pol = _fit(k4)
+    pol = _fit(k4, control=0)
     values = pol.decision_function(k4.X[:10])
     assert values.shape == (10, 4)
     np.testing.assert_allclose(pol.predict_value(k4.X[:10]), values[:, 1:] - values[:, :1])

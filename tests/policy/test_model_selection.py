@@ -25,6 +25,7 @@ def _grid():
         HistGradientBoostingRegressor(max_iter=30, random_state=0),
         policy_model=PolicyTreeClassifier(),
         score_baseline="control",
+        control=0,
         random_state=0,
     )
     return GridSearchCV(est, {"policy_model__max_depth": [1, 2, 3]}, cv=3)

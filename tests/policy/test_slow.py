@@ -10,13 +10,15 @@ from sklearn.tree import DecisionTreeClassifier
 
 from skcrm.datasets import make_surrogate_targeting
 from skcrm.policy import DRPolicyClassifier, PolicyTreeClassifier
-from skcrm.policy._core import bootstrap_ci, normal_ci
+from skcrm.policy._core import bootstrap_ci
+from skcrm.utils import normal_ci
 
 pytestmark = pytest.mark.slow
 N_MC = 200_000
 
 
 def _learn(d, outcome, n_train, **params):
+    params.setdefault("control", 0)  # evaluate's gain needs the control named
     return DRPolicyClassifier(**params).fit(
         d.X[:n_train],
         outcome[:n_train],

@@ -253,5 +253,87 @@ def test_unknown_horizon_at_predict(hist):
 def test_treatment_of_wrong_length_in_support_check(hist):
     df, y = hist
     si = SurrogateIndexTransformer(LinearRegression()).fit(df, y)
-    with pytest.raises(ValueError, match="treatment must have shape"):
-        si.support_check(df, treatment=np.zeros(3))
+    with pytest.raises(ValueError, match="treatment has 3 rows"):
+        si.support_check(df, treatment=np.zeros(3, dtype=int))
+
+
+def test_support_check_warning_points_at_the_callers_line(hist):
+    df, y = hist
+    si = SurrogateIndexTransformer(LinearRegression(), covariate_cols=["x0", "x1"]).fit(df, y)
+    exp = df.copy()
+    exp["s1"] -= 10.0
+    with pytest.warns(UserWarning, match="arm 'all'") as rec:
+        si.support_check(exp)
+    assert rec[0].filename == __file__
+
+
+def test_support_check_refuses_a_continuous_treatment(hist):
+    df, y = hist
+    si = SurrogateIndexTransformer(LinearRegression()).fit(df, y)
+    dose = np.random.default_rng(0).uniform(size=len(df))
+    with pytest.raises(ValueError, match="treatment looks continuous"):
+        si.support_check(df, treatment=dose)
+
+
+def test_reordered_dataframe_columns_give_the_same_index(hist):
+    df, y = hist
+    si = SurrogateIndexTransformer(LinearRegression(), covariate_cols=["x0", "x1"]).fit(df, y)
+    shuffled = df[["s3", "x1", "s1", "x0", "s2"]]
+    np.testing.assert_allclose(si.transform(shuffled), si.transform(df), atol=1e-12)
+
+
+def test_permuted_history_gives_the_same_linear_index(hist):
+    df, y = hist
+    perm = np.random.default_rng(3).permutation(len(df))
+    a = SurrogateIndexTransformer(LinearRegression()).fit(df, y).transform(df)
+    b = SurrogateIndexTransformer(LinearRegression()).fit(df.iloc[perm], y[perm]).transform(df)
+    np.testing.assert_allclose(a, b, atol=1e-10)
+
+
+# ------------------------------------------------------------------ bootstrap of the index
+def test_bootstrap_replicates_are_seeded_and_parallel_safe(hist):
+    df, y = hist
+    kw = {"covariate_cols": ["x0", "x1"], "n_bootstrap": 20, "random_state": 0}
+    a = SurrogateIndexTransformer(LinearRegression(), **kw).fit(df, y)
+    b = SurrogateIndexTransformer(LinearRegression(), n_jobs=2, **kw).fit(df, y)
+    da, db = a.predict_bootstrap(df), b.predict_bootstrap(df)
+    assert da.shape == (len(df), 20)
+    np.testing.assert_array_equal(da, db)
+    # replicates differ from one another and scatter around the full-data index
+    assert np.all(da.std(axis=1) > 0)
+    assert np.abs(da.mean(axis=1) - a.predict(df)).max() < 0.5
+
+
+def test_bootstrap_replicate_is_ols_on_a_resample(hist):
+    df, y = hist
+    si = SurrogateIndexTransformer(LinearRegression(), n_bootstrap=3, random_state=0).fit(df, y)
+    X = df.to_numpy()
+    for est in si.bootstrap_estimators_["surrogate_index"]:
+        # OLS on some resample: the normal equations hold with the resample's weights,
+        # and the fit is not the full-data one
+        assert not np.allclose(est.coef_, si.estimator_.coef_)
+    # each bootstrap coefficient is within a few standard errors of the full-data one
+    resid = y - si.predict(df)
+    se = np.sqrt(np.diag(np.linalg.inv(np.cov(X.T) * len(X)))) * resid.std()
+    coefs = np.array([e.coef_ for e in si.bootstrap_estimators_["surrogate_index"]])
+    assert np.all(np.abs(coefs - si.estimator_.coef_) < 5 * se)
+
+
+def test_bootstrap_progress_only_when_verbose(hist, capsys):
+    df, y = hist
+    SurrogateIndexTransformer(LinearRegression(), n_bootstrap=5, random_state=0).fit(df, y)
+    quiet = capsys.readouterr()
+    assert quiet.out == "" and quiet.err == ""
+    SurrogateIndexTransformer(LinearRegression(), n_bootstrap=5, verbose=1, random_state=0).fit(
+        df, y
+    )
+    loud = capsys.readouterr()
+    assert loud.out == ""
+    assert "bootstrap of the surrogate index" in loud.err
+
+
+def test_predict_bootstrap_needs_n_bootstrap(hist):
+    df, y = hist
+    si = SurrogateIndexTransformer(LinearRegression()).fit(df, y)
+    with pytest.raises(ValueError, match="fit with n_bootstrap > 0"):
+        si.predict_bootstrap(df)

@@ -97,10 +97,38 @@ def test_pack_unpack_round_trip():
     S = np.arange(6.0).reshape(3, 2)
     a = np.array([0, 1, 1])
     P = np.array([[0.6, 0.4], [0.5, 0.5], [0.1, 0.9]])
-    S2, a2, p2 = unpack_surrogate_target(pack_surrogate_target(S, a, P))
+    S2, a2, p2 = unpack_surrogate_target(pack_surrogate_target(S, a, P), n_surrogates=2)
     np.testing.assert_array_equal(S2, S)
     np.testing.assert_array_equal(a2, a)
-    np.testing.assert_array_equal(p2, [0.6, 0.5, 0.9])
+    np.testing.assert_array_equal(p2, P)
+
+
+def test_packed_propensity_forms_are_stored_as_the_sorted_matrix():
+    # issue 11: every form means one thing; a DataFrame is matched by label, and the
+    # EconML P(T=1|X) vector (with control) is the probability of arm 1, not of the
+    # received arm
+    S = np.arange(6.0).reshape(3, 2)
+    a = np.array([0, 1, 1])
+    P = np.array([[0.6, 0.4], [0.5, 0.5], [0.1, 0.9]])
+    ref = pack_surrogate_target(S, a, P)
+    frame = pd.DataFrame({1: P[:, 1], 0: P[:, 0]})
+    np.testing.assert_array_equal(pack_surrogate_target(S, a, frame), ref)
+    np.testing.assert_allclose(pack_surrogate_target(S, a, P[:, 1], control=0), ref, atol=1e-15)
+    with pytest.raises(ValueError, match="control must be"):
+        pack_surrogate_target(S, a, P[:, 1])
+
+
+def test_learner_reads_the_econml_vector_with_control(sim):
+    d, si = sim
+    kw = {"surrogates": d.S, "treatment": d.treatment}
+    ref = SurrogatePolicyLearner(si, BestArmByIPW()).fit(d.X, propensity=d.propensity, **kw)
+    vec = SurrogatePolicyLearner(si, BestArmByIPW(), control=0).fit(
+        d.X, propensity=d.propensity[:, 1], **kw
+    )
+    assert vec.policy_.best_ == ref.policy_.best_
+    np.testing.assert_array_equal(vec.predict(d.X), ref.predict(d.X))
+    with pytest.raises(ValueError, match="control must be named"):
+        SurrogatePolicyLearner(si, BestArmByIPW()).fit(d.X, propensity=d.propensity[:, 1], **kw)
 
 
 def test_dataframes_are_concatenated_by_name(sim):
@@ -161,3 +189,13 @@ def test_missing_inputs_are_named(sim):
         learner.fit(d.X, surrogates=d.S, treatment=d.treatment)
     with pytest.raises(ValueError, match="rows"):
         learner.fit(d.X, surrogates=d.S[:10], treatment=d.treatment, propensity=d.propensity)
+
+
+def test_an_arm_absent_from_the_rows_keeps_its_propensity_column():
+    # a fold without arm 2: the DataFrame still names it, the packed matrix keeps 3 columns
+    S = np.zeros((4, 1))
+    a = np.array([0, 1, 0, 1])
+    frame = pd.DataFrame({2: [0.2] * 4, 0: [0.5] * 4, 1: [0.3] * 4})
+    packed = pack_surrogate_target(S, a, frame)
+    _, _, P = unpack_surrogate_target(packed, n_surrogates=1)
+    np.testing.assert_allclose(P, [[0.5, 0.3, 0.2]] * 4)

@@ -79,6 +79,7 @@ def test_learner_tunes_the_policy_in_grid_search(c3_runs):
             DRPolicyClassifier(
                 policy_model=DecisionTreeClassifier(min_samples_leaf=50, random_state=0),
                 score_baseline="control",
+                control=0,  # the contract: a gain over control needs the control named
                 random_state=0,
             ),
         ),

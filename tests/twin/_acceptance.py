@@ -10,8 +10,8 @@ from sklearn.model_selection import train_test_split
 from skcrm.datasets import make_digital_twin_survey
 from skcrm.twin import DigitalTwinRegressor
 
-QUICK = {"n_per_cell": 200, "max_epochs": 100}
-STANDARD = {"n_per_cell": 500, "max_epochs": 200}
+QUICK = {"n_per_cell": 200, "max_iter": 100}
+STANDARD = {"n_per_cell": 500, "max_iter": 200}
 MODELS = {
     1: {"customer_encoder": "linear", "firm_encoder": "linear"},
     2: {"customer_encoder": "none", "firm_encoder": "mlp"},
@@ -43,16 +43,16 @@ class Survey:
         self.period_te = X["period"].to_numpy()[te]
 
 
-def make_model(kpi, max_epochs, model=4, **kwargs):
+def make_model(kpi, max_iter, model=4, **kwargs):
     params = {
         "firm_col": "firm",
-        "period_col": "period",
+        "time_col": "period",
         "kpi": kpi,
         "hidden_layer_sizes": (32,),
         "weight_decay": 0.5,
         "early_stopping": True,
         "n_iter_no_change": 15,
-        "max_epochs": max_epochs,
+        "max_iter": max_iter,
         "learning_rate": 3e-3,
         "batch_size": 256,
         "random_state": 0,
@@ -62,14 +62,14 @@ def make_model(kpi, max_epochs, model=4, **kwargs):
     return DigitalTwinRegressor(**params)
 
 
-def fit_model(survey, max_epochs, model=4, **kwargs):
+def fit_model(survey, max_iter, model=4, **kwargs):
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return make_model(survey.kpi, max_epochs, model, **kwargs).fit(survey.X_tr, survey.y_tr)
+        return make_model(survey.kpi, max_iter, model, **kwargs).fit(survey.X_tr, survey.y_tr)
 
 
 def mae(pred, y):

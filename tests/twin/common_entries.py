@@ -19,7 +19,7 @@ ENTRIES = [
     Entry(
         estimator=DigitalTwinRegressor(
             hidden_layer_sizes=(8,),
-            max_epochs=2,
+            max_iter=2,
             early_stopping=False,
             batch_size=64,
             random_state=0,

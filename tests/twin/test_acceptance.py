@@ -28,7 +28,7 @@ from tests.twin._acceptance import (
     recommend_agreement,
 )
 
-EPOCHS = STANDARD["max_epochs"]
+EPOCHS = STANDARD["max_iter"]
 
 
 @pytest.fixture(scope="module")

@@ -100,3 +100,54 @@ def test_generator_imports_no_jax():
         check=True,
     ).stdout
     assert out.strip() == "False"
+
+
+@pytest.mark.parametrize("second_factor", [False, True])
+def test_generator_shapes_of_the_benchmark(second_factor):
+    # 2 plain targets + 3 "feeling" targets (the 5-target survey); the generator
+    # indexed the feeling targets as 4.. before and failed here with an IndexError.
+    X, y, kpi, truth = make_digital_twin_survey(
+        n_per_cell=400,
+        n_periods=6,
+        n_categories=(11, 5),
+        missing_y_rate=0.35,
+        second_factor=second_factor,
+        random_state=0,
+    )
+    assert y.shape == (400 * 18, 5) and np.isnan(y).mean() == pytest.approx(0.35, abs=0.01)
+    assert truth.target_names[2:] == ["feeling_firm0", "feeling_firm1", "feeling_firm2"]
+    # the oracle's probabilities match the empirical answer frequencies of a cell
+    rows = (X["firm"].to_numpy() == 0) & (X["period"].to_numpy() == 0)
+    probs = truth.true_probs(truth.F[rows], 0, 0)
+    for j in range(5):
+        obs = ~np.isnan(y[rows, j])
+        M = len(truth.cut[j]) + 1
+        freq = np.bincount(y[rows, j][obs].astype(int), minlength=M) / obs.sum()
+        np.testing.assert_allclose(freq, probs[j][obs].mean(0), atol=0.06)
+
+
+def test_second_factor_decouples_the_plain_targets():
+    kw = {"n_per_cell": 300, "missing_x_rate": 0.0, "random_state": 0}
+    _, y1, _, t1 = make_digital_twin_survey(**kw)
+    _, y2, _, t2 = make_digital_twin_survey(second_factor=True, **kw)
+    # LTR vs own-firm feeling: strongly related under one latent, much less under two
+    r1 = np.corrcoef(y1[:, 0], t1.z)[0, 1]
+    r2 = np.corrcoef(y2[:, 0], t2.z)[0, 1]
+    assert r1 > 0.5 and r2 < r1 - 0.3
+
+
+def test_heterogeneous_levers_have_known_gains():
+    X, _, _, truth = make_digital_twin_survey(
+        n_per_cell=200, drivers="heterogeneous", missing_x_rate=0.0, random_state=0
+    )
+    levers = {"speed_sat": 1.0, "reliability_sat": 1.0, "value_sat": 1.0}
+    gains = truth.lever_gains(truth.F, X["firm"], levers)
+    F = truth.F.assign(value_sat=truth.F["value_sat"] + 1.0)
+    np.testing.assert_allclose(
+        gains["value_sat"],
+        truth.true_affinity(F, X["firm"]) - truth.true_affinity(truth.F, X["firm"]),
+    )
+    share = gains.idxmax(axis=1).value_counts(normalize=True)
+    assert len(share) == 3 and share.max() < 0.45
+    with pytest.raises(ValueError, match="drivers"):
+        make_digital_twin_survey(n_per_cell=2, drivers="linear")

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 def tiny(kpi, **kwargs):
     """A few epochs with the acceptance configuration's network: the shapes match, so the
     compiled training step is shared by most tests of this file."""
-    params = {"max_epochs": 3, "early_stopping": False}
+    params = {"max_iter": 3, "early_stopping": False}
     params.update(kwargs)
     return make_model(kpi, **params)
 
@@ -207,7 +207,7 @@ def test_grid_search_cv3(scoring):
 
     s = Survey(50)  # N = 600, rows in random order so that every fold sees every cell
     grid = GridSearchCV(
-        tiny(s.kpi, max_epochs=5),
+        tiny(s.kpi, max_iter=5),
         {"hidden_layer_sizes": [(8,), (16,)], "n_firm_factors": [1, 2]},
         cv=3,
         scoring=scoring,
@@ -232,7 +232,7 @@ def test_single_target_gives_1d_predictions(small_survey):
 
 def test_integer_column_positions_and_numpy_input(small_survey):
     s = small_survey
-    est = tiny(s.kpi, firm_col=0, period_col=1)
+    est = tiny(s.kpi, firm_col=0, time_col=1)
     est.fit(s.X_tr.to_numpy(), s.y_tr)
     assert est.predict(s.X_te.to_numpy()).shape == s.y_te.shape
     assert not hasattr(est, "feature_names_in_")
@@ -318,12 +318,15 @@ def test_non_integral_targets_raise(small_survey):
         tiny(s.kpi).fit(s.X_tr, s.y_tr + 0.5)
 
 
-def test_unseen_firm_or_period_at_predict_raises(small_fit, small_survey):
+def test_unseen_firm_or_period_at_predict_warns_and_pools(small_fit, small_survey):
+    # A row's own unseen label (a CV fold holding a firm out) is predicted at the pooled
+    # cell with a warning; asking for an unseen firm explicitly is still an error.
     X = small_survey.X_te.iloc[:3]
-    with pytest.raises(ValueError, match="unseen firm"):
-        small_fit.predict(X.assign(firm=7))
-    with pytest.raises(ValueError, match="unseen period"):
-        small_fit.predict(X.assign(period=9))
+    with pytest.warns(UserWarning, match=r"firm label\(s\) \['7'\] not seen in fit"):
+        pred = small_fit.predict(X.assign(firm=7))
+    assert np.isfinite(pred).all()
+    with pytest.warns(UserWarning, match="period label"):
+        assert np.isfinite(small_fit.predict(X.assign(period=9))).all()
     with pytest.raises(ValueError, match="unseen firm"):
         small_fit.counterfactual_predict(X, firm=5)
 
@@ -372,12 +375,12 @@ def test_verbose_progress_prints_epochs(small_survey, capsys):
     s = small_survey
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        tiny(s.kpi, verbose=2, max_epochs=2).fit(s.X_tr, s.y_tr)
+        tiny(s.kpi, verbose=2, max_iter=2).fit(s.X_tr, s.y_tr)
     assert "epoch 2: loss=" in capsys.readouterr().out
 
 
 def test_early_stopping_restores_best_validation_loss(small_survey):
-    est = tiny(small_survey.kpi, early_stopping=True, max_epochs=30, n_iter_no_change=2)
+    est = tiny(small_survey.kpi, early_stopping=True, max_iter=30, n_iter_no_change=2)
     est.fit(small_survey.X_tr, small_survey.y_tr)
     assert est.best_validation_loss_ == pytest.approx(min(est.validation_loss_curve_), abs=1e-4)
     assert len(est.validation_loss_curve_) == est.n_iter_
@@ -400,8 +403,8 @@ def test_zero_sample_weight_rows_do_not_influence_the_fit(small_survey):
     y_noise = s.y_tr.copy()
     y_noise[: len(y_noise) // 2] = 0  # garbage answers, then weighted out
     w = np.r_[np.zeros(len(y_noise) // 2), np.ones(len(y_noise) - len(y_noise) // 2)]
-    weighted = tiny(s.kpi, max_epochs=10).fit(s.X_tr, y_noise, sample_weight=w)
-    plain = tiny(s.kpi, max_epochs=10).fit(s.X_tr, y_noise)
+    weighted = tiny(s.kpi, max_iter=10).fit(s.X_tr, y_noise, sample_weight=w)
+    plain = tiny(s.kpi, max_iter=10).fit(s.X_tr, y_noise)
     clean = s.y_te.mean()
     assert abs(weighted.predict(s.X_te).mean() - clean) < abs(plain.predict(s.X_te).mean() - clean)
 

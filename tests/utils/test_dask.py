@@ -7,6 +7,7 @@ from sklearn.linear_model import LinearRegression
 
 from skcrm.utils._dask import (
     as_dask_frame,
+    dask_dispatch,
     dask_map_method,
     is_dask_frame,
     partition_by_customer,
@@ -97,3 +98,30 @@ def test_reduce_partitions_sums_tuples_on_a_local_cluster():
         total, arr = reduce_partitions(ddf.to_delayed(), part_sums, 2.0)
     assert total == pytest.approx(2.0 * log["v"].sum(), rel=1e-12)
     np.testing.assert_allclose(arr, [len(log), (log["v"] ** 2).sum()], rtol=1e-12)
+
+
+class _Scorer:
+    customer_col = "cid"
+
+    @dask_dispatch(per_customer=True)
+    def total(self, X, scale=1.0):
+        return (scale * X.groupby("cid", sort=False)["v"].sum()).rename("total")
+
+    @dask_dispatch()
+    def double(self, X):
+        return 2 * X["v"].to_numpy()
+
+
+def test_dask_dispatch_keeps_the_pandas_path_and_returns_dask_for_dask():
+    log = _log()
+    scorer = _Scorer()
+    pandas_total = scorer.total(log, 3.0)
+    got = scorer.total(dd.from_pandas(log.set_index("cid").sort_index(), npartitions=3), 3.0)
+    assert type(got).__module__.startswith("dask")
+    pd.testing.assert_series_equal(
+        got.compute().sort_index(), pandas_total.sort_index(), check_names=False
+    )
+    rows = scorer.double(dd.from_pandas(log, npartitions=2)).compute()
+    pd.testing.assert_series_equal(
+        rows.sort_index(), (2 * log["v"]).sort_index(), check_names=False
+    )

@@ -1,0 +1,101 @@
+"""Out-of-core fits and scoring on Dask equal the in-memory results (issue: scale out)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skcrm.clv import AttributeBGNBD
+from skcrm.datasets import load_cdnow, make_attribute_bgnbd_data
+
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+
+COEF = {"first": -0.2, "attr": 0.3, "cont": -0.3, "attr->attr": 0.25, "attr:drift": -0.05}
+
+
+def _model(**kw):
+    return AttributeBGNBD(
+        attribute_cols=["attr", "cont"],
+        dynamic_cols=["attr"],
+        dynamic_terms=[("attr", "attr"), ("drift", "attr")],
+        first_transaction_effect=True,
+        observation_end=60.0,
+        **kw,
+    )
+
+
+@pytest.fixture(scope="module")
+def log():
+    tx, _ = make_attribute_bgnbd_data(
+        1500, coef=COEF, dynamic_cols=["attr"], observation_end=52.0, random_state=9
+    )
+    return tx
+
+
+@pytest.fixture(scope="module")
+def client():
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as c,
+    ):
+        yield c
+
+
+def _assert_same_fit(a, b, rtol=1e-6):
+    np.testing.assert_allclose(b.params_, a.params_, rtol=rtol)
+    np.testing.assert_allclose(b.coef_, a.coef_, rtol=rtol, atol=1e-8)
+    np.testing.assert_allclose(b.standard_errors_, a.standard_errors_, rtol=1e-4)
+    assert b.log_likelihood_ == pytest.approx(a.log_likelihood_, rel=1e-10)
+    assert b.n_customers_ == a.n_customers_ and b.n_transactions_ == a.n_transactions_
+    assert b.mean_repeat_q_ == pytest.approx(a.mean_repeat_q_, rel=1e-8)
+
+
+def test_evolving_coefficients_fit_on_a_cluster_equals_the_in_memory_fit(log, client):
+    ref = _model().fit(log)
+    parts = dd.from_pandas(log.set_index("customer_id").sort_index(), npartitions=4)
+    fitted = _model().fit(parts)
+    _assert_same_fit(ref, fitted)
+    assert fitted.converged_
+
+
+def test_unpartitioned_log_is_repartitioned_by_customer_with_a_warning(log, client):
+    ref = _model().fit(log)
+    shuffled = dd.from_pandas(log.sample(frac=1.0, random_state=0), npartitions=3, sort=False)
+    with pytest.warns(UserWarning, match="not partitioned by customer"):
+        fitted = _model().fit(shuffled)
+    _assert_same_fit(ref, fitted)
+
+
+def test_parquet_path_of_the_cdnow_log_equals_the_in_memory_bgnbd(tmp_path, client):
+    cdnow = load_cdnow("sample")[["customer_id", "date"]]
+    ref = AttributeBGNBD(observation_end="1997-09-30", drop_after_observation_end=True)
+    with pytest.warns(UserWarning):
+        ref.fit(cdnow)
+    path = tmp_path / "cdnow.parquet"
+    cdnow.set_index("customer_id").sort_index().to_parquet(path)
+    fitted = AttributeBGNBD(observation_end="1997-09-30", drop_after_observation_end=True)
+    fitted.fit(str(path))
+    np.testing.assert_allclose(fitted.params_, ref.params_, rtol=1e-6)
+    assert fitted.log_likelihood_ == pytest.approx(ref.log_likelihood_, rel=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("method", "kwargs"),
+    [
+        ("probability_alive", {}),
+        ("conditional_expected_transactions", {"t": 10.0}),
+        ("predict", {}),
+    ],
+)
+def test_scoring_a_dask_log_equals_pandas(log, method, kwargs):
+    model = _model().fit(log)
+    want = getattr(model, method)(log, **kwargs)
+    ddf = dd.from_pandas(log.set_index("customer_id").sort_index(), npartitions=3)
+    got = getattr(model, method)(ddf, **kwargs)
+    assert type(got).__module__.startswith("dask")
+    got = got.compute()
+    pd.testing.assert_series_equal(
+        got.sort_index(), want.sort_index(), check_names=False, rtol=1e-12
+    )
