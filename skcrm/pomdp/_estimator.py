@@ -178,6 +178,12 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
     state_order_ : ndarray (K,)
         Permutation applied to the EM's states to sort them (state 0 = weakest).
     log_likelihood_, n_iter_, converged_ : float, int, bool
+        Log-likelihood of the fitted model, iterations and convergence of the best
+        restart.
+    log_likelihood_history_ : ndarray
+        Objective per iteration (EM: one column per restart) or per restart (MLE).
+    n_actions_, n_outcomes_ : int
+        Number of actions A and outcome levels L.
     n_params_, aic_, bic_ : int, float, float
         Free parameters and information criteria (n = observed outcomes).
     alpha_vectors_, alpha_actions_ : ndarray (m, K), (m,)
@@ -205,6 +211,12 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         are in ``pattern_solutions_``. ``transmat_``, ``emissionprob_`` and the solver
         attributes describe the reference customer (covariates at their training mean),
         used where no customer is given (``X=None``) and by ``simulate``.
+    pattern_solutions_ : list of dict
+        Parametric models with covariates: the solved POMDP of each covariate pattern.
+    action_feature_matrix_ : ndarray (A, d_a)
+        Parametric models: the action features, one row per action of ``actions_``.
+    covariate_mean_ : ndarray (d_z,)
+        Parametric models: training mean of the covariates (the reference customer).
 
     References
     ----------
