@@ -5,7 +5,7 @@ Robust campaign allocation on the paper-like surrogate
 Lo, Pachamanova & Gulpinar allocate 60,000 e-mails (men's or women's merchandise) to nine
 customer clusters whose lifts are uncertain. This example solves the nominal LP, the
 interval and worst-case-scenario models and the ellipsoidal SOCP on the shipped surrogate
-scenarios (spec 7.3), compares their out-of-sample value (the analogue of the paper's
+scenarios, compares their out-of-sample value (the analogue of the paper's
 Table 2) and draws the allocations and the price-of-robustness path.
 """
 

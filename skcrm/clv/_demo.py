@@ -105,7 +105,7 @@ def run(report, quick=False):
             np.mean(np.abs(model.conditional_expected_transactions(cal, length) - hold))
         )
     frame["MAE per customer"] = pd.Series(mae)
-    # future attributes simulated: each customer's own past baskets, resampled (spec 3.6)
+    # future attributes simulated: each customer's own past baskets, resampled
     n_paths = 50 if quick else 200
     attr.set_params(future_attributes="bootstrap", n_future_sims=n_paths, random_state=0)
     mc = attr.conditional_expected_transactions(cal, length)

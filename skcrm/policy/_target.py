@@ -2,7 +2,7 @@
 
 With metadata routing off, ``GridSearchCV``/``cross_validate`` slice ``y`` for both ``fit``
 and ``score`` but pass extra keyword arguments to ``fit`` only. Packing the treatment and
-the design propensities into ``y`` makes them reach the scorer too (spec 002, 5.2).
+the design propensities into ``y`` makes them reach the scorer too.
 
 This is the one implementation of the packed layout in skcrm (policy, and any estimator
 that wants its targets to survive ``GridSearchCV`` without metadata routing). The packed

@@ -1,4 +1,4 @@
-"""Treatment effects on the imputed long-term outcome (spec 2.4; eqs. 16, 19-20)."""
+"""Treatment effects on the imputed long-term outcome (eqs. 16, 19-20)."""
 
 from __future__ import annotations
 

@@ -132,7 +132,7 @@ def figure3_study(
         Policy learner (``None``: ``DRPolicyClassifier(random_state=random_state)``).
     failure_modes : bool or dict, default=True
         Also run the surrogacy and comparability violations (linear index, no latent
-        historical treatment, as spec 6.4 recommends) with the bias bound of eq. 31; a dict
+        historical treatment, as recommended) with the bias bound of eq. 31; a dict
         ``{name: simulator keywords}`` chooses them (see :func:`failure_table`).
     test_size : float, default=0.2
     alpha : float, default=0.05
