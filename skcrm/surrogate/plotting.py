@@ -64,9 +64,9 @@ def plot_figure3(results, axes=None):
     ax.set(
         title="(b) index policies vs status quo",
         xlabel="months of surrogates",
-        ylabel="gain per unit",
+        ylabel="gain per customer",
     )
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="lower center")
 
     ax = axes[2]
     pol = results["policies"]
@@ -118,13 +118,17 @@ def plot_failure_modes(table, ax=None):
     bound = np.where(applies, table["bias_bound_eq31"], 0.0)
     axes[0].bar(pos + 0.2, bound, 0.4, label="bound (eq. 31; surrogacy only)", alpha=0.6)
     axes[0].set_xticks(pos, labels, rotation=25, ha="right", fontsize=7)
-    axes[0].set(title="ATE bias and the Athey et al. bound")
-    axes[0].legend(fontsize=7)
+    axes[0].set(
+        title="ATE bias and the Athey et al. bound", ylabel="long-term outcome per customer"
+    )
+    axes[0].margins(y=0.3)
+    axes[0].legend(fontsize=7, ncol=2, loc="upper center")
     axes[1].bar(pos - 0.2, table["si_policy_true_gain"], 0.4, label="SI policy")
     axes[1].bar(pos + 0.2, table["oracle_gain"], 0.4, label="oracle", alpha=0.6)
     axes[1].axhline(0, color="grey", lw=1)
     axes[1].set_xticks(pos, labels, rotation=25, ha="right", fontsize=7)
-    axes[1].set(title="true gain over the status quo")
-    axes[1].legend(fontsize=7)
+    axes[1].set(title="true gain over the status quo", ylabel="gain per customer")
+    axes[1].margins(y=0.3)
+    axes[1].legend(fontsize=7, ncol=2, loc="upper center")
     fig.tight_layout()
     return fig

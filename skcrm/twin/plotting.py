@@ -96,7 +96,14 @@ def plot_twin_simplex(shares, firm, *, labels=None, ax=None):
     firm = np.asarray(firm)
     for i, k in enumerate(np.unique(firm)):
         sel = firm == k
-        ax.scatter(xy[sel, 0], xy[sel, 1], s=4, alpha=0.4, color=f"C{i}", label=f"customers of {k}")
+        ax.scatter(
+            xy[sel, 0],
+            xy[sel, 1],
+            s=4,
+            alpha=0.4,
+            color=f"C{i}",
+            label=f"customers of {_firm_label(k)}",
+        )
     ax.plot(*np.vstack([corners, corners[:1]]).T, "k-", lw=0.8)
     labels = labels or ["firm 0", "firm 1", "firm 2"]
     for (x, y), lab in zip(corners, labels, strict=True):
@@ -107,7 +114,12 @@ def plot_twin_simplex(shares, firm, *, labels=None, ax=None):
     return ax
 
 
-def plot_baselines_and_loadings(estimator, *, target=0, level=0.95, axes=None):
+def _firm_label(k):
+    """``firm 0`` for a numeric firm code, the name itself otherwise."""
+    return f"firm {k}" if isinstance(k, (int, np.integer, float, np.floating)) else str(k)
+
+
+def plot_baselines_and_loadings(estimator, *, target=0, level=0.95, axes=None, target_name=None):
     """Baselines alpha_jkt and loadings lambda_jkt over periods, with bands (Figures 5-6).
 
     Parameters
@@ -116,6 +128,8 @@ def plot_baselines_and_loadings(estimator, *, target=0, level=0.95, axes=None):
     target : int, default=0
     level : float, default=0.95
     axes : pair of matplotlib Axes, optional
+    target_name : str, optional
+        Name of the target in the titles (``target <index>`` by default).
 
     Returns
     -------
@@ -130,14 +144,17 @@ def plot_baselines_and_loadings(estimator, *, target=0, level=0.95, axes=None):
     l_lo, l_hi = estimator.loadings_interval(level)
     for k, name in enumerate(estimator.firms_):
         c = f"C{k}"
-        axes[0].plot(t, estimator.alpha_[target, k], color=c, label=f"firm {name}")
+        axes[0].plot(t, estimator.alpha_[target, k], color=c, label=_firm_label(name))
         axes[0].fill_between(t, a_lo[target, k], a_hi[target, k], color=c, alpha=0.2)
-        axes[1].plot(t, estimator.loadings_[target, k], color=c, label=f"firm {name}")
+        axes[1].plot(t, estimator.loadings_[target, k], color=c, label=_firm_label(name))
         axes[1].fill_between(t, l_lo[target, k], l_hi[target, k], color=c, alpha=0.2)
-    axes[0].set_title(f"baseline alpha (target {target})")
-    axes[1].set_title(f"loading lambda (target {target})")
+    name = target_name or f"target {target}"
+    axes[0].set_title(f"{name}: baseline (alpha) by period")
+    axes[1].set_title(f"{name}: loading (lambda) by period")
+    axes[0].set_ylabel("baseline alpha (answer scale)")
+    axes[1].set_ylabel("loading lambda on affinity")
     for ax in axes:
         ax.set_xticks(t, [str(p) for p in estimator.periods_])
         ax.set_xlabel("period")
-    axes[0].legend(fontsize=8)
+    axes[0].legend(fontsize=8, ncol=len(estimator.firms_), loc="best")
     return axes
