@@ -18,7 +18,7 @@ def _interval(ax, x, est, se, color, label=None, marker="o"):
 
 
 def plot_figure3(results, axes=None):
-    """Four panels in the layout of the paper's Fig. 3, from :func:`figure3_study` output.
+    """Four panels in the layout of the paper's Fig. 3, from ``figure3_study`` output.
 
     (a) ATE from the surrogate index built with 1..6 months of surrogates vs the ATE on the
     realised long-term outcome; (b) DR gain over the status quo of the policy learned on each

@@ -22,7 +22,7 @@ def plot_driver_effects(curves, deltas, feature="feature", *, truth=None, ax=Non
     Parameters
     ----------
     curves : ndarray of shape (n_samples, n_deltas)
-        One row of :meth:`DigitalTwinRegressor.driver_effects` for one feature.
+        One row of :meth:`~skcrm.twin.DigitalTwinRegressor.driver_effects` for one feature.
     deltas : array-like of shape (n_deltas,)
     feature : str
         Axis label.
@@ -76,7 +76,7 @@ def plot_twin_simplex(shares, firm, *, labels=None, ax=None):
     Parameters
     ----------
     shares : ndarray of shape (n_samples, 3)
-        :meth:`DigitalTwinRegressor.twin_simplex`.
+        :meth:`~skcrm.twin.DigitalTwinRegressor.twin_simplex`.
     firm : array-like of shape (n_samples,)
         Each respondent's own firm (colours).
     labels : list of str, optional
