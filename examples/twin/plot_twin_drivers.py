@@ -50,5 +50,5 @@ for ax, feature in zip(axes, ["speed_sat", "change_likelihood"], strict=True):
 # them; then the per-period baselines and loadings of the first question (Figures 5-6).
 fig, ax = plt.subplots(figsize=(4.5, 4))
 plot_twin_simplex(est.twin_simplex(X), X["firm"], ax=ax)
-plot_baselines_and_loadings(est, target=0, target_name="Likelihood to recommend (LTR)")
+plot_baselines_and_loadings(est, target=0, target_name="LTR")
 plt.show()

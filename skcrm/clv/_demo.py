@@ -133,6 +133,7 @@ def run(report, quick=False):
     unit = "week" if step == 1 else f"{step} weeks"
     axes[1].set_title(f"per {unit}, holdout")
     axes[1].set_ylabel(f"repeat transactions per {unit}")
+    axes[1].legend(frameon=False, loc="lower left")  # the actual series peaks top right
     report.figure(fig, "clv_cdnow_tracking", "Holdout tracking of repeat transactions on CDNOW")
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
@@ -145,9 +146,10 @@ def run(report, quick=False):
         ax=axes[1],
     )
     plot_probability_alive_matrix(bg, T=39.0, ax=axes[2])
-    axes[0].set_title("calibration counts")
-    axes[1].set_title("holdout by calibration frequency")
-    axes[2].set_title("P(alive), T = 39 weeks")
+    axes[0].set_title("customers by repeat purchases, weeks 1-39")
+    axes[1].set_title("holdout purchases by calibration frequency")
+    axes[2].set_title("P(alive) of a customer 39 weeks old")
+    axes[2].set_ylabel("weeks from first to last purchase")
     report.figure(fig, "clv_cdnow_fit", "BG/NBD fit checks and P(alive) on CDNOW")
 
     weekly = annual_to_weekly(0.10)

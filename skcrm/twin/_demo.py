@@ -140,7 +140,5 @@ def run(report, quick=False):
         "the first quarter (cross-firm z levels are identified only through the priors)",
     )
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
-    plot_baselines_and_loadings(
-        est, target=0, axes=axes, target_name="Likelihood to recommend (LTR)"
-    )
+    plot_baselines_and_loadings(est, target=0, axes=axes, target_name="LTR")
     report.figure(fig, "twin_alpha_loadings", "Figures 5-6 analogue: LTR baseline and loading")

@@ -149,12 +149,15 @@ def plot_baselines_and_loadings(estimator, *, target=0, level=0.95, axes=None, t
         axes[1].plot(t, estimator.loadings_[target, k], color=c, label=_firm_label(name))
         axes[1].fill_between(t, l_lo[target, k], l_hi[target, k], color=c, alpha=0.2)
     name = target_name or f"target {target}"
-    axes[0].set_title(f"{name}: baseline (alpha) by period")
-    axes[1].set_title(f"{name}: loading (lambda) by period")
+    axes[0].set_title(f"{name}: baseline alpha")
+    axes[1].set_title(f"{name}: loading lambda")
     axes[0].set_ylabel("baseline alpha (answer scale)")
     axes[1].set_ylabel("loading lambda on affinity")
     for ax in axes:
         ax.set_xticks(t, [str(p) for p in estimator.periods_])
         ax.set_xlabel("period")
-    axes[0].legend(fontsize=8, ncol=len(estimator.firms_), loc="best")
+    # below the panels: the bands fill the whole plotting area
+    axes[0].legend(
+        fontsize=8, ncol=len(estimator.firms_), loc="upper left", bbox_to_anchor=(0.0, -0.2)
+    )
     return axes
