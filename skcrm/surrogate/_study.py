@@ -220,7 +220,11 @@ def figure3_study(
         pol = learn(y_tilde[:, k])
         si_policies[m] = pol
         a_si = np.asarray(pol.predict(X[test]))
-        row = describe(f"surrogate index, {m} month(s)", a_si, d.policy_value(pol, n_mc=n_mc))
+        row = describe(
+            f"surrogate index, {m} month{'' if m == 1 else 's'}",
+            a_si,
+            d.policy_value(pol, n_mc=n_mc),
+        )
         si_rows[m] = dict(row)
         row.update(
             months=m,

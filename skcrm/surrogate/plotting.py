@@ -54,7 +54,11 @@ def plot_figure3(results, axes=None):
     ax.axhspan(aipw["ate"] - _Z95 * se_y, aipw["ate"] + _Z95 * se_y, color="C1", alpha=0.15)
     ax.axhline(aipw["ate"], color="C1", label="realised long-term outcome (AIPW)")
     ax.axhline(truth.iloc[0]["ate"], color="k", ls=":", label="true ATE")
-    ax.set(title="(a) ATE: index vs truth", xlabel="months of surrogates", ylabel="ATE")
+    ax.set(
+        title="(a) ATE: index vs truth",
+        xlabel="months of surrogates",
+        ylabel="ATE (long-term outcome per customer)",
+    )
     ax.legend(fontsize=7)
 
     ax = axes[1]
@@ -75,18 +79,28 @@ def plot_figure3(results, axes=None):
     ax.plot(pos, pol["true_gain"], "kx", label="true gain")
     ax.axhline(0, color="grey", lw=1)
     ax.set_xticks(pos, [str(p) for p in pol.index], rotation=30, ha="right", fontsize=7)
-    ax.set(title="(c) comparators", ylabel="gain over status quo")
+    ax.set(title="(c) comparators", ylabel="gain per customer over status quo")
     ax.legend(fontsize=7)
 
     ax = axes[3]
     _interval(ax, x, m["diff_vs_truth"], m["diff_se"], "C3")
     ax.axhline(0, color="grey", lw=1)
-    for xi, agree in zip(x, m["agreement_with_truth_policy"], strict=True):
-        ax.annotate(f"{agree:.0%}", (xi, ax.get_ylim()[1]), fontsize=7, ha="center", va="top")
+    for xi, yi, agree in zip(
+        x, m["diff_vs_truth"], m["agreement_with_truth_policy"], strict=True
+    ):  # next to each point, clear of its interval
+        ax.annotate(
+            f"{agree:.0%} agree",
+            (xi, yi),
+            xytext=(6, 0),
+            textcoords="offset points",
+            fontsize=7,
+            ha="left",
+            va="center",
+        )
     ax.set(
         title="(d) index policy minus truth policy (agreement)",
         xlabel="months of surrogates",
-        ylabel="value difference",
+        ylabel="value difference per customer",
     )
     fig.tight_layout()
     return fig
