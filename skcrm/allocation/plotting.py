@@ -17,8 +17,13 @@ def plot_allocation(
     allocation : RobustCampaignAllocator or array-like of shape (K, M)
         A fitted allocator (its ``allocation_``) or the allocation itself.
     ax : matplotlib Axes, optional
-    segment_labels, campaign_labels : list of str, optional
+        Axes to draw on (a new figure by default).
+    segment_labels : list of str, optional
+        Row labels (the allocator's ``segments_`` by default).
+    campaign_labels : list of str, optional
+        Column labels (the allocator's ``campaigns_`` by default).
     title : str, optional
+        Axes title.
     vmax : float, optional
         Top of the colour scale (the largest cell by default); pass the same value to
         panels that compare allocations so that one colour means one number of customers.
@@ -71,7 +76,9 @@ def plot_robustness_path(path, *, ax=None, title=None):
     path : pandas.DataFrame
         Output of ``RobustCampaignAllocator.robustness_path``.
     ax : matplotlib Axes, optional
+        Axes to draw on (a new figure by default).
     title : str, optional
+        Axes title.
 
     Returns
     -------

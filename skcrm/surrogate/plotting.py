@@ -31,6 +31,7 @@ def plot_figure3(results, axes=None):
     results : dict
         Output of ``skcrm.surrogate._study.figure3_study``.
     axes : array of 4 matplotlib Axes, optional
+        The four panels (a new 2 x 2 figure by default).
 
     Returns
     -------
@@ -113,6 +114,8 @@ def plot_failure_modes(table, ax=None):
     ----------
     table : DataFrame
         Output of ``skcrm.surrogate._study.failure_table``.
+    ax : pair of matplotlib Axes, optional
+        Axes for the bias panel and the gain panel (a new figure by default).
 
     Returns
     -------

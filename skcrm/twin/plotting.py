@@ -24,12 +24,14 @@ def plot_driver_effects(curves, deltas, feature="feature", *, truth=None, ax=Non
     curves : ndarray of shape (n_samples, n_deltas)
         One row of :meth:`~skcrm.twin.DigitalTwinRegressor.driver_effects` for one feature.
     deltas : array-like of shape (n_deltas,)
+        Shifts of the feature, one per column of ``curves``.
     feature : str
         Axis label.
     truth : ndarray of shape (n_deltas,), optional
         A reference curve (e.g. the generator's true PD), affinely aligned to the model's
         PD before plotting (z is identified only up to location and scale).
     ax : matplotlib Axes, optional
+        Axes to draw on (a new figure by default).
     n_ice : int, default=30
         Individual (ICE) curves drawn in the background.
 
@@ -82,6 +84,7 @@ def plot_twin_simplex(shares, firm, *, labels=None, ax=None):
     labels : list of str, optional
         Corner labels.
     ax : matplotlib Axes, optional
+        Axes to draw on (a new figure by default).
 
     Returns
     -------
@@ -125,9 +128,13 @@ def plot_baselines_and_loadings(estimator, *, target=0, level=0.95, axes=None, t
     Parameters
     ----------
     estimator : fitted DigitalTwinRegressor
+        The fitted twin.
     target : int, default=0
+        Index of the target (survey question) drawn.
     level : float, default=0.95
+        Level of the posterior bands.
     axes : pair of matplotlib Axes, optional
+        Axes for the baselines and the loadings (a new figure by default).
     target_name : str, optional
         Name of the target in the titles (``target <index>`` by default).
 
