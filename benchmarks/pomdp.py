@@ -1,10 +1,11 @@
 """POMDPPolicy benchmarks: EM against hmmlearn, EM at scale, the point-based solver.
 
-1. EM on the single-action special case against hmmlearn's CategoricalHMM (same data, same
-   starting parameters, both run to the same convergence criterion): same log-likelihood
-   first, then time, interleaved.
+1. EM on the single-action special case against hmmlearn's CategoricalHMM, 2 and 3
+   states (same data, same starting parameters, both run to the same convergence
+   criterion): same log-likelihood first, then time, interleaved.
 2. EM on 100,000 customers x 60 periods, 3 states, 3 actions: time and peak memory.
-3. The solver: 4 states, 5 actions, 5 outcomes with 2,000 belief points; Tiger with 201.
+3. The bounded solver: time to a 1e-3 relative gap at the start belief on the standard
+   problems read with read_pomdp (SARSOP times from issue 17 as the anchor).
 
     .venv-bench/bin/python benchmarks/pomdp.py            # full sizes
     .venv/bin/python benchmarks/pomdp.py --quick          # smoke test, no peer needed
@@ -26,8 +27,6 @@ args = setup("POMDPPolicy: EM vs hmmlearn, EM at scale, point-based solver")
 
 import numpy as np  # noqa: E402
 
-from skcrm.datasets import pomdp_tiger  # noqa: E402
-from skcrm.pomdp import POMDPModel  # noqa: E402
 from skcrm.pomdp._em import fit_em  # noqa: E402
 
 
@@ -48,101 +47,129 @@ rng = np.random.default_rng(0)
 tables, notes = {}, []
 
 # ---------------------------------------------------------------- 1. EM vs hmmlearn
-n_seq, T = (300, 30) if args.quick else (10_000, 60)
-pi = np.array([0.7, 0.3])
-Q1 = np.array([[[0.9, 0.1], [0.2, 0.8]]])
-P1 = np.array([[[0.8, 0.15, 0.05], [0.2, 0.4, 0.4]]])
-acts, ys = simulate_hmm(pi, Q1, P1, n_seq, T, rng)
-pi0 = np.array([0.5, 0.5])
-Q0 = np.array([[[0.8, 0.2], [0.3, 0.7]]])
-P0 = np.array([[[0.6, 0.3, 0.1], [0.3, 0.3, 0.4]]])
-abs_tol = 1e-4 * n_seq * T / 600  # absolute log-likelihood gain per iteration
-max_iter = 1000
+STARTS = {
+    2: (
+        np.array([0.7, 0.3]),
+        np.array([[[0.9, 0.1], [0.2, 0.8]]]),
+        np.array([[[0.8, 0.15, 0.05], [0.2, 0.4, 0.4]]]),
+        np.array([0.5, 0.5]),
+        np.array([[[0.8, 0.2], [0.3, 0.7]]]),
+        np.array([[[0.6, 0.3, 0.1], [0.3, 0.3, 0.4]]]),
+    ),
+    3: (
+        np.array([0.5, 0.3, 0.2]),
+        np.array([[[0.9, 0.08, 0.02], [0.1, 0.8, 0.1], [0.02, 0.13, 0.85]]]),
+        np.array([[[0.85, 0.1, 0.05], [0.5, 0.35, 0.15], [0.15, 0.35, 0.5]]]),
+        np.array([1 / 3, 1 / 3, 1 / 3]),
+        np.array([[[0.8, 0.15, 0.05], [0.15, 0.7, 0.15], [0.05, 0.15, 0.8]]]),
+        np.array([[[0.7, 0.2, 0.1], [0.4, 0.3, 0.3], [0.2, 0.3, 0.5]]]),
+    ),
+}
 
 
-def ours():
-    ll0 = -0.9 * n_seq * T  # scale of |LL| to turn the absolute tolerance into ours
-    return fit_em(
-        acts,
-        ys,
-        2,
-        1,
-        3,
-        n_init=1,
-        init=(pi0[None], Q0[None], P0[None]),
-        pseudo_count=0.0,
-        tol=abs_tol / abs(ll0),
-        max_iter=max_iter,
-    )
+def em_vs_hmmlearn(n_states):
+    pi, Q1, P1, pi0, Q0, P0 = STARTS[n_states]
+    n_seq, T = (300, 30) if args.quick else (10_000, 60)
+    acts, ys = simulate_hmm(pi, Q1, P1, n_seq, T, rng)
+    abs_tol = 1e-4 * n_seq * T / 600  # absolute log-likelihood gain per iteration
+    max_iter = 1000
 
-
-hmmlearn = peer("hmmlearn")
-rows = []
-res, cold_ours = timed(ours)
-ll_ours = res["loglik"]
-if hmmlearn is not None:
-    from hmmlearn.hmm import CategoricalHMM
-
-    X_h = ys.reshape(-1, 1)
-    lengths = np.full(n_seq, T)
-
-    def theirs():
-        m = CategoricalHMM(
-            n_components=2,
-            n_iter=max_iter,
-            tol=abs_tol,
-            init_params="",
-            params="ste",
-            implementation="scaling",
+    def ours():
+        ll0 = -0.9 * n_seq * T  # scale of |LL| to turn the absolute tolerance into ours
+        return fit_em(
+            acts,
+            ys,
+            n_states,
+            1,
+            3,
+            n_init=1,
+            init=(pi0[None], Q0[None], P0[None]),
+            pseudo_count=0.0,
+            tol=abs_tol / abs(ll0),
+            max_iter=max_iter,
         )
-        # hmmlearn's start distribution is over the first emitting state: pi Q
-        m.startprob_ = pi0 @ Q0[0]
-        m.transmat_ = Q0[0].copy()
-        m.emissionprob_ = P0[0].copy()
-        m.n_features = 3
-        return m.fit(X_h, lengths)
 
-    model, cold_theirs = timed(theirs)
-    ll_theirs = model.score(X_h, lengths)
-    same_answer("EM log-likelihood (single action)", ll_ours, ll_theirs, rtol=1e-5)
-    # the fits above were the cold runs (numpy and hmmlearn's C code compile nothing)
-    timing = interleaved({"skcrm": ours, "hmmlearn": theirs}, repeats=args.repeats, warmup=False)
-    timing["skcrm"]["cold"], timing["hmmlearn"]["cold"] = cold_ours, cold_theirs
-    iters = {"skcrm": res["n_iter"], "hmmlearn": model.monitor_.iter}
-    for name in ("skcrm", "hmmlearn"):
-        t = timing[name]
+    hmmlearn = peer("hmmlearn")
+    rows = []
+    res, cold_ours = timed(ours)
+    ll_ours = res["loglik"]
+    if hmmlearn is not None:
+        from hmmlearn.hmm import CategoricalHMM
+
+        X_h = ys.reshape(-1, 1)
+        lengths = np.full(n_seq, T)
+
+        def theirs():
+            m = CategoricalHMM(
+                n_components=n_states,
+                n_iter=max_iter,
+                tol=abs_tol,
+                init_params="",
+                params="ste",
+                implementation="scaling",
+            )
+            # hmmlearn's start distribution is over the first emitting state: pi Q
+            m.startprob_ = pi0 @ Q0[0]
+            m.transmat_ = Q0[0].copy()
+            m.emissionprob_ = P0[0].copy()
+            m.n_features = 3
+            return m.fit(X_h, lengths)
+
+        model, cold_theirs = timed(theirs)
+        ll_theirs = model.score(X_h, lengths)
+        same_answer(
+            f"EM log-likelihood (single action, {n_states} states)", ll_ours, ll_theirs, rtol=1e-5
+        )
+        # the fits above were the cold runs (numpy and hmmlearn's C code compile nothing)
+        timing = interleaved(
+            {"skcrm": ours, "hmmlearn": theirs}, repeats=args.repeats, warmup=False
+        )
+        timing["skcrm"]["cold"], timing["hmmlearn"]["cold"] = cold_ours, cold_theirs
+        iters = {"skcrm": res["n_iter"], "hmmlearn": model.monitor_.iter}
+        for name in ("skcrm", "hmmlearn"):
+            t = timing[name]
+            rows.append(
+                {
+                    "library": name,
+                    "sequences x periods": f"{n_seq:,} x {T}",
+                    "log-likelihood": ll_ours if name == "skcrm" else ll_theirs,
+                    "EM iterations": iters[name],
+                    "cold s": t["cold"],
+                    "median s": t["median"],
+                    "s / iteration": t["median"] / iters[name],
+                }
+            )
+        ratio = timing["hmmlearn"]["median"] / timing["skcrm"]["median"]
+        per_iter = (timing["hmmlearn"]["median"] / iters["hmmlearn"]) / (
+            timing["skcrm"]["median"] / iters["skcrm"]
+        )
+        notes.append(
+            f"EM speed-up over hmmlearn, {n_states} states (ratio of medians): {ratio:.1f}x "
+            "end to end, "
+            f"{per_iter:.1f}x per iteration"
+        )
+    else:
+        timing = interleaved({"skcrm": ours}, repeats=args.repeats)
         rows.append(
             {
-                "library": name,
+                "library": "skcrm",
                 "sequences x periods": f"{n_seq:,} x {T}",
-                "log-likelihood": ll_ours if name == "skcrm" else ll_theirs,
-                "EM iterations": iters[name],
-                "cold s": t["cold"],
-                "median s": t["median"],
-                "s / iteration": t["median"] / iters[name],
+                "log-likelihood": ll_ours,
+                "EM iterations": res["n_iter"],
+                "cold s": timing["skcrm"]["cold"],
+                "median s": timing["skcrm"]["median"],
             }
         )
-    ratio = timing["hmmlearn"]["median"] / timing["skcrm"]["median"]
-    per_iter = (timing["hmmlearn"]["median"] / iters["hmmlearn"]) / (
-        timing["skcrm"]["median"] / iters["skcrm"]
-    )
-    notes.append(
-        f"EM speed-up over hmmlearn (ratio of medians): {ratio:.1f}x end to end, "
-        f"{per_iter:.1f}x per iteration"
-    )
-else:
-    timing = interleaved({"skcrm": ours}, repeats=args.repeats)
-    rows.append(
-        {
-            "library": "skcrm",
-            "sequences x periods": f"{n_seq:,} x {T}",
-            "log-likelihood": ll_ours,
-            "EM iterations": res["n_iter"],
-            "cold s": timing["skcrm"]["cold"],
-            "median s": timing["skcrm"]["median"],
-        }
-    )
-tables["EM, single action (CategoricalHMM special case), 2 states, 3 outcomes"] = rows
+    title = f"EM, single action (CategoricalHMM special case), {n_states} states, 3 outcomes"
+    tables[title] = rows
+
+
+n_seq, T = (300, 30) if args.quick else (10_000, 60)
+abs_tol = 1e-4 * n_seq * T / 600  # absolute log-likelihood gain per iteration
+max_iter = 1000
+hmmlearn = peer("hmmlearn")
+for k in (2, 3):
+    em_vs_hmmlearn(k)
 
 # ---------------------------------------------------------------- 2. EM at scale
 N, T2 = (2_000, 20) if args.quick else (100_000, 60)
@@ -169,37 +196,55 @@ tables["EM at scale, 3 states, 3 actions, 3 outcomes"] = [
 ]
 
 # ---------------------------------------------------------------- 3. the solver
+from pathlib import Path  # noqa: E402
+
+from skcrm.datasets import make_pomdp_crm  # noqa: E402
+from skcrm.pomdp import read_pomdp  # noqa: E402
+from skcrm.pomdp._bounds import solve_bounded  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[1] / "tests" / "pomdp" / "data"
+# SARSOP (C++, one process) time to the same value, from issue 17
+SARSOP = {
+    "tiger.95": 0.015,
+    "shuttle.95": 0.041,
+    "cheese.95": 0.028,
+    "4x3.95": 1.12,
+    "network": 111,
+}
+REFERENCE = {"tiger.95": 19.371368, "tiger.aaai": 1.933439, "crm3": 129.773298}
+problems = {}
+for name in ("tiger.95", "tiger.aaai", "shuttle.95", "cheese.95", "paint.95", "4x3.95", "network"):
+    problems[name] = read_pomdp(DATA / f"{name}.POMDP")
+crm = make_pomdp_crm(n_customers=1, n_periods=1, random_state=0)[2].model()
+problems["crm3"] = (crm, np.array([0.9, 0.1]))
 rows = []
-Qt, Pt, Rt = pomdp_tiger()
-(sol, sec) = timed(lambda: POMDPModel(Qt, Pt, Rt, 0.95).solve(201))
-rows.append(
-    {
-        "problem": "Tiger, gamma 0.95",
-        "belief points": 201,
-        "alpha vectors": len(sol.alpha_vectors),
-        "iterations": sol.info["n_iter"],
-        "V*(0.5)": float(sol.value([0.5, 0.5])),
-        "seconds (POMDP + open loop)": sec,
-    }
-)
-K, A, L = 4, 5, 5
-g = np.random.default_rng(3)
-Qr = g.dirichlet(np.ones(K) * 0.5, size=(A, K)) * 0.5 + 0.5 * np.eye(K)
-Pr = g.dirichlet(np.ones(L), size=(A, K))
-Rr = g.normal(size=(K, A))
-n_pts = 200 if args.quick else 2000
-(sol, sec) = timed(lambda: POMDPModel(Qr, Pr, Rr, 0.95).solve(n_pts))
-rows.append(
-    {
-        "problem": f"random {K} states, {A} actions, {L} outcomes, gamma 0.95",
-        "belief points": len(sol.belief_points),
-        "alpha vectors": len(sol.alpha_vectors),
-        "iterations": sol.info["n_iter"],
-        "V*(uniform)": float(sol.value(np.ones(K) / K)),
-        "seconds (POMDP + open loop)": sec,
-    }
-)
-tables["Point-based value iteration (Perseus retention), tol 1e-6"] = rows
+for name, (model, b0) in problems.items():
+    m = model
+
+    def pomdp_only(m=m, b0=b0):
+        return solve_bounded(
+            m.transition, m.emission, m.reward, m.discount, b0, tol=1e-3, max_time=30.0
+        )
+
+    r, _ = timed(pomdp_only)
+    t = interleaved({"solve": pomdp_only}, repeats=args.repeats, warmup=False)["solve"]
+    (full, sec_full) = timed(lambda m=m, b0=b0: m.solve(initial_belief=b0, max_time=30.0))
+    rows.append(
+        {
+            "problem": name,
+            "states/actions/outcomes": f"{m.n_states}/{m.n_actions}/{m.n_outcomes}",
+            "lower": r["lower"],
+            "upper": r["upper"],
+            "relative gap": r["relative_gap"],
+            "reference": REFERENCE.get(name, float("nan")),
+            "belief points": r["n_points"],
+            "alpha vectors": len(r["alpha_vectors"]),
+            "s to 1e-3 gap (median)": t["median"],
+            "SARSOP s": SARSOP.get(name, float("nan")),
+            "s solve() incl. open loop": sec_full,
+        }
+    )
+tables["Bounded solver from the start belief, relative gap 1e-3 (default solve)"] = rows
 notes.append(
     "EM: restarts batched; E-step in JAX (lax.scan, float64, one thread) from 200,000 "
     "customer-periods, numpy below; hmmlearn gets the same data, the "

@@ -19,16 +19,13 @@ from numpydoc.validate import validate
 # one line is allowed (math summaries), so it is not listed.
 CHECKS = ("GL08", "SS01", "PR01", "PR02", "PR07")
 
+METHODS = ("allocation", "clv", "policy", "pomdp", "surrogate", "twin")
 MODULES = (
-    "skcrm.allocation",
-    "skcrm.clv",
+    *(f"skcrm.{m}" for m in METHODS),
+    *(f"skcrm.{m}.plotting" for m in METHODS),
     "skcrm.datasets",
     "skcrm.design",
     "skcrm.metrics",
-    "skcrm.policy",
-    "skcrm.pomdp",
-    "skcrm.surrogate",
-    "skcrm.twin",
     "skcrm.utils",
 )
 

@@ -1,4 +1,4 @@
-"""``solve_allocation``: every allocation model of Lo, Pachamanova & Gulpinar.
+"""``solve_allocation``: every allocation model of Lo, Pachamanova & Gulpinar (spec 4, 8.2).
 
 The functional core: arrays in, an :class:`AllocationResult` out. It validates the inputs,
 derives what a model needs (lower bounds, covariance factor, D-norm matrix), solves the
@@ -129,7 +129,7 @@ def _shaped(value, name, shapes, K, M):
 
 
 def covariance_factor(cov=None, cov_factor=None, scenarios=None, cov_scale=1.0):
-    """A factor ``F`` with ``F.T @ F = cov``, shape (r, KM).
+    """A factor ``F`` with ``F.T @ F = cov`` (spec 4.7), shape (r, KM).
 
     From ``cov_factor`` as given, from ``cov`` by a clipped eigendecomposition, or from the
     centred scenarios ``D / sqrt(S - 1)`` (exact when the covariance is singular).
@@ -191,14 +191,14 @@ def covariance_factor(cov=None, cov_factor=None, scenarios=None, cov_scale=1.0):
     raise ValueError("this method needs cov, cov_factor or scenarios")
 
 
-def _default_gamma(KM, confidence_level):
-    """Bertsimas-Sim probability bound 1: min(KM, sqrt(-2 KM ln(1 - conf)))."""
-    return float(min(KM, np.sqrt(-2.0 * KM * np.log(1.0 - confidence_level))))
+def _default_gamma(KM, alpha):
+    """Bertsimas-Sim probability bound 1: min(KM, sqrt(-2 KM ln(alpha))), alpha = 1 - level."""
+    return float(min(KM, np.sqrt(-2.0 * KM * np.log(alpha))))
 
 
 # ----------------------------------------------------------------------------- numpy helpers
 class _Constraints:
-    """The packing constraints of the feasible set (plus optional cell lower bounds), in numpy."""
+    """The packing constraints of spec 3 (plus optional cell lower bounds), in numpy."""
 
     def __init__(self, N, costs, budget, campaign_budgets, capacities, max_cell, min_cell):
         self.N, self.costs, self.budget = N, costs, budget
@@ -256,7 +256,7 @@ class _Constraints:
                 )
 
     def polish(self, eta):
-        """Project a solver solution onto the feasible set exactly.
+        """Project a solver solution onto the feasible set exactly (spec 8.2 polish).
 
         ``eta <- lb + s (eta - lb)`` with the largest s <= 1 that satisfies every packing row,
         first per segment row, then for the coupling rows.
@@ -322,7 +322,7 @@ def _candidate_scores(method, x, idx, data):
 
 
 def _repair(method, eta, cons, data, max_steps):
-    """Greedy +1 repair after flooring: add the unit that most improves the
+    """Greedy +1 repair after flooring (spec 4.10): add the unit that most improves the
     model's own objective while keeping feasibility; stop when nothing improves."""
     eta = eta.copy()
     current = float(model_score(method, eta.reshape(-1, 1), data)[0])
@@ -522,7 +522,7 @@ def solve_allocation(
     risk_aversion=1.0,
     dnorm_d=1,
     dnorm_matrix="identity",
-    confidence_level=0.95,
+    alpha=0.05,
     action_costs=1.0,
     budget=None,
     campaign_budgets=None,
@@ -535,7 +535,7 @@ def solve_allocation(
     reuse_problem=True,
     verbose=False,
 ):
-    """Solve one campaign-allocation model of Lo, Pachamanova & Gulpinar.
+    """Solve one campaign-allocation model of Lo, Pachamanova & Gulpinar (spec 4, 8.2).
 
     Maximise (or, for ``max_regret``, minimise the maximum regret of) the value of an
     allocation ``eta`` (K segments x M campaigns) over the feasible set
@@ -578,8 +578,8 @@ def solve_allocation(
         D-norm order, 1..KM.
     dnorm_matrix : {"identity", "inv_sqrt_cov", "inv_halfwidth"} or array (KM, KM)
         The matrix A of the D-norm set.
-    confidence_level : float
-        Used for the default Gamma.
+    alpha : float
+        One minus the confidence level of the default Gamma (0.05 = 95%).
     action_costs : float or array-like of shape (M,) or (K, M)
         Cost c_km >= 0 of one campaign for one customer.
     budget : float, optional
@@ -663,8 +663,8 @@ def solve_allocation(
         raise ValueError(f"theta must be >= 0, got {theta!r}")
     if not (0 < tail_fraction <= 1):
         raise ValueError(f"tail_fraction must be in (0, 1], got {tail_fraction!r}")
-    if not (0 < confidence_level < 1):
-        raise ValueError(f"confidence_level must be in (0, 1), got {confidence_level!r}")
+    if not (0 < alpha < 1):
+        raise ValueError(f"alpha must be in (0, 1) (0.05 = 95%), got {alpha!r}")
     if risk_aversion < 0:
         raise ValueError(f"risk_aversion must be >= 0, got {risk_aversion!r}")
     if gamma is not None and not gamma >= 0:
@@ -734,7 +734,7 @@ def solve_allocation(
     data["theta"] = float(theta)
     data["risk_aversion"] = float(risk_aversion)
     if method == "budgeted":
-        data["gamma"] = _default_gamma(KM, confidence_level) if gamma is None else float(gamma)
+        data["gamma"] = _default_gamma(KM, alpha) if gamma is None else float(gamma)
     if method == "dnorm":
         if isinstance(dnorm_matrix, str):
             if dnorm_matrix not in _DNORM_MATRICES:

@@ -66,7 +66,7 @@ class RobustCampaignAllocator(BaseEstimator):
     theta : float, default=1.645
         Ellipsoid / D-norm radius (units set by ``cov_scale``).
     gamma : float, default=None
-        Bertsimas-Sim budget (None: ``min(KM, sqrt(-2 KM ln(1 - confidence_level)))``).
+        Bertsimas-Sim budget (None: ``min(KM, sqrt(-2 KM ln(alpha)))``).
     tail_fraction : float, default=0.05
         CVaR tail: the probability mass of the worst scenarios whose mean value ``cvar``
         maximises (the paper's alpha; ``alpha`` is a confidence level in skcrm).
@@ -84,12 +84,13 @@ class RobustCampaignAllocator(BaseEstimator):
     interval_method : {"shrinkage", "scenario_min", "normal_ci", "percentile"}, \
 default="shrinkage"
         Lower bounds of ``interval`` and ``budgeted``: ``"shrinkage"`` (empirical-Bayes
-        intervals at ``confidence_level`` that pool each campaign's segments, so that a
+        intervals at level ``1 - alpha`` that pool each campaign's segments, so that a
         campaign whose average lift is clearly positive keeps positive bounds when its
         segments are individually noisy), the scenario minimum (the paper), normal
-        intervals or scenario percentiles at ``confidence_level``.
-    confidence_level : float, default=0.95
-        Level of the ``interval_method`` intervals and of the default ``gamma``.
+        intervals or scenario percentiles at level ``1 - alpha``.
+    alpha : float, default=0.05
+        One minus the confidence level of the ``interval_method`` intervals and of the
+        default ``gamma`` (0.05 = 95%).
     cov_scale : "scenario", "mean" or float, default="scenario"
         Covariance of the scenarios, of their mean (Sigma / S), or a multiplier.
     budget : float, default=None
@@ -121,7 +122,7 @@ default="kmeans_lift"
         Merge the smallest segment into the nearest centroid until all reach this size.
     uplift_model : {"two_model", "treatment_dummy", "segment_means"}, default="two_model"
         How individual lifts are estimated.
-    base_estimator : estimator, default=None
+    estimator : estimator, default=None
         Response model. Default chosen by the outcome's type: ``LogisticRegression`` for a
         binary (0/1) outcome, ``LinearRegression`` otherwise (counts, spend). A classifier
         with a non-binary outcome is refused.
@@ -264,7 +265,7 @@ default="kmeans_lift"
         "dnorm_d": [Interval(numbers.Integral, 1, None, closed="left")],
         "dnorm_matrix": [StrOptions({"identity", "inv_sqrt_cov", "inv_halfwidth"}), "array-like"],
         "interval_method": [StrOptions({"shrinkage", "scenario_min", "normal_ci", "percentile"})],
-        "confidence_level": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "alpha": [Interval(numbers.Real, 0, 1, closed="neither")],
         "cov_scale": [
             StrOptions({"scenario", "mean"}),
             Interval(numbers.Real, 0, None, closed="neither"),
@@ -285,7 +286,7 @@ default="kmeans_lift"
         "segment_col": [numbers.Integral, str, None],
         "min_segment_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "uplift_model": [StrOptions({"two_model", "treatment_dummy", "segment_means"})],
-        "base_estimator": [HasMethods(["fit", "predict"]), None],
+        "estimator": [HasMethods(["fit", "predict"]), None],
         "uncertainty": [StrOptions({"bootstrap", "subsample_means", "bayesian", "normal"})],
         "n_scenarios": [Interval(numbers.Integral, 2, None, closed="left")],
         "n_per_segment": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -313,7 +314,7 @@ default="kmeans_lift"
         dnorm_d=1,
         dnorm_matrix="identity",
         interval_method="shrinkage",
-        confidence_level=0.95,
+        alpha=0.05,
         cov_scale="scenario",
         budget=None,
         action_costs=1.0,
@@ -328,7 +329,7 @@ default="kmeans_lift"
         segment_col=None,
         min_segment_size=None,
         uplift_model="two_model",
-        base_estimator=None,
+        estimator=None,
         uncertainty="bootstrap",
         n_scenarios=50,
         n_per_segment=100,
@@ -352,7 +353,7 @@ default="kmeans_lift"
         self.dnorm_d = dnorm_d
         self.dnorm_matrix = dnorm_matrix
         self.interval_method = interval_method
-        self.confidence_level = confidence_level
+        self.alpha = alpha
         self.cov_scale = cov_scale
         self.budget = budget
         self.action_costs = action_costs
@@ -367,7 +368,7 @@ default="kmeans_lift"
         self.segment_col = segment_col
         self.min_segment_size = min_segment_size
         self.uplift_model = uplift_model
-        self.base_estimator = base_estimator
+        self.estimator = estimator
         self.uncertainty = uncertainty
         self.n_scenarios = n_scenarios
         self.n_per_segment = n_per_segment
@@ -484,8 +485,8 @@ default="kmeans_lift"
     # ------------------------------------------------------------------ uplift models
     def _base(self):
         """The response model: the user's, or one chosen by the outcome's type."""
-        if self.base_estimator is not None:
-            return self.base_estimator
+        if self.estimator is not None:
+            return self.estimator
         if self.outcome_type_ == "binary":
             return LogisticRegression(max_iter=1000)
         return LinearRegression()
@@ -526,7 +527,7 @@ default="kmeans_lift"
         if needs_models and is_classifier(self._base()):
             if self.outcome_type_ != "binary":
                 raise ValueError(
-                    f"base_estimator {type(self._base()).__name__} is a classifier but the "
+                    f"estimator {type(self._base()).__name__} is a classifier but the "
                     f"outcome is not binary ({values.size} distinct values, e.g. "
                     f"{format_labels(values[:4])}); a classifier would read P(outcome == 1) "
                     "as the response. Pass a regressor (the default for a non-binary outcome)"
@@ -539,7 +540,7 @@ default="kmeans_lift"
                     raise ValueError(
                         f"the outcome is constant (all {_plain(rows[0]):g}){where}: a response "
                         f"classifier cannot be fitted{where}. Use uplift_model='segment_means', "
-                        "a base_estimator that handles one class, or more data"
+                        "a estimator that handles one class, or more data"
                     )
 
     def _design_dummy(self, Xf, arm):
@@ -758,17 +759,17 @@ default="kmeans_lift"
         if self.interval_method == "shrinkage":
             se = scen.std(axis=0, ddof=1)  # standard errors of the segment lifts
             self.lift_lower_, self.lift_upper_ = unc.shrinkage_intervals(
-                self.lift_hat_, se, self.confidence_level
+                self.lift_hat_, se, 1.0 - self.alpha
             )
         elif self.interval_method == "scenario_min":
             self.lift_lower_, self.lift_upper_ = scen.min(axis=0), scen.max(axis=0)
         elif self.interval_method == "normal_ci":
             from scipy.stats import norm
 
-            z = norm.ppf((1 + self.confidence_level) / 2)
+            z = norm.ppf(1 - self.alpha / 2)
             self.lift_lower_, self.lift_upper_ = self.lift_hat_ - z * sd, self.lift_hat_ + z * sd
         else:
-            tail = 100 * (1 - self.confidence_level) / 2
+            tail = 100 * self.alpha / 2
             self.lift_lower_ = np.percentile(scen, tail, axis=0)
             self.lift_upper_ = np.percentile(scen, 100 - tail, axis=0)
 
@@ -806,10 +807,10 @@ default="kmeans_lift"
         why = {
             "interval": "every segment x campaign lower bound is <= 0 (largest "
             f"{self.value_lower_.max():.3g}): no lift is distinguishable from zero at "
-            f"confidence_level={self.confidence_level}. Try interval_method='shrinkage', a "
-            "lower confidence_level, or more data",
+            f"alpha={self.alpha}. Try interval_method='shrinkage', a larger alpha (narrower "
+            "intervals), or more data",
             "budgeted": "the Bertsimas-Sim penalty exceeds the value of every allocation: try "
-            "interval_method='shrinkage', a smaller gamma or confidence_level",
+            "interval_method='shrinkage', a smaller gamma or a larger alpha",
             "ellipsoidal": f"theta={self.theta} exceeds every allocation's ratio of expected "
             "value to its standard deviation: try a smaller theta",
             "dnorm": f"theta={self.theta} is too large for the D-norm set: try a smaller theta",
@@ -923,7 +924,7 @@ default="kmeans_lift"
             "risk_aversion": self.risk_aversion,
             "dnorm_d": self.dnorm_d,
             "dnorm_matrix": self.dnorm_matrix,
-            "confidence_level": self.confidence_level,
+            "alpha": self.alpha,
             "action_costs": self.action_costs_,
             "budget": self.budget,
             "campaign_budgets": self.campaign_budgets,
@@ -1061,7 +1062,7 @@ default="kmeans_lift"
 
     _RESOLVE_PARAMS = (
         "method", "theta", "gamma", "tail_fraction", "risk_aversion", "dnorm_d", "dnorm_matrix",
-        "confidence_level", "budget", "campaign_budgets", "capacities", "max_cell", "integer",
+        "alpha", "budget", "campaign_budgets", "capacities", "max_cell", "integer",
         "solver", "solver_options",
     )  # fmt: skip
 
@@ -1075,7 +1076,7 @@ default="kmeans_lift"
         ----------
         **params
             Any of ``method``, ``theta``, ``gamma``, ``tail_fraction``, ``risk_aversion``,
-            ``dnorm_d``, ``dnorm_matrix``, ``confidence_level``, ``budget``,
+            ``dnorm_d``, ``dnorm_matrix``, ``alpha``, ``budget``,
             ``campaign_budgets``, ``capacities``, ``max_cell``, ``integer``, ``solver``,
             ``solver_options``.
 

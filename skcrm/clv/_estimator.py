@@ -44,6 +44,11 @@ _MAX_SIMULATED_JOBS = 128
 _TAIL_PATHS = 16
 
 
+def _log_customer_col(est, meta):
+    """The customer column of a Dask transaction log, None for a per-customer RFM table."""
+    return est.customer_col if est._tcol(meta) in meta.columns else None
+
+
 def annual_to_weekly(rate):
     """Weekly discount rate equivalent to an annual one: ``(1 + rate)**(1/52) - 1``.
 
@@ -864,7 +869,7 @@ default="carry_last"
         return np.asarray(values)
 
     # ------------------------------------------------------------------ per-customer outputs
-    @dask_dispatch(per_customer=True)
+    @dask_dispatch(per_customer=_log_customer_col)
     def probability_alive(self, X, t=0.0):
         """P(customer still active at the observation end), Eq. (5), or at T + t.
 
@@ -903,7 +908,7 @@ default="carry_last"
             out = lik.probability_alive_later(t, *hist, *self._args(), future_log_q=c0)
         return self._wrap(prep, out, "probability_alive")
 
-    @dask_dispatch(per_customer=True)
+    @dask_dispatch(per_customer=_log_customer_col)
     def conditional_expected_transactions(self, X, t):
         """Expected transactions in (T, T + t], Eq. (6) (corrected unless indexing="paper").
 
@@ -943,7 +948,7 @@ default="carry_last"
         )
         return self._wrap(prep, out, "expected_transactions")
 
-    @dask_dispatch(per_customer=True)
+    @dask_dispatch(per_customer=_log_customer_col)
     def predict(self, X):
         """Expected transactions over ``horizon``: :meth:`conditional_expected_transactions`.
 
@@ -958,7 +963,7 @@ default="carry_last"
         """
         return self.conditional_expected_transactions(X, self.horizon)
 
-    @dask_dispatch(per_customer=True)
+    @dask_dispatch(per_customer=_log_customer_col)
     def probability_of_n_transactions(self, X, t, n):
         """P(exactly n transactions in (T, T + t] | history) (spec 3.4).
 
@@ -1001,7 +1006,7 @@ default="carry_last"
             return pd.DataFrame(pmf, index=prep["index"], columns=counts)
         return pmf
 
-    @dask_dispatch(per_customer=True)
+    @dask_dispatch(per_customer=_log_customer_col)
     def probability_no_transactions(self, X, t):
         """P(no transaction in (T, T + t] | history) (spec 3.4).
 
@@ -1120,7 +1125,7 @@ default="carry_last"
             B = np.concatenate([B, B[-1] + np.arange(1, counts.max() + 3)])
         return lik.prior_pmf(counts, t, B, *self._args())
 
-    @dask_dispatch(per_customer=True)
+    @dask_dispatch(per_customer=_log_customer_col)
     def dert(
         self, X, discount_rate=None, discount_factor=None, discounting="continuous", horizon=None
     ):
@@ -1196,7 +1201,7 @@ default="carry_last"
             )
         return out * ((1 - delta) / rho if discounting == "discrete" else 1.0)
 
-    @dask_dispatch(per_customer=True)
+    @dask_dispatch(per_customer=_log_customer_col)
     def residual_value(self, X, margin=1.0, **dert_kw):
         """Margin times DERT: the discounted residual value of each customer.
 

@@ -23,9 +23,9 @@ __all__ = [
 
 @dataclass
 class POMDPTruth:
-    """The true model behind simulated CRM panels (spec §6).
+    """The true model behind simulated CRM panels.
 
-    Attributes
+    Parameters
     ----------
     Q : ndarray (A, K, K)
         ``Q[a, s, s']`` transition of the relationship state under action a.
@@ -53,7 +53,7 @@ class POMDPTruth:
 
     @property
     def R(self) -> np.ndarray:
-        """``R[s, a] = sum_s' Q[a,s,s'] sum_y P[a,s',y] rev[y] - cost[a]`` (spec §1.4)."""
+        """``R[s, a] = sum_s' Q[a,s,s'] sum_y P[a,s',y] rev[y] - cost[a]``."""
         return np.einsum("asz,azy,y->sa", self.Q, self.P, self.rev) - self.cost[None, :]
 
     def model(self):
@@ -63,26 +63,81 @@ class POMDPTruth:
         return POMDPModel(self.Q, self.P, self.R, self.gamma)
 
     def solution(self, n_belief_points=201):
-        """The solved true model (cached per number of belief points)."""
+        """The solved true model (cached per number of belief points).
+
+        Parameters
+        ----------
+        n_belief_points : int, default=201
+            Belief grid of the solver.
+
+        Returns
+        -------
+        POMDPSolution
+            The solution.
+        """
         cache = self.__dict__.setdefault("_solutions", {})
         if n_belief_points not in cache:
             cache[n_belief_points] = self.model().solve(n_belief_points=n_belief_points)
         return cache[n_belief_points]
 
     def optimal_value(self, b):
-        """``V*(b)`` of the true POMDP."""
+        """``V*(b)`` of the true POMDP.
+
+        Parameters
+        ----------
+        b : array-like of shape (K,) or (n, K)
+            Belief(s) over the relationship states.
+
+        Returns
+        -------
+        float or ndarray
+            One value (or action index) per belief.
+        """
         return self.solution().value(b)
 
     def open_loop_value(self, b):
-        """``V_OL(b)``: the best plan that ignores outcomes (the dissertation's "HMM")."""
+        """``V_OL(b)``: the best plan that ignores outcomes (the dissertation's "HMM").
+
+        Parameters
+        ----------
+        b : array-like of shape (K,) or (n, K)
+            Belief(s) over the relationship states.
+
+        Returns
+        -------
+        float or ndarray
+            One value (or action index) per belief.
+        """
         return self.solution().value(b, policy="open_loop")
 
     def myopic_value(self, b):
-        """Value of the myopic policy ``argmax_a b.R[:, a]`` with belief updating."""
+        """Value of the myopic policy ``argmax_a b.R[:, a]`` with belief updating.
+
+        Parameters
+        ----------
+        b : array-like of shape (K,) or (n, K)
+            Belief(s) over the relationship states.
+
+        Returns
+        -------
+        float or ndarray
+            One value (or action index) per belief.
+        """
         return self.solution().value(b, policy="myopic")
 
     def policy(self, b):
-        """Index of the optimal action at belief b."""
+        """Index of the optimal action at belief b.
+
+        Parameters
+        ----------
+        b : array-like of shape (K,) or (n, K)
+            Belief(s) over the relationship states.
+
+        Returns
+        -------
+        float or ndarray
+            One value (or action index) per belief.
+        """
         return self.solution().action(b)
 
     def evaluate_estimator(
@@ -95,7 +150,7 @@ class POMDPTruth:
         horizon=None,
         random_state=0,
     ):
-        """Value on this true process of a fitted POMDPPolicy's plug-in policy (spec §6).
+        """Value on this true process of a fitted POMDPPolicy's plug-in policy.
 
         The policy filters with the fitted ``transmat_``/``emissionprob_`` from its own
         ``startprob_`` and acts with its own solution, while customers follow the truth
@@ -103,10 +158,19 @@ class POMDPTruth:
 
         Parameters
         ----------
+        est : fitted POMDPPolicy
+            The estimator whose policy is evaluated.
         policy : {"pomdp", "open_loop", "myopic"}
+            Which of its policies.
         method : {"exact", "simulate"}
             ``"exact"`` (two fitted states): joint (true state, policy belief) grid;
             ``"simulate"``: Monte Carlo with ``n_customers`` paths.
+        n_customers : int, default=100_000
+            Simulated customers (``method="simulate"``).
+        horizon : int or None, default=None
+            Periods simulated (None: until discounting makes the rest negligible).
+        random_state : int, default=0
+            Seed of the simulation.
 
         Returns
         -------
@@ -181,7 +245,7 @@ def _logit(p):
 
 def _fan2015_like(gamma=0.99):
     # Table 4 emissions (low row renormalised), Table 3 marketing effects on transitions
-    # with intercepts calibrated so that M = 0 reproduces Table 4 (spec §6.2).
+    # with intercepts calibrated so that M = 0 reproduces Table 4.
     spend = np.array([0.0, 25.0, 50.0, 100.0, 150.0])
     m = spend / 10
     q01 = 1 / (1 + np.exp(-(_logit(0.0484) + 0.062 * m - 0.016 * m**2)))
@@ -225,7 +289,7 @@ def make_pomdp_crm(
     random_state=None,
     return_states=False,
 ):
-    """Simulate a customer-period panel from a known CRM POMDP (spec §6).
+    """Simulate a customer-period panel from a known CRM POMDP.
 
     Each customer starts with ``S_0 ~ b0``; every period an action is drawn from the
     behaviour policy, then ``S_t ~ Q[a_t][S_{t-1}]`` and ``Y_t ~ P[a_t][S_t]``
@@ -233,11 +297,14 @@ def make_pomdp_crm(
 
     Parameters
     ----------
-    n_customers, n_periods : int
+    n_customers : int, default=1000
+        Customers simulated.
+    n_periods : int, default=60
+        Periods per customer.
     problem : {"crm3", "fan2015_like"}
-        ``"crm3"``: 2 states, actions none/e-mail/call, outcomes none/small/large purchase
-        (spec §6.1). ``"fan2015_like"``: Fan (2015) Tables 2-4, actions are monthly spend
-        levels 0/25/50/100/150 and 5 purchase levels (spec §6.2).
+        ``"crm3"``: 2 states, actions none/e-mail/call, outcomes none/small/large
+        purchase. ``"fan2015_like"``: Fan (2015) Tables 2-4, actions are monthly spend
+        levels 0/25/50/100/150 and 5 purchase levels.
     behavior : {"random", "threshold", "epsilon_optimal"}
         How the logged actions were chosen: iid with ``behavior_probs``; endogenous
         (a call with probability 0.8 when the true filter's P(high) < 0.4, crm3 only); or
@@ -247,6 +314,7 @@ def make_pomdp_crm(
     discount : float, optional
         Discount of the truth (default 0.95 for crm3, 0.99 for fan2015_like).
     random_state : int, RandomState or None
+        Seed of the simulation.
     return_states : bool
         Add the hidden state of each period as column ``hidden_state``.
 
@@ -325,9 +393,9 @@ def make_pomdp_crm(
 
 @dataclass
 class POMDPParametricTruth:
-    """The true parametric model behind :func:`make_pomdp_parametric` (spec §2.1, §2.4).
+    """The true parametric model behind :func:`make_pomdp_parametric`.
 
-    Attributes
+    Parameters
     ----------
     theta : ndarray
         Flat parameter vector in the layout of :mod:`skcrm.pomdp._parametric`.
@@ -339,7 +407,10 @@ class POMDPParametricTruth:
         ``label -> feature vector`` (spend / 10), as passed to ``POMDPPolicy``.
     covariate_cols : list of str
         Names of the static customer covariates in X.
-    n_states, n_outcomes : int
+    n_states : int
+        Number of hidden states.
+    n_outcomes : int
+        Number of outcome levels.
     """
 
     theta: np.ndarray
@@ -358,7 +429,18 @@ class POMDPParametricTruth:
         return Layout(self.n_states, self.n_outcomes, d_a, len(self.covariate_cols))
 
     def arrays(self, Z):
-        """``(pi, Q (N, A, K, K), P (N, A, K, L))`` for covariate rows ``Z`` (N, d_z)."""
+        """``(pi, Q (N, A, K, K), P (N, A, K, L))`` for covariate rows ``Z``.
+
+        Parameters
+        ----------
+        Z : array-like of shape (N, d_z)
+            Covariate rows.
+
+        Returns
+        -------
+        tuple of ndarray
+            Initial, transition and emission probabilities per row.
+        """
         from skcrm.pomdp._parametric import model_arrays
 
         F = np.array([self.action_features[a] for a in self.actions.tolist()], dtype=float)
@@ -368,7 +450,7 @@ class POMDPParametricTruth:
 def make_pomdp_parametric(n_customers=500, n_periods=40, *, random_state=None):
     """Simulate a panel from a logit / ordered-logit IO-HMM with a customer covariate.
 
-    The dissertation's model family (spec §2.1): two states, actions are monthly spend
+    The dissertation's model family: two states, actions are monthly spend
     0/5/15 with feature ``spend / 10``; the customer covariate ``size`` (standard
     normal, static) shifts the transition logits, the latent purchase utility and the
     scale of the cut points. Transitions: binary logits relative to staying; emissions:
@@ -378,8 +460,12 @@ def make_pomdp_parametric(n_customers=500, n_periods=40, *, random_state=None):
 
     Parameters
     ----------
-    n_customers, n_periods : int
+    n_customers : int, default=500
+        Customers simulated.
+    n_periods : int, default=40
+        Periods per customer.
     random_state : int, RandomState or None
+        Seed of the simulation.
 
     Returns
     -------
@@ -466,7 +552,12 @@ def pomdp_tiger(listen_accuracy=0.85):
     States tiger-left/tiger-right; actions listen (-1), open-left, open-right (+10 if the
     tiger is behind the other door, -100 otherwise); after an open the tiger is reset
     uniformly and the observation is uninformative. ``R[s, a]`` is on the pre-action
-    state (spec §7).
+    state.
+
+    Parameters
+    ----------
+    listen_accuracy : float, default=0.85
+        Probability that listening hears the tiger behind the correct door.
 
     Returns
     -------

@@ -60,7 +60,7 @@ def run(report, quick=False):
         rows.append(
             {
                 "states": k,
-                "log-lik": est.loglik_,
+                "log-lik": est.log_likelihood_,
                 "parameters": est.n_params_,
                 "BIC": est.bic_,
                 "held-out log-lik/row (GroupKFold)": cv.mean(),

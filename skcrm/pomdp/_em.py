@@ -262,7 +262,10 @@ def _em_batch(
         from ._jax_core import forward_backward_jax, prepare_panel
 
         prepared = prepare_panel(actions, outcomes)
-    for it in range(1, max_iter + 1):
+    from skcrm.utils import progress
+
+    bar = progress(range(1, max_iter + 1), verbose, desc="EM iterations")
+    for it in bar:
         idx = np.flatnonzero(active)
         if use_jax:
             # all restarts every time: one compiled shape; the converged ones are ignored
@@ -282,11 +285,8 @@ def _em_batch(
         n_iter[idx] = it
         converged[idx[done]] = True
         still = idx[~done]
-        if verbose:
-            print(
-                f"EM iteration {it}: best objective {np.max(objective):.6f}, "
-                f"{len(still)} restart(s) running"
-            )
+        if verbose and hasattr(bar, "set_postfix"):
+            bar.set_postfix(objective=float(np.max(objective)), running=len(still))
         if len(still) == 0:
             break
         keep = ~done

@@ -17,6 +17,7 @@ from skcrm.utils import progress
 from . import _parametric, _solver
 from ._core import belief_update, emission_likelihoods, forward_filter
 from ._em import fit_em, n_free_parameters, order_states
+from ._messages import warn
 from ._model import POMDPModel
 from ._strategy import strategic_quadrants
 
@@ -24,7 +25,7 @@ __all__ = ["POMDPPolicy"]
 
 _PARAMETRIC_ATTRS = (
     "coef_",
-    "coef_se_",
+    "standard_errors_",
     "coef_names_",
     "covariate_mean_",
     "covariate_patterns_",
@@ -82,13 +83,22 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
     horizon : int or None, default=None
         None for the infinite discounted horizon; an int for a finite horizon (each row's
         decision then plans ``horizon`` periods ahead).
-    action_costs : None, "identity", dict or array-like, default=None
+    action_costs : None, "identity", dict, Series or array-like, default=None
         Cost of each action: None = zero, ``"identity"`` = the numeric action label is
-        the spend (dissertation: reward = revenue - marketing), a dict ``label -> cost``
-        or an array aligned with the sorted action labels.
-    outcome_values : array-like or None, default=None
-        Value of each outcome level (dissertation: mean revenue per purchase level).
-        None = the level index ``0, 1, ..., L-1``.
+        the spend (dissertation: reward = revenue - marketing), a dict or Series keyed
+        by action label. A list is accepted only when the action labels are the
+        integers ``0 .. A-1`` (otherwise its order would be a guess).
+    outcome_values : dict, Series, array-like or None, default=None
+        Value of each outcome level (dissertation: mean revenue per purchase level),
+        keyed by level; a list follows the level order (integer levels ``0 .. L-1``,
+        the categories of an ordered categorical, or ``outcome_levels``). None = the
+        level index ``0, 1, ..., L-1``.
+    outcome_levels : array-like or None, default=None
+        The outcome levels from lowest to highest. Needed for string outcomes that are
+        not an ordered categorical (they are never sorted alphabetically).
+    missing_values : array-like or None, default=None
+        Outcome codes that mean "not observed" besides NaN (e.g. ``[-1]``). Negative
+        codes are refused otherwise.
     action_effects : {"both", "transition", "emission"}, default="both"
         Which matrices depend on the action; the others are shared across actions.
     transition_model : {"tabular", "logit"}, default="tabular"
@@ -127,12 +137,19 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
     n_belief_points : int, default=201
         Belief points of the point-based solver (grid on P(high) for two states, simplex
         lattice with at most this many points otherwise).
-    solver_tol : float, default=1e-6
-        Absolute stopping tolerance of value iteration.
+    solver_tol : float, default=1e-3
+        Relative gap between the upper and lower bounds of the value at
+        ``startprob_`` at which the POMDP solver stops (the grid points are swept by
+        value iteration first, then points reachable from ``startprob_`` are added until
+        the gap is below ``solver_tol``; ``solver_info_`` reports both bounds).
     solver_max_iter : int, default=10000
-    id_col, time_col, action_col : str
-        Columns of X with the customer id, the integer period (consecutive within a
-        customer) and the action label of that period.
+        Iterations of grid value iteration.
+    customer_col, time_col, action_col : str
+        Columns of X with the customer id, the period (consecutive within a customer:
+        integers, pandas Periods, or dates) and the action label of that period.
+    time_freq : str or None, default=None
+        Period length of date periods (a pandas frequency such as ``"M"`` or ``"W"``);
+        None infers it from the dates.
     outcome_col : str or None, default="outcome"
         Column of X with the outcome level, used when ``y`` is None (so a Pipeline can
         carry another target). NaN outcomes are unobserved periods.
@@ -160,7 +177,13 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         ``R[s, a] = sum_s' Q_a(s,s') sum_y P_a(s',y) v_y - c_a``.
     state_order_ : ndarray (K,)
         Permutation applied to the EM's states to sort them (state 0 = weakest).
-    loglik_, n_iter_, converged_ : float, int, bool
+    log_likelihood_, n_iter_, converged_ : float, int, bool
+        Log-likelihood of the fitted model, iterations and convergence of the best
+        restart.
+    log_likelihood_history_ : ndarray
+        Objective per iteration (EM: one column per restart) or per restart (MLE).
+    n_actions_, n_outcomes_ : int
+        Number of actions A and outcome levels L.
     n_params_, aic_, bic_ : int, float, float
         Free parameters and information criteria (n = observed outcomes).
     alpha_vectors_, alpha_actions_ : ndarray (m, K), (m,)
@@ -171,10 +194,14 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
     mdp_values_ : ndarray (K,) or None
     belief_points_ : ndarray (n, K)
     solver_n_iter_, solver_residual_ : int, float
+        Grid value-iteration iterations and final residual.
+    solver_info_ : dict
+        Solver report: ``lower``, ``upper``, ``gap``, ``relative_gap`` and
+        ``converged`` at ``startprob_`` (and the same for the open loop).
     value_at_start_, vol_at_start_ : float
         DCV (POMDP) and VOL at ``startprob_``.
     n_features_in_, feature_names_in_
-    coef_, coef_se_, coef_names_ : ndarray, ndarray, list of str
+    coef_, standard_errors_, coef_names_ : ndarray, ndarray, list of str
         Parametric models: the MLE in the layout of :mod:`skcrm.pomdp._parametric`,
         its inverse-Hessian standard errors and readable names.
     emission_intercepts_, emission_scale_, cutpoints_ : ndarray (K,), (K,), (L-1,)
@@ -184,6 +211,12 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         are in ``pattern_solutions_``. ``transmat_``, ``emissionprob_`` and the solver
         attributes describe the reference customer (covariates at their training mean),
         used where no customer is given (``X=None``) and by ``simulate``.
+    pattern_solutions_ : list of dict
+        Parametric models with covariates: the solved POMDP of each covariate pattern.
+    action_feature_matrix_ : ndarray (A, d_a)
+        Parametric models: the action features, one row per action of ``actions_``.
+    covariate_mean_ : ndarray (d_z,)
+        Parametric models: training mean of the covariates (the reference customer).
 
     References
     ----------
@@ -207,7 +240,10 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         "discount": [Interval(Real, 0, 1, closed="right")],
         "horizon": [None, Interval(Integral, 1, None, closed="left")],
         "action_costs": [None, StrOptions({"identity"}), dict, "array-like"],
-        "outcome_values": [None, "array-like"],
+        "outcome_values": [None, dict, "array-like"],
+        "outcome_levels": [None, "array-like"],
+        "missing_values": [None, "array-like"],
+        "time_freq": [None, str],
         "action_effects": [StrOptions({"both", "transition", "emission"})],
         "transition_model": [StrOptions({"tabular", "logit"})],
         "emission_model": [StrOptions({"tabular", "ordered_logit"})],
@@ -222,7 +258,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         "n_belief_points": [Interval(Integral, 3, None, closed="left")],
         "solver_tol": [Interval(Real, 0, None, closed="neither")],
         "solver_max_iter": [Interval(Integral, 1, None, closed="left")],
-        "id_col": [str],
+        "customer_col": [str],
         "time_col": [str],
         "action_col": [str],
         "outcome_col": [None, str],
@@ -234,10 +270,13 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
     def __init__(
         self,
         n_states=2,
+        *,
         discount=0.95,
         horizon=None,
         action_costs=None,
         outcome_values=None,
+        outcome_levels=None,
+        missing_values=None,
         action_effects="both",
         transition_model="tabular",
         emission_model="tabular",
@@ -250,10 +289,11 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         pseudo_count=0.1,
         initial_state="estimate",
         n_belief_points=201,
-        solver_tol=1e-6,
+        solver_tol=1e-3,
         solver_max_iter=10_000,
-        id_col="customer_id",
+        customer_col="customer_id",
         time_col="period",
+        time_freq=None,
         action_col="action",
         outcome_col="outcome",
         random_state=None,
@@ -265,6 +305,8 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         self.horizon = horizon
         self.action_costs = action_costs
         self.outcome_values = outcome_values
+        self.outcome_levels = outcome_levels
+        self.missing_values = missing_values
         self.action_effects = action_effects
         self.transition_model = transition_model
         self.emission_model = emission_model
@@ -279,8 +321,9 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         self.n_belief_points = n_belief_points
         self.solver_tol = solver_tol
         self.solver_max_iter = solver_max_iter
-        self.id_col = id_col
+        self.customer_col = customer_col
         self.time_col = time_col
+        self.time_freq = time_freq
         self.action_col = action_col
         self.outcome_col = outcome_col
         self.random_state = random_state
@@ -301,17 +344,17 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         if isinstance(X, pd.DataFrame):
             if reset:
                 validate_data(self, X, reset=True, skip_check_array=True)
-            missing = [c for c in (self.id_col, self.time_col, self.action_col) if c not in X]
+            missing = [c for c in (self.customer_col, self.time_col, self.action_col) if c not in X]
             if missing:
                 raise ValueError(
-                    f"X is missing column(s) {missing} (set id_col/time_col/action_col); "
+                    f"X is missing column(s) {missing} (set customer_col/time_col/action_col); "
                     f"it has {list(X.columns)}"
                 )
-            ids = X[self.id_col].to_numpy()
+            ids = X[self.customer_col].to_numpy()
             times = X[self.time_col].to_numpy()
             acts = X[self.action_col].to_numpy()
             if y is None and self.outcome_col is not None and self.outcome_col in X:
-                y = X[self.outcome_col].to_numpy()
+                y = X[self.outcome_col]
         else:
             arr = validate_data(
                 self,
@@ -332,7 +375,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         if len(ids) == 0:
             raise ValueError("X has no rows")
         if pd.isna(pd.Series(ids)).any():
-            raise ValueError(f"column {self.id_col!r} has missing customer ids")
+            raise ValueError(f"column {self.customer_col!r} has missing customer ids")
         return ids, times, acts, y
 
     def _panel(self, X, y, *, fitting):
@@ -342,12 +385,12 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
                 "outcomes are needed: pass y or include the outcome column "
                 f"{self.outcome_col!r} in X"
             )
-        y = np.asarray(y)
-        if y.ndim != 1 or len(y) != len(ids):
+        y_in = y if isinstance(y, pd.Series) else np.asarray(y)
+        if np.ndim(y_in) != 1 or len(y_in) != len(ids):
             raise ValueError(
-                f"y must be 1-D with one outcome per row of X ({len(ids)}), got {y.shape}"
+                f"y must be 1-D with one outcome per row of X ({len(ids)}), got {np.shape(y_in)}"
             )
-        t = pd.to_numeric(pd.Series(times), errors="coerce").to_numpy(dtype=float)
+        t = self._periods(times)
         if np.any(~np.isfinite(t)) or np.any(t != np.round(t)):
             raise ValueError(f"column {self.time_col!r} must hold integer periods")
         codes, customers = pd.factorize(pd.Series(ids), sort=False)
@@ -371,8 +414,40 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         np.minimum.at(first, codes, t)
         pos = (t - first[codes]).astype(np.int64)
         a_idx = self._encode_actions(acts, fitting)
-        y_idx = self._encode_outcomes(y, fitting)
+        y_idx = self._encode_outcomes(y_in, fitting)
         return _Panel(np.asarray(customers), codes.astype(np.int64), pos, a_idx, y_idx)
+
+    def _periods(self, times):
+        """Integer period numbers from integers, pandas Periods or datetimes (+ time_freq)."""
+        ser = pd.Series(times)
+        if isinstance(ser.dtype, pd.PeriodDtype):
+            return ser.map(lambda p: p.ordinal).to_numpy(dtype=float)
+        if pd.api.types.is_datetime64_any_dtype(ser) or (
+            ser.dtype == object and len(ser) and isinstance(ser.iloc[0], pd.Timestamp)
+        ):
+            ser = pd.to_datetime(ser)
+            if ser.isna().any():
+                raise ValueError(f"column {self.time_col!r} has missing dates")
+            freq = self.time_freq
+            if freq is None:
+                uniq = pd.DatetimeIndex(np.unique(ser.to_numpy()))
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    freq = pd.infer_freq(uniq) if len(uniq) >= 3 else None
+                freq = getattr(freq, "freqstr", freq)
+                if freq is None:
+                    raise ValueError(
+                        f"column {self.time_col!r} holds dates whose period length cannot be "
+                        "inferred; pass time_freq (e.g. 'M' for months, 'W' for weeks)"
+                    )
+            freq = {"MS": "M", "ME": "M", "QS": "Q", "QE": "Q", "YS": "Y", "YE": "Y"}.get(
+                str(freq), freq
+            )
+            if isinstance(freq, str) and freq.startswith("W-"):
+                freq = "W"
+            return ser.dt.to_period(freq).map(lambda p: p.ordinal).to_numpy(dtype=float)
+        t = pd.to_numeric(ser, errors="coerce").to_numpy(dtype=float)
+        return t
 
     def _encode_actions(self, acts, fitting):
         acts = np.asarray(acts)
@@ -391,40 +466,103 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
             )
         return idx.astype(np.int64)
 
-    def _encode_outcomes(self, y, fitting):
+    def _missing_mask(self, y):
         missing = pd.isna(pd.Series(y)).to_numpy()
+        if self.missing_values is not None:
+            codes = list(np.atleast_1d(np.asarray(self.missing_values, dtype=object)))
+            missing = missing | pd.Series(y).isin(codes).to_numpy()
+        return missing
+
+    def _encode_outcomes(self, y, fitting):
+        ser = y if isinstance(y, pd.Series) else None
+        y = (
+            np.asarray(y, dtype=object)
+            if not np.issubdtype(np.asarray(y).dtype, np.number)
+            else np.asarray(y)
+        )
+        missing = self._missing_mask(y)
         obs = y[~missing]
         if fitting:
             if obs.size == 0:
                 raise ValueError("y has no observed outcome (all NaN)")
-            numeric = np.issubdtype(np.asarray(obs).dtype, np.number) or all(
-                isinstance(v, Real) for v in obs[:100]
-            )
-            vals = np.asarray(obs, dtype=float) if numeric else None
-            if numeric and np.all(vals == np.round(vals)) and vals.min() >= 0:
-                L = int(vals.max()) + 1
-                if self.outcome_values is not None:
-                    L = max(L, len(np.asarray(self.outcome_values)))
-                self.outcome_levels_ = np.arange(L)
-            else:
-                self.outcome_levels_ = np.unique(obs)
+            self.outcome_levels_ = self._outcome_levels(obs, ser)
         levels = self.outcome_levels_
         out = np.full(len(y), -1, dtype=np.int64)
         if obs.size:
-            if np.issubdtype(levels.dtype, np.number):
-                o = np.asarray(obs, dtype=float)
-                idx = np.clip(np.searchsorted(levels, o), 0, len(levels) - 1)
-                bad = levels[idx] != o
-            else:
-                idx = np.clip(np.searchsorted(levels, obs), 0, len(levels) - 1)
-                bad = levels[idx] != obs
-            if np.any(bad):
+            lookup = {_plain(v): k for k, v in enumerate(levels.tolist())}
+            keys = [_plain(v) for v in obs.tolist()]
+            idx = np.array([lookup.get(k, -1) for k in keys], dtype=np.int64)
+            if np.any(idx < 0):
+                bad = sorted({k for k, i in zip(keys, idx.tolist(), strict=True) if i < 0}, key=str)
                 raise ValueError(
-                    f"outcome level(s) {sorted(set(np.asarray(obs)[bad].tolist()), key=str)[:5]} "
-                    f"outside the fitted range {levels.tolist()}"
+                    f"outcome level(s) {bad[:5]} are outside the fitted range "
+                    f"{[_plain(v) for v in levels.tolist()]}; missing outcomes must be NaN "
+                    "(or listed in missing_values)"
                 )
             out[~missing] = idx
         return out
+
+    def _outcome_levels(self, obs, ser):
+        """Outcome levels in their meaningful order (never a silent alphabetical sort)."""
+        if self.outcome_levels is not None:
+            levels = list(self.outcome_levels)
+            if len(set(map(_plain, levels))) != len(levels):
+                raise ValueError("outcome_levels has duplicate levels")
+            unknown = sorted({_plain(v) for v in obs.tolist()} - set(map(_plain, levels)), key=str)
+            if unknown:
+                raise ValueError(
+                    f"y has outcome level(s) {unknown[:5]} that are not in outcome_levels "
+                    f"{[_plain(v) for v in levels]}"
+                )
+            return np.asarray(
+                levels, dtype=object if any(isinstance(v, str) for v in levels) else None
+            )
+        if ser is not None and isinstance(ser.dtype, pd.CategoricalDtype):
+            if not ser.dtype.ordered:
+                raise ValueError(
+                    "y is an unordered categorical: its levels have no meaningful order; make "
+                    "it ordered (pd.Categorical(..., ordered=True)) or pass outcome_levels"
+                )
+            return np.asarray(ser.dtype.categories)
+        numeric = all(isinstance(v, Real) and not isinstance(v, bool) for v in obs.tolist()[:1000])
+        if numeric:
+            vals = np.asarray(obs, dtype=float)
+            if np.any(vals != np.round(vals)):
+                raise ValueError(
+                    "y looks continuous (non-integer values, e.g. "
+                    f"{_plain(vals[vals != np.round(vals)][0])}); POMDPPolicy needs discrete "
+                    "outcome levels: discretize it (e.g. pd.cut into purchase levels) and pass "
+                    "the value of each level as outcome_values"
+                )
+            if vals.min() < 0:
+                code = int(vals.min())
+                raise ValueError(
+                    f"y has the negative outcome code {code}; outcome levels are "
+                    "0, 1, ..., L-1. Missing outcomes must be NaN, or name the code in "
+                    f"missing_values=[{code}]"
+                )
+            L = int(vals.max()) + 1
+            ov = self.outcome_values
+            if isinstance(ov, (dict, pd.Series)):
+                keys = [k for k in dict(ov) if isinstance(_plain(k), Integral)]
+                L = max([L] + [int(k) + 1 for k in keys])
+            elif ov is not None:  # levels that a subset (a CV fold) may not show
+                L = max(L, len(np.asarray(ov)))
+            if L > _MAX_LEVELS:
+                raise ValueError(
+                    f"y has outcome levels up to {L - 1} ({len(np.unique(vals))} distinct "
+                    f"values): it looks continuous or a count; POMDPPolicy needs at most "
+                    f"{_MAX_LEVELS} discrete levels (discretize it, or pass outcome_levels)"
+                )
+            return np.arange(L)
+        kinds = {type(_plain(v)) for v in obs.tolist()}
+        if kinds != {str}:
+            raise ValueError(f"y mixes outcome label types {sorted(t.__name__ for t in kinds)}")
+        raise ValueError(
+            f"y has string outcome levels {sorted(set(obs.tolist()))[:6]}: their order cannot "
+            "be guessed (alphabetical order is rarely the value order); pass an ordered "
+            "categorical or outcome_levels=[...] from lowest to highest"
+        )
 
     def _costs(self):
         A = len(self.actions_)
@@ -436,29 +574,22 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
                 return self.actions_.astype(float)
             except (TypeError, ValueError) as exc:
                 raise ValueError("action_costs='identity' needs numeric action labels") from exc
-        if isinstance(c, dict):
-            missing = [a for a in self.actions_.tolist() if a not in c]
-            if missing:
-                raise ValueError(f"action_costs has no cost for action(s) {missing}")
-            return np.array([float(c[a]) for a in self.actions_.tolist()])
-        c = np.asarray(c, dtype=float)
-        if c.shape != (A,):
-            raise ValueError(
-                f"action_costs must have one cost per action ({A}: {self.actions_.tolist()}), "
-                f"got shape {c.shape}"
-            )
-        return c
+        return _by_label(c, self.actions_, "action_costs", "action")
 
     def _values(self):
         L = len(self.outcome_levels_)
         if self.outcome_values is None:
             return np.arange(L, dtype=float)
-        v = np.asarray(self.outcome_values, dtype=float)
-        if v.shape != (L,):
-            raise ValueError(
-                f"outcome_values must have one value per outcome level ({L}), got {v.shape}"
-            )
-        return v
+        ordered = self.outcome_levels is not None or not np.issubdtype(
+            np.asarray(self.outcome_levels_).dtype, np.number
+        )
+        return _by_label(
+            self.outcome_values,
+            self.outcome_levels_,
+            "outcome_values",
+            "outcome level",
+            positional_ok=ordered,
+        )
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -506,8 +637,8 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         else:
             self._fit_tabular(panel, init_state, rng)
         n_obs = int((panel.outcomes >= 0).sum())
-        self.aic_ = 2 * self.n_params_ - 2 * self.loglik_
-        self.bic_ = self.n_params_ * np.log(n_obs) - 2 * self.loglik_
+        self.aic_ = 2 * self.n_params_ - 2 * self.log_likelihood_
+        self.bic_ = self.n_params_ * np.log(n_obs) - 2 * self.log_likelihood_
         self.reward_ = (
             np.einsum("asz,azy,y->sa", self.transmat_, self.emissionprob_, self.outcome_values_)
             - self.action_costs_[None, :]
@@ -630,22 +761,21 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
             verbose=self.verbose,
         )
         self.coef_ = res["theta"]
-        self.coef_se_ = res["se"]
+        self.standard_errors_ = res["se"]
         self.coef_names_ = layout.names()
         self.covariate_mean_ = Z.mean(0)
         pi, Q, P = self._customer_arrays(self.covariate_mean_[None])
         self.startprob_, self.transmat_, self.emissionprob_ = pi, Q[0], P[0]
         self.state_order_ = np.arange(K)  # the monotone intercepts order the states
-        self.loglik_ = res["loglik"]
+        self.log_likelihood_ = res["loglik"]
         self.n_iter_ = res["n_iter"]
         self.converged_ = res["converged"]
-        self.loglik_history_ = np.asarray(res["all_logliks"], dtype=float)
+        self.log_likelihood_history_ = np.asarray(res["all_logliks"], dtype=float)
         if not self.converged_:
-            warnings.warn(
+            warn(
                 f"L-BFGS-B did not converge in max_iter={self.max_iter} iterations; increase "
                 "max_iter or n_init, or standardise the covariates and action features",
                 ConvergenceWarning,
-                stacklevel=3,
             )
         self.n_params_ = layout.size
         p = _parametric.unpack(self.coef_, layout)
@@ -742,20 +872,43 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         self.startprob_ = pi[perm]
         self.transmat_ = Q[:, perm][:, :, perm]
         self.emissionprob_ = P[:, perm]
-        self.loglik_ = res["loglik"]
+        self.log_likelihood_ = res["loglik"]
         self.n_iter_ = res["n_iter"]
         self.converged_ = res["converged"]
-        self.loglik_history_ = np.asarray(res["history"], dtype=float)
+        self.log_likelihood_history_ = np.asarray(res["history"], dtype=float)
         if not self.converged_:
-            warnings.warn(
+            warn(
                 f"EM did not converge in max_iter={self.max_iter} iterations (tol={self.tol}); "
                 "increase max_iter or tol",
                 ConvergenceWarning,
-                stacklevel=3,
             )
         self.n_params_ = n_free_parameters(
             K, A, L, self.action_effects, "estimate" if isinstance(init_state, str) else "fixed"
         )
+        self._warn_unidentified(panel)
+
+    def _warn_unidentified(self, panel):
+        """Transitions are learnt only from customers seen in two consecutive periods."""
+        if self.n_states < 2:
+            return
+        acts = panel.actions[:, 1:]
+        seen = np.bincount(acts[acts >= 0], minlength=self.n_actions_)
+        if seen.sum() == 0:
+            warn(
+                "no customer has two consecutive periods: the transition matrix is not "
+                "identified by the data (it only reflects the starting values and "
+                "pseudo_count), whatever converged_ says; fit on longer histories or use "
+                "n_states=1",
+                UserWarning,
+            )
+        elif self.action_effects in ("both", "transition") and np.any(seen == 0):
+            missing = [_plain(a) for a in self.actions_[seen == 0].tolist()]
+            warn(
+                f"action(s) {missing} never precede a later period of the same customer: "
+                "their transition matrices are not identified by the data; use "
+                "action_effects='emission' or collect longer histories",
+                UserWarning,
+            )
 
     def _model(self, horizon="self"):
         h = self.horizon if horizon == "self" else horizon
@@ -766,6 +919,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         with warnings.catch_warnings():
             sol = model.solve(
                 self.n_belief_points,
+                initial_belief=self.startprob_ if self.horizon is None else None,
                 tol=self.solver_tol,
                 max_iter=self.solver_max_iter,
                 belief_points=self.startprob_,
@@ -778,14 +932,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         self.mdp_values_ = sol.mdp_values
         self.solver_n_iter_ = int(sol.info["n_iter"])
         self.solver_residual_ = float(sol.info["residual"])
-        if self.horizon is None and self.solver_residual_ >= self.solver_tol:
-            warnings.warn(
-                f"value iteration stopped after solver_max_iter={self.solver_max_iter} "
-                f"iterations with residual {self.solver_residual_:.3g}; increase "
-                "solver_max_iter or solver_tol",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
+        self.solver_info_ = dict(sol.info)
         self.alpha_actions_ = self._alpha_actions(sol)
         self.value_at_start_ = float(sol.value(self.startprob_))
         self.vol_at_start_ = float(self.value_at_start_ - sol.value(self.startprob_, "open_loop"))
@@ -826,27 +973,75 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
             return panel, alpha, log_c
         E = emission_likelihoods(self.emissionprob_[None], panel.actions, panel.outcomes)
         alpha, log_c = forward_filter(self.startprob_[None], self.transmat_[None], E, panel.actions)
+        self._check_possible(panel, alpha[0])
         return panel, alpha[0], log_c[0]
+
+    def _check_possible(self, panel, alpha):
+        """An outcome with probability 0 under the model leaves no belief: say where."""
+        real = panel.actions.T >= 0  # (T, N)
+        dead = real & (alpha.sum(-1) < 0.5)
+        if dead.any():
+            t, n = np.argwhere(dead)[0]
+            first = np.argmax(dead[:, n])
+            y = panel.outcomes[n, first]
+            raise ValueError(
+                f"customer {_plain(panel.customers[n])!r} has an outcome that is impossible "
+                f"under the fitted model (level {_plain(self.outcome_levels_[y])!r} after "
+                f"action {_plain(self.actions_[panel.actions[n, first]])!r} in its period "
+                f"{first + 1}): the fitted emission probability is 0 in every reachable "
+                "state. Refit with pseudo_count > 0, or check the data"
+            )
 
     def transform(self, X, y=None):
         """Filtered beliefs ``P(S_t | outcomes and actions up to row t)``, one row per row.
 
         Returns an array (n_rows, K) in the original row order; rows sum to 1.
+
+        Parameters
+        ----------
+        X : DataFrame or array
+            Customer-period panel in the layout of :meth:`fit`.
+        y : array-like, optional
+            Outcome per row of X (default ``X[outcome_col]``).
         """
         panel, alpha, _ = self._filter(X, y)
         return alpha[panel.pos, panel.codes]
 
     def fit_transform(self, X, y=None, **fit_params):
-        """Fit, then return the filtered beliefs of the training rows."""
+        """Fit, then return the filtered beliefs of the training rows.
+
+        Parameters
+        ----------
+        X : DataFrame or array
+            Customer-period panel in the layout of :meth:`fit`.
+        y : array-like, optional
+            Outcome per row of X (default ``X[outcome_col]``).
+        **fit_params : dict
+            Passed to :meth:`fit`.
+        """
         return self.fit(X, y, **fit_params).transform(X, y)
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the belief columns: ``belief_state0 ... belief_state{K-1}``."""
+        """Names of the belief columns: ``belief_state0 ... belief_state{K-1}``.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored (the output names do not depend on the input).
+        """
         check_is_fitted(self)
         return np.asarray([f"belief_state{k}" for k in range(self.n_states)], dtype=object)
 
     def decision_function(self, X, y=None):
-        """Q-values ``Q(b_t, a)`` of the next period's actions at each row's belief (n_rows, A)."""
+        """Q-values ``Q(b_t, a)`` of the next period's actions at each row's belief (n_rows, A).
+
+        Parameters
+        ----------
+        X : DataFrame or array
+            Customer-period panel in the layout of :meth:`fit`.
+        y : array-like, optional
+            Outcome per row of X (default ``X[outcome_col]``).
+        """
         if self._has_covariates_fitted():
             panel, alpha, _ = self._filter(X, y)
             b = alpha[panel.pos, panel.codes]
@@ -855,12 +1050,30 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         return self._solution().q_values(b)
 
     def predict(self, X, y=None):
-        """The optimal next action (label) after each row: ``actions_[argmax Q]``."""
+        """The optimal next action (label) after each row: ``actions_[argmax Q]``.
+
+        Parameters
+        ----------
+        X : DataFrame or array
+            Customer-period panel in the layout of :meth:`fit`.
+        y : array-like, optional
+            Outcome per row of X (default ``X[outcome_col]``).
+        """
         q = self.decision_function(X, y)
         return self.actions_[np.argmax(q, axis=1)]
 
     def predict_outcome_proba(self, X, y=None, action=None):
-        """``Pr(y_{t+1} | history, a_{t+1})`` per row; ``action`` label, default optimal."""
+        """``Pr(y_{t+1} | history, a_{t+1})`` per row; ``action`` label, default optimal.
+
+        Parameters
+        ----------
+        X : DataFrame or array
+            Customer-period panel in the layout of :meth:`fit`.
+        y : array-like, optional
+            Outcome per row of X (default ``X[outcome_col]``).
+        action : label, optional
+            Action of the next period; default the optimal one at each row.
+        """
         if self._has_covariates_fitted():
             panel, alpha, _ = self._filter(X, y)
             b = alpha[panel.pos, panel.codes]
@@ -887,6 +1100,13 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         ``(1/n) sum_t log Pr(y_t | y_<t, a_<=t)`` over rows with an observed outcome.
         Cross-validate with ``GroupKFold`` on the customer id so that customers are never
         split across folds.
+
+        Parameters
+        ----------
+        X : DataFrame or array
+            Customer-period panel in the layout of :meth:`fit`.
+        y : array-like, optional
+            Outcome per row of X (default ``X[outcome_col]``).
         """
         panel, _, log_c = self._filter(X, y)
         obs = panel.outcomes[panel.codes, panel.pos] >= 0
@@ -936,16 +1156,29 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
             return None, self.startprob_[None]
         return self._last_beliefs(X, y)
 
-    def recommend(self, X, y=None):
+    def recommend(self, X=None, y=None):
         """One row per customer: current belief, recommended action, Q-values, DCV, VOL.
+
+        Parameters
+        ----------
+        X : DataFrame or array, optional
+            Customers' histories (the panel layout of :meth:`fit`). None gives one row
+            for the reference customer: a new customer at ``startprob_`` (covariates at
+            their training mean for a model with ``covariate_cols``).
+        y : array-like, optional
+            Outcomes of the rows of X (default ``X[outcome_col]``).
 
         Returns
         -------
-        DataFrame indexed by customer id with columns ``belief_state<k>``, ``action``,
-        ``q_<action>`` per action, ``dcv`` (V* at the belief) and ``vol``
-        (V* - V_open_loop).
+        DataFrame indexed by customer id (``"reference"`` when X is None) with columns
+        ``belief_state<k>``, ``action``, ``q_<action>`` per action, ``dcv`` (V* at the
+        belief) and ``vol`` (V* - V_open_loop).
         """
-        customers, b, Z = self._last_beliefs(X, y, return_z=True)
+        if X is None:
+            check_is_fitted(self)
+            customers, b, Z = np.array(["reference"], dtype=object), self.startprob_[None], None
+        else:
+            customers, b, Z = self._last_beliefs(X, y, return_z=True)
         if Z is not None:
             q, dcv, ol = self._customer_values(Z, b)
         else:
@@ -959,7 +1192,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         for j, a in enumerate(self.actions_.tolist()):
             out[f"q_{a}"] = q[:, j]
         out["dcv"], out["vol"] = dcv, vol
-        out.index = pd.Index(customers, name=self.id_col)
+        out.index = pd.Index(customers, name=self.customer_col)
         return out
 
     def _policy_fn(self, policy, sol):
@@ -988,6 +1221,10 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
+        n_simulations : int, default=1000
+            Simulated paths per customer for ``method='simulate'``.
+        random_state : int, RandomState or None
+            Seed of the simulation; default the estimator's ``random_state``.
         X, y : panel, optional
             Customers' histories; None gives the value at ``startprob_`` (a float).
         policy : {"pomdp", "open_loop", "myopic", "mdp_bound"}
@@ -1012,11 +1249,11 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
                 )
             _, _, Z = self._last_beliefs(X, y, return_z=True)
             (vals,) = self._customer_values(Z, b, (policy,))
-            return pd.Series(vals, index=pd.Index(customers, name=self.id_col), name="dcv")
+            return pd.Series(vals, index=pd.Index(customers, name=self.customer_col), name="dcv")
         vals = self._dcv(b, policy, horizon, method, n_simulations, random_state)
         if customers is None:
             return float(vals[0])
-        return pd.Series(vals, index=pd.Index(customers, name=self.id_col), name="dcv")
+        return pd.Series(vals, index=pd.Index(customers, name=self.customer_col), name="dcv")
 
     def _dcv(self, b, policy, horizon, method, n_simulations, random_state):
         sol = self._solution()
@@ -1071,6 +1308,11 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
+        X : DataFrame or array, optional
+            Customer-period panel in the layout of :meth:`fit`; None = the reference
+            customer at ``startprob_``.
+        y : array-like, optional
+            Outcome per row of X (default ``X[outcome_col]``).
         horizon : int, optional
             Planning horizon; None = infinite.
         policy_horizon : {"matched", "infinite"}
@@ -1097,7 +1339,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
             vol = vol / ol
         if customers is None:
             return float(vol[0])
-        return pd.Series(vol, index=pd.Index(customers, name=self.id_col), name="vol")
+        return pd.Series(vol, index=pd.Index(customers, name=self.customer_col), name="vol")
 
     def _vol_parts(self, b, horizon, policy_horizon):
         if policy_horizon not in ("matched", "infinite"):
@@ -1124,6 +1366,19 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
 
         With X, the values are averaged over its customers (at their current beliefs).
 
+        Parameters
+        ----------
+        X : DataFrame or array, optional
+            Customer-period panel in the layout of :meth:`fit`; None = the reference
+            customer at ``startprob_``.
+        y : array-like, optional
+            Outcome per row of X (default ``X[outcome_col]``).
+        horizons : sequence of int
+            Planning horizons (periods).
+        policy_horizon : {'infinite', 'matched'}
+            Truncated stationary policies (as the dissertation simulates) or policies
+            optimal for each horizon.
+
         Returns
         -------
         DataFrame indexed by ``horizon`` with columns ``dcv_pomdp``, ``dcv_open_loop``,
@@ -1142,6 +1397,17 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
     def strategic_segments(self, X, y=None, *, dcv_threshold="median", vol_threshold="median"):
         """Place customers on the DCV x VOL map (dissertation §2.5, Table 6, Figure 18).
 
+        Parameters
+        ----------
+        X : DataFrame or array
+            Customer-period panel in the layout of :meth:`fit`.
+        y : array-like, optional
+            Outcome per row of X (default ``X[outcome_col]``).
+        dcv_threshold : 'median' or float
+            DCV above which a customer is 'high DCV'.
+        vol_threshold : 'median' or float
+            VOL above which a customer is 'high VOL' (e.g. the monitoring cost).
+
         Returns
         -------
         DataFrame indexed by customer id with ``dcv``, ``vol``, ``quadrant`` (good_friend:
@@ -1159,7 +1425,18 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         )
 
     def plan_open_loop(self, X=None, y=None, n_periods=12):
-        """Fixed action plans (labels) for open-loop customers: (n_customers, n_periods)."""
+        """Fixed action plans (labels) for open-loop customers: (n_customers, n_periods).
+
+        Parameters
+        ----------
+        X : DataFrame or array, optional
+            Customer-period panel in the layout of :meth:`fit`; None = the reference
+            customer at ``startprob_``.
+        y : array-like, optional
+            Outcome per row of X (default ``X[outcome_col]``).
+        n_periods : int
+            Number of periods.
+        """
         self._no_covariates_here(X, "plan_open_loop")
         customers, b = self._beliefs_or_start(X, y)
         sol = self._solution()
@@ -1176,6 +1453,15 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         """One Bayes step from ``belief`` after ``action`` (label) and ``outcome`` (level).
 
         Returns ``(new_belief, probability of the outcome)``.
+
+        Parameters
+        ----------
+        belief : array-like of shape (K,) or (n, K)
+            Belief(s) over the hidden states.
+        action : label, optional
+            Action of the next period; default the optimal one at each row.
+        outcome : int or label
+            Observed outcome level.
         """
         check_is_fitted(self)
         a = self._encode_actions(np.array([action]), False)[0]
@@ -1187,6 +1473,12 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
+        n_customers : int
+            Number of customers (simulated paths).
+        n_periods : int
+            Number of periods.
+        random_state : int, RandomState or None
+            Seed of the simulation; default the estimator's ``random_state``.
         policy : {"pomdp", "open_loop", "myopic", "random"}
 
         Returns
@@ -1223,7 +1515,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
             S[:, t], Ac[:, t], Y[:, t] = s, a, yy
         X = pd.DataFrame(
             {
-                self.id_col: np.repeat(np.arange(N), T),
+                self.customer_col: np.repeat(np.arange(N), T),
                 self.time_col: np.tile(np.arange(1, T + 1), N),
                 self.action_col: self.actions_[Ac.ravel()],
             }
@@ -1235,7 +1527,11 @@ def _solve_one(Q, P, R, discount, horizon, n_points, tol, max_iter, start):
     """Solve one POMDP; the solution's arrays as a plain dict (picklable, joblib-friendly)."""
     with warnings.catch_warnings():
         sol = POMDPModel(Q, P, R, discount, horizon).solve(
-            n_points, tol=tol, max_iter=max_iter, belief_points=start
+            n_points,
+            initial_belief=start if horizon is None else None,
+            tol=tol,
+            max_iter=max_iter,
+            belief_points=start,
         )
     return {
         "belief_points": sol.belief_points,
@@ -1251,6 +1547,42 @@ def _solve_one(Q, P, R, discount, horizon, n_points, tol, max_iter, start):
 def _draw(prob, rng):
     u = rng.random_sample(prob.shape[0])
     return np.minimum((prob.cumsum(1) < u[:, None]).sum(1), prob.shape[1] - 1)
+
+
+_MAX_LEVELS = 50
+
+
+def _by_label(values, labels, name, what, positional_ok=False):
+    """One number per label from a dict / Series keyed by label (lists only when safe)."""
+    shown = [_plain(v) for v in np.asarray(labels).tolist()]
+    if isinstance(values, pd.Series):
+        values = values.to_dict()
+    if isinstance(values, dict):
+        keyed = {_plain(k): v for k, v in values.items()}
+        missing = [a for a in shown if a not in keyed]
+        if missing:
+            raise ValueError(f"{name} has no entry for {what}(s) {missing}")
+        extra = [k for k in keyed if k not in shown]
+        if extra:
+            raise ValueError(f"{name} has entries for unknown {what}(s) {extra}; known: {shown}")
+        out = np.array([float(keyed[a]) for a in shown])
+    else:
+        out = np.asarray(values, dtype=float)
+        if out.shape != (len(shown),):
+            raise ValueError(
+                f"{name} must have one entry per {what} ({len(shown)}: {shown}), got shape "
+                f"{out.shape}"
+            )
+        integer = all(isinstance(a, Integral) for a in shown) and shown == list(range(len(shown)))
+        if not (integer or positional_ok):
+            raise ValueError(
+                f"{name} given as a list is ambiguous for the {what}s {shown} (it would be "
+                f"matched to their sorted order); pass a dict keyed by {what}, e.g. "
+                f"{dict.fromkeys(shown[:3], '...')}"
+            )
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"{name} must be finite numbers")
+    return out
 
 
 def _plain(value):

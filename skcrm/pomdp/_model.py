@@ -46,7 +46,9 @@ class POMDPModel:
     The Tiger problem at discount 0.75 (R package ``pomdp``: 1.933439).
 
     >>> from skcrm.datasets import pomdp_tiger
-    >>> sol = POMDPModel(*pomdp_tiger(), discount=0.75).solve(n_belief_points=201)
+    >>> sol = POMDPModel(*pomdp_tiger(), discount=0.75).solve(201, initial_belief=[0.5, 0.5])
+    >>> sol.info["converged"], round(sol.info["lower"], 6), round(sol.info["upper"], 6)
+    (True, 1.933439, 1.933439)
     >>> round(float(sol.value([0.5, 0.5])), 4)
     1.9334
     >>> sol.action([[0.5, 0.5], [0.01, 0.99]]).tolist()
@@ -98,7 +100,17 @@ class POMDPModel:
         return self.emission.shape[2]
 
     def belief_update(self, belief, action, outcome):
-        """One Bayes step; returns ``(new_belief, Pr(outcome | belief, action))``."""
+        """One Bayes step; returns ``(new_belief, Pr(outcome | belief, action))``.
+
+        Parameters
+        ----------
+        belief : array-like of shape (K,) or (n, K)
+            Belief(s) over the hidden states.
+        action : label, optional
+            Action of the next period; default the optimal one at each row.
+        outcome : int or label
+            Observed outcome level.
+        """
         return belief_update(belief, self.transition, self.emission, action, outcome)
 
     def open_loop(self):
@@ -113,70 +125,209 @@ class POMDPModel:
 
     def solve(
         self,
-        n_belief_points=201,
+        n_belief_points=None,
         *,
-        tol=1e-6,
+        initial_belief=None,
+        tol=1e-3,
+        vi_tol=1e-6,
         max_iter=10_000,
         belief_points=None,
         method="pbvi",
+        max_time=60.0,
+        max_points=20_000,
+        open_loop=True,
     ):
-        """Solve the POMDP and its open-loop baseline by point-based value iteration.
+        """Solve the POMDP and its open-loop baseline with lower and upper bounds.
+
+        With ``initial_belief`` (infinite horizon), belief points are grown by
+        reachability from it (HSVI-style trials: the action best under the upper bound,
+        the outcome with the largest weighted gap) and backed up until the relative gap
+        ``(upper - lower) / max(1, |value|)`` at that belief is below ``tol``. The lower
+        bound is a set of alpha vectors (values of policies); the upper bound is the fast
+        informed bound with a sawtooth interpolation over backed-up points. Without it,
+        point-based value iteration runs on a fixed grid and the gap over the grid is
+        reported (and warned about when it exceeds ``tol``).
 
         Parameters
         ----------
-        n_belief_points : int
-            Grid size on P(state 1) for two states; for three or more, the largest simplex
-            lattice with at most this many points.
-        tol : float
-            Absolute stopping tolerance of value iteration.
-        max_iter : int
+        n_belief_points : int, optional
+            Size of a fixed grid (P(state 1) for two states, else the largest simplex
+            lattice with at most this many points). Default: 201 without
+            ``initial_belief`` (a grid must have at least 11 points), none with it.
+        initial_belief : array-like of shape (K,), optional
+            Start belief ``b0`` of the bounded solver.
+        tol : float, default=1e-3
+            Relative gap at ``b0`` (or largest over the grid) that the solver aims for.
+        vi_tol : float, default=1e-6
+            Absolute stopping tolerance of grid value iteration.
+        max_iter : int, default=10000
+            Iterations of grid value iteration.
         belief_points : array (n, K), optional
             Extra belief points (e.g. the start belief) added to the grid.
         method : {"pbvi", "perseus"}
-            ``"pbvi"``: every belief point backed up every iteration, with retention
-            (the reference; exact on the test problems). ``"perseus"``: randomised
-            backups until every point improved (much faster on large belief sets, a
-            slightly lower bound); infinite horizon only.
+            Grid value iteration: every point backed up every iteration (``"pbvi"``)
+            or randomised backups until every point improved (``"perseus"``).
+        max_time, max_points : float, int
+            Budget of the bounded solver (seconds, belief points); a warning says when
+            it stops before reaching ``tol``.
+        open_loop : bool, default=True
+            Also solve the open-loop baseline (needed for ``policy="open_loop"`` and the
+            value of learning); False skips it (it can take longer than the POMDP on
+            problems with many states).
 
         Returns
         -------
         POMDPSolution
+            ``info`` holds ``lower``, ``upper``, ``gap``, ``relative_gap``,
+            ``converged``, ``n_points`` and the solver's counters.
         """
-        B = _solver.belief_grid(self.n_states, n_belief_points, extra=belief_points)
-        Q, P, R, g = self.transition, self.emission, self.reward, self.discount
-        P_ol = np.ones((self.n_actions, self.n_states, 1))
+        from . import _bounds
+        from ._messages import warn
+
         if method not in ("pbvi", "perseus"):
             raise ValueError(f"method must be 'pbvi' or 'perseus', got {method!r}")
-        if self.horizon is None:
-            solver = _solver.pbvi if method == "pbvi" else _solver.perseus
-            G, act, it, res = solver(Q, P, R, g, B, tol=tol, max_iter=max_iter)
-            G_ol, act_ol, it_ol, res_ol = solver(Q, P_ol, R, g, B, tol=tol, max_iter=max_iter)
-            stages = stages_ol = None
-            info = {
-                "n_iter": it,
-                "residual": res,
-                "n_iter_open_loop": it_ol,
-                "residual_open_loop": res_ol,
-            }
+        K = self.n_states
+        if n_belief_points is None and (initial_belief is None or self.horizon is not None):
+            n_belief_points = 201
+        if n_belief_points is not None:
+            if initial_belief is None and int(n_belief_points) < 11:
+                raise ValueError(
+                    f"n_belief_points={n_belief_points} is too small a grid to be meaningful "
+                    "(Tiger: 5 points give V(0.5) = 13.04 against 19.37); use at least 11, "
+                    "or pass initial_belief to grow the points from the start belief with "
+                    "a certified gap"
+                )
+            B = _solver.belief_grid(K, n_belief_points, extra=belief_points)
+        elif belief_points is not None:
+            B = np.atleast_2d(np.asarray(belief_points, float))
         else:
+            B = None
+        b0 = None
+        if initial_belief is not None:
+            b0 = np.asarray(initial_belief, dtype=float)
+            if b0.shape != (K,) or np.any(b0 < 0) or not np.isclose(b0.sum(), 1.0):
+                raise ValueError(f"initial_belief must be {K} probabilities summing to 1")
+            b0 = b0 / b0.sum()
+        Q, P, R, g = self.transition, self.emission, self.reward, self.discount
+        P_ol = np.ones((self.n_actions, self.n_states, 1))
+        if self.horizon is not None:
+            if B is None:
+                B = _solver.belief_grid(K, 201)
+            if b0 is not None:
+                B = np.vstack([B, b0])
             stages, _ = _solver.pbvi_finite(Q, P, R, g, B, self.horizon)
             stages_ol, _ = _solver.pbvi_finite(Q, P_ol, R, g, B, self.horizon)
-            G, G_ol = stages[-1], stages_ol[-1]
-            info = {"n_iter": self.horizon, "residual": 0.0}
+            return POMDPSolution(
+                model=self,
+                belief_points=B,
+                alpha_vectors=stages[-1],
+                alpha_vectors_open_loop=stages_ol[-1],
+                stages=stages,
+                stages_open_loop=stages_ol,
+                mdp_values=None,
+                info={"n_iter": self.horizon, "residual": 0.0},
+            )
+        solver = _solver.pbvi if method == "pbvi" else _solver.perseus
+        out, info = [], {}
+        tasks = (("", P), ("_open_loop", P_ol)) if open_loop else (("", P),)
+        for tag, PP in tasks:
+            init, it, res = None, 0, 0.0
+            if B is not None:
+                G, act, it, res = solver(Q, PP, R, g, B, tol=vi_tol, max_iter=max_iter)
+                init = (G, act)
+            if b0 is not None:
+                r = _bounds.solve_bounded(
+                    Q,
+                    PP,
+                    R,
+                    g,
+                    b0,
+                    tol=tol,
+                    belief_points=B,
+                    max_time=max_time,
+                    max_points=max_points,
+                    init_alpha=init,
+                )
+                G = r["alpha_vectors"]
+                pts = r["belief_points"]
+                part = {k: r[k] for k in ("lower", "upper", "gap", "relative_gap", "converged")}
+                part.update(n_points=r["n_points"], n_trials=r["n_trials"], time=r["time"])
+                if not r["converged"]:
+                    warn(
+                        f"the POMDP solver stopped at its {r['stopped_by']} budget with a "
+                        f"relative gap of {r['relative_gap']:.3g} at the initial belief "
+                        f"(lower {r['lower']:.6g}, upper {r['upper']:.6g}), above "
+                        f"tol={tol}; increase max_time / max_points or tol",
+                        _convergence_warning(),
+                    )
+            elif tag == "":
+                pts = B
+                lo_v = _solver.alpha_values(G, B)
+                if K == 2:  # interpolation on P(state 1): a tight upper bound
+                    pts2, V = _bounds.two_state_upper(Q, PP, R, g, max(len(B), 201))
+                    up_v = np.interp(B[:, 1], pts2[:, 1], V)
+                else:
+                    ub = _bounds.grid_upper_bound_any(Q, PP, R, g, B, max_time=2.0)
+                    up_v = ub(B)
+                up_v = np.maximum(up_v, lo_v)
+                rel = (up_v - lo_v) / np.maximum(1.0, np.maximum(np.abs(lo_v), np.abs(up_v)))
+                j = int(np.argmax(rel))
+                part = {
+                    "lower": float(lo_v[j]),
+                    "upper": float(up_v[j]),
+                    "gap": float(up_v[j] - lo_v[j]),
+                    "relative_gap": float(rel[j]),
+                    "converged": bool(rel[j] <= tol),
+                    "n_points": len(B),
+                }
+                if not part["converged"]:
+                    warn(
+                        f"on the grid of {len(B)} belief points the value is only known to "
+                        f"within a relative gap of {rel[j]:.3g} (lower {lo_v[j]:.6g}, "
+                        f"upper {up_v[j]:.6g}) > tol={tol}; pass initial_belief (or more "
+                        "n_belief_points) for a certified value",
+                        _convergence_warning(),
+                    )
+            else:
+                pts, part = B, {}
+            part.update(n_iter=it, residual=res)
+            out.append((G, pts))
+            info.update({k + tag: v for k, v in part.items()})
         return POMDPSolution(
             model=self,
-            belief_points=B,
-            alpha_vectors=G,
-            alpha_vectors_open_loop=G_ol,
-            stages=stages,
-            stages_open_loop=stages_ol,
-            mdp_values=_solver.mdp_values(Q, R, g) if self.horizon is None else None,
+            belief_points=out[0][1],
+            alpha_vectors=out[0][0],
+            alpha_vectors_open_loop=out[1][0] if open_loop else None,
+            stages=None,
+            stages_open_loop=None,
+            mdp_values=_solver.mdp_values(Q, R, g),
             info=info,
         )
 
 
+def _convergence_warning():
+    from sklearn.exceptions import ConvergenceWarning
+
+    return ConvergenceWarning
+
+
 class POMDPSolution:
     """A solved :class:`POMDPModel`: values and actions at any belief.
+
+    Parameters
+    ----------
+    model : POMDPModel
+        The model solved.
+    belief_points : ndarray (n, K)
+        Belief points the solver backed up.
+    alpha_vectors, alpha_vectors_open_loop : ndarray (m, K), (m', K)
+        Lower-bound alpha vectors of V* and of the open-loop value.
+    stages, stages_open_loop : list of ndarray or None
+        Per-stage alpha sets of a finite-horizon model.
+    mdp_values : ndarray (K,) or None
+        Fully observed values (infinite horizon).
+    info : dict
+        The solver's report (bounds, gap, counters).
 
     Attributes
     ----------
@@ -232,6 +383,11 @@ class POMDPSolution:
                 return self.alpha_vectors
             return self.stages[self._stage(periods_left)]
         if self.stages_open_loop is None:
+            if self.alpha_vectors_open_loop is None:
+                raise ValueError(
+                    "the open-loop baseline was not solved (solve(open_loop=False)); solve "
+                    "again with open_loop=True"
+                )
             return self.alpha_vectors_open_loop
         return self.stages_open_loop[self._stage(periods_left)]
 
@@ -247,6 +403,8 @@ class POMDPSolution:
 
         Parameters
         ----------
+        belief : array-like of shape (K,) or (n, K)
+            Belief(s) over the hidden states.
         policy : {"pomdp", "open_loop", "myopic", "mdp_bound"}
             ``"pomdp"`` = V* (dynamic customer value under adaptive learning);
             ``"open_loop"`` = the best plan that ignores outcomes (the "HMM");
@@ -268,7 +426,17 @@ class POMDPSolution:
         raise ValueError(f"policy must be one of {_POLICIES}, got {policy!r}")
 
     def q_values(self, belief, policy="pomdp", periods_left=None):
-        """``Q(b, a)`` for every action: (A,) for one belief, (n, A) for several."""
+        """``Q(b, a)`` for every action: (A,) for one belief, (n, A) for several.
+
+        Parameters
+        ----------
+        belief : array-like of shape (K,) or (n, K)
+            Belief(s) over the hidden states.
+        policy : {'pomdp', 'open_loop', 'myopic'}
+            Which policy's values (see :meth:`value`).
+        periods_left : int, optional
+            For a finite-horizon model, the number of periods to go (default: all).
+        """
         b, single = self._beliefs(belief)
         m = self.model
         if policy == "myopic":
@@ -287,7 +455,17 @@ class POMDPSolution:
         return self._out(_solver.q_values(G, m.transition, P, m.reward, m.discount, b), single)
 
     def action(self, belief, policy="pomdp", periods_left=None):
-        """Index of the best action (argmax of :meth:`q_values`) at each belief."""
+        """Index of the best action (argmax of :meth:`q_values`) at each belief.
+
+        Parameters
+        ----------
+        belief : array-like of shape (K,) or (n, K)
+            Belief(s) over the hidden states.
+        policy : {'pomdp', 'open_loop', 'myopic'}
+            Which policy's values (see :meth:`value`).
+        periods_left : int, optional
+            For a finite-horizon model, the number of periods to go (default: all).
+        """
         q = self.q_values(belief, policy=policy, periods_left=periods_left)
         return np.argmax(q, axis=-1)
 
@@ -307,6 +485,12 @@ class POMDPSolution:
 
         Parameters
         ----------
+        n_points : int, default=4001
+            Grid size of the exact two-state evaluation.
+        n_customers : int
+            Number of customers (simulated paths).
+        random_state : int, RandomState or None
+            Seed of the simulation; default the estimator's ``random_state``.
         policy : callable
             Maps the policy's beliefs (n, K) (filtered with this model) to action indices.
         belief : array (K,) or (n, K)

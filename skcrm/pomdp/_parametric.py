@@ -83,7 +83,7 @@ class Layout:
         return int(sum(int(np.prod(s)) for _, s in self.blocks))
 
     def names(self):
-        """A readable name for every entry of ``theta`` (for ``coef_se_`` tables)."""
+        """A readable name for every entry of ``theta`` (for ``standard_errors_`` tables)."""
         names = []
         for name, shape in self.blocks:
             for idx in np.ndindex(*shape):

@@ -96,7 +96,8 @@ def blind_alpha_vectors(Q, R, gamma):
 
 def _projections(Gamma, Q, P):
     """``g[a, y, m, s] = sum_s' Q_a(s, s') P_a(s', y) alpha_m(s')`` (spec §3.8)."""
-    return np.einsum("asz,azy,mz->ayms", Q, P, Gamma, optimize=True)
+    W = Q[:, None, :, :] * np.transpose(P, (0, 2, 1))[:, :, None, :]  # (A, L, K, K')
+    return np.swapaxes(W @ np.ascontiguousarray(Gamma.T), -1, -2)
 
 
 def _backup(Gamma, Q, P, R, gamma, B, g=None):

@@ -30,6 +30,17 @@ def strategic_quadrants(dcv, vol, dcv_threshold="median", vol_threshold="median"
     ``learning_mode`` is ``adaptive`` where VOL exceeds ``vol_threshold`` (an absolute
     threshold stands for the cost of close monitoring), else ``open_loop``.
 
+    Parameters
+    ----------
+    dcv : array-like
+        Dynamic customer values.
+    vol : array-like
+        Values of learning.
+    dcv_threshold : 'median' or float
+        DCV above which a customer is 'high DCV'.
+    vol_threshold : 'median' or float
+        VOL above which a customer is 'high VOL' (e.g. the monitoring cost).
+
     Examples
     --------
     Table 6 of the dissertation (customers A-D):
@@ -58,6 +69,15 @@ def learning_effect(phi, p_high, p_low):
     ``phi`` the open-loop predicted P(high) and ``P1``, ``P0`` the probabilities of the
     observation in the high and low states.
 
+    Parameters
+    ----------
+    phi : float or array
+        Predicted probability of the high state before the outcome.
+    p_high : float or array
+        Probability of the outcome in the high state.
+    p_low : float or array
+        Probability of the outcome in the low state.
+
     Examples
     --------
     >>> round(float(learning_effect(0.25, 0.9, 0.1)), 6)
@@ -73,6 +93,13 @@ def learning_effect_argmax(p_high, p_low):
     The dissertation prints ``phi/(1-phi) = sqrt(P1/P0)``; maximising Proposition 1 gives
     ``phi*/(1-phi*) = sqrt(P0/P1)``, i.e. ``phi* = sqrt(P0)/(sqrt(P0)+sqrt(P1))``, with
     maximum ``|sqrt(P1) - sqrt(P0)| / (sqrt(P1) + sqrt(P0))`` (spec §3.6).
+
+    Parameters
+    ----------
+    p_high : float or array
+        Probability of the outcome in the high state.
+    p_low : float or array
+        Probability of the outcome in the low state.
 
     Examples
     --------

@@ -33,7 +33,7 @@ def plot_belief_path(est, X, y=None, customer=None, *, state=None, ax=None):
     """
     import pandas as pd
 
-    ids = X[est.id_col] if isinstance(X, pd.DataFrame) else X[:, 0]
+    ids = X[est.customer_col] if isinstance(X, pd.DataFrame) else X[:, 0]
     ids = np.asarray(ids)
     customer = ids[0] if customer is None else customer
     rows = np.flatnonzero(ids == customer)

@@ -228,9 +228,11 @@ def dask_dispatch(per_customer: bool | str = False):
 
     Parameters
     ----------
-    per_customer : bool or str, default=False
+    per_customer : bool, str or callable, default=False
         False for row-wise methods; True or the name of the estimator attribute that holds
-        the customer id column for per-customer methods.
+        the customer id column for per-customer methods; or ``f(estimator, meta)`` returning
+        that column, or None when each row of ``meta`` (an empty frame with X's columns) is
+        already one customer.
 
     Returns
     -------
@@ -250,8 +252,11 @@ def dask_dispatch(per_customer: bool | str = False):
             for name, param in signature.parameters.items():
                 if param.kind is param.VAR_KEYWORD and name in extra:
                     extra.update(extra.pop(name))
-            attr = "customer_col" if per_customer is True else per_customer
-            customer_col = getattr(self, attr) if attr else None
+            if callable(per_customer):
+                customer_col = per_customer(self, X._meta)
+            else:
+                attr = "customer_col" if per_customer is True else per_customer
+                customer_col = getattr(self, attr) if attr else None
             return dask_map_method(self, method.__name__, X, customer_col=customer_col, **extra)
 
         return wrapper

@@ -46,7 +46,7 @@ def fitted(data):
     d, Y = data
     # a flexible response model: segment-specific rates are not linear in the features
     return RobustCampaignAllocator(control=0,
-        n_segments=3, n_scenarios=10, budget=500.0, base_estimator=KNeighborsClassifier(60),
+        n_segments=3, n_scenarios=10, budget=500.0, estimator=KNeighborsClassifier(60),
         random_state=0,
     ).fit(d.X, Y)  # fmt: skip
 

@@ -99,3 +99,12 @@ def test_scoring_a_dask_log_equals_pandas(log, method, kwargs):
     pd.testing.assert_series_equal(
         got.sort_index(), want.sort_index(), check_names=False, rtol=1e-12
     )
+
+
+def test_scoring_a_dask_rfm_table_is_row_wise_and_equals_pandas():
+    summary = load_cdnow("summary")
+    model = AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False).fit(summary)
+    got = model.probability_alive(dd.from_pandas(summary, npartitions=3)).compute()
+    pd.testing.assert_series_equal(
+        got.sort_index(), model.probability_alive(summary).sort_index(), check_names=False
+    )

@@ -64,7 +64,7 @@ def test_fitted_log_likelihood_is_at_least_the_truths(fitted1000):
     X, y, truth, est = fitted1000
     acts, ys = _arrays(X, y, 1000, 60)
     ll_true = log_likelihood(truth.b0, truth.Q, truth.P, acts, ys).sum()
-    assert est.loglik_ >= ll_true - 0.5
+    assert est.log_likelihood_ >= ll_true - 0.5
 
 
 def test_state_zero_is_the_low_value_state(fitted1000):
@@ -76,8 +76,8 @@ def test_state_zero_is_the_low_value_state(fitted1000):
 def test_information_criteria_follow_their_formulas(fitted1000):
     *_, est = fitted1000
     assert est.n_params_ == 19
-    assert est.aic_ == pytest.approx(2 * 19 - 2 * est.loglik_)
-    assert est.bic_ == pytest.approx(19 * np.log(60_000) - 2 * est.loglik_)
+    assert est.aic_ == pytest.approx(2 * 19 - 2 * est.log_likelihood_)
+    assert est.bic_ == pytest.approx(19 * np.log(60_000) - 2 * est.log_likelihood_)
 
 
 def test_held_out_score_close_to_the_true_models(fitted1000):
@@ -167,7 +167,7 @@ def test_missing_outcomes_are_unobserved_not_dropped():
     acts = X["action"].to_numpy().reshape(80, 20)
     ys = np.where(np.isnan(y), -1, y).astype(int).reshape(80, 20)
     ll = log_likelihood(est.startprob_, est.transmat_, est.emissionprob_, acts, ys).sum()
-    assert est.loglik_ == pytest.approx(ll, rel=1e-6)
+    assert est.log_likelihood_ == pytest.approx(ll, rel=1e-6)
     assert np.isfinite(est.transform(X, y)).all()
 
 

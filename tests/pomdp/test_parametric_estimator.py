@@ -18,7 +18,7 @@ def _kw(**extra):
         "n_init": 1,
         "n_belief_points": 21,
         "outcome_values": [0.0, 1.0, 3.0, 8.0],
-        "action_costs": [0.0, 0.4, 1.2],
+        "action_costs": {0: 0.0, 5: 0.4, 15: 1.2},
         "discount": 0.9,
         "random_state": 0,
     }
@@ -54,11 +54,11 @@ def test_no_covariates_gives_one_model_whose_numpy_loglik_equals_the_mle(panel, 
     assert not hasattr(est, "covariate_patterns_") or est.covariate_patterns_ is None
     acts = np.searchsorted(est.actions_, X["action"].to_numpy()).reshape(N, T)
     ll = log_likelihood(est.startprob_, est.transmat_, est.emissionprob_, acts, y.reshape(N, T))
-    assert ll.sum() == pytest.approx(est.loglik_, rel=1e-9)
+    assert ll.sum() == pytest.approx(est.log_likelihood_, rel=1e-9)
     # dummies for actions 1, 2 in both logits: 2 (g0) + 4 (gA) + beta0, delta + 4 (bA) + s
     # + 2 (nu) + rho = 16 parameters
     assert est.n_params_ == 16
-    assert est.bic_ == pytest.approx(16 * np.log(N * T) - 2 * est.loglik_)
+    assert est.bic_ == pytest.approx(16 * np.log(N * T) - 2 * est.log_likelihood_)
 
 
 def test_state_zero_is_the_low_state(without_covariates):
@@ -71,7 +71,7 @@ def test_state_zero_is_the_low_state(without_covariates):
 def test_score_is_the_mle_loglik_per_observed_row(panel, with_covariates):
     X, y, _ = panel
     est = with_covariates
-    assert est.score(X, y) == pytest.approx(est.loglik_ / (N * T), rel=1e-9)
+    assert est.score(X, y) == pytest.approx(est.log_likelihood_ / (N * T), rel=1e-9)
     b = est.transform(X, y)
     np.testing.assert_allclose(b.sum(1), 1.0, atol=1e-12)
 

@@ -165,7 +165,7 @@ def test_uninformative_emissions_give_zero_vol():
     P = truth.P.copy()
     P[:, 0] = P[:, 1]
     R = np.einsum("asz,azy,y->sa", truth.Q, P, truth.rev) - truth.cost
-    sol = POMDPModel(truth.Q, P, R, 0.95).solve(201, tol=1e-10)
+    sol = POMDPModel(truth.Q, P, R, 0.95).solve(201, vi_tol=1e-10)
     B = sol.belief_points
     np.testing.assert_allclose(sol.value(B), 250.0, atol=1e-6)
     np.testing.assert_allclose(sol.value(B, policy="open_loop"), 250.0, atol=1e-6)
@@ -177,7 +177,7 @@ def test_perfectly_informative_emissions_reveal_the_state_after_one_period():
     # equals b.V_MDP only at the vertices (checked here; the gap is 0.74 at b = 0.5).
     truth = make_pomdp_crm(n_customers=1, n_periods=1, random_state=0)[2]
     P = np.stack([np.eye(2)] * 3)
-    sol = POMDPModel(truth.Q, P, truth.R, 0.95).solve(201, tol=1e-10)
+    sol = POMDPModel(truth.Q, P, truth.R, 0.95).solve(201, vi_tol=1e-10)
     B = sol.belief_points
     one_blind_step = B @ truth.R + 0.95 * np.einsum("bk,akj,j->ba", B, truth.Q, sol.mdp_values)
     np.testing.assert_allclose(sol.value(B), one_blind_step.max(1), atol=1e-6)

@@ -1,0 +1,176 @@
+"""Scaling out on Dask: the attribute BG/NBD fitted from Parquet by a 2-worker LocalCluster.
+
+For each log size: simulate the attribute model's transaction log in chunks of customers,
+written to Parquet sorted by customer (one file per chunk, so the log is never whole in the
+client's memory); fit ``AttributeBGNBD`` on the Parquet path with a ``LocalCluster`` of two
+single-threaded worker processes, each limited to ``--worker-memory``; report the fit time,
+the peak resident memory of each worker and of the client. The smallest size is also fitted
+in memory (pandas) and the parameters are compared (same answer first). Last, the time to
+score ``--score-customers`` customers' P(alive) from an RFM table on the cluster.
+
+Usage: python benchmarks/scale.py [--quick] [--sizes 500000,1000000,2000000]
+"""
+
+from __future__ import annotations
+
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import same_answer, setup, write_results  # noqa: E402
+
+
+def _args(parser):
+    parser.add_argument("--sizes", default="500000,1000000,2000000", help="customers per log")
+    parser.add_argument("--chunk", type=int, default=250_000, help="customers per Parquet file")
+    parser.add_argument("--worker-memory", default="2GiB")
+    parser.add_argument("--score-customers", type=int, default=10_000_000)
+    parser.add_argument("--in-memory-max", type=int, default=500_000)
+
+
+ARGS = setup(__doc__.splitlines()[0], extra_args=_args)
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+COEF = {"attr": 0.4, "cont": -0.3}
+SIM = {"r": 2.6, "alpha": 6.0, "s": 0.6, "b": 8.0, "coef": COEF, "observation_end": 104.0}
+
+
+def _model():
+    from skcrm.clv import AttributeBGNBD
+
+    return AttributeBGNBD(attribute_cols=["attr", "cont"], observation_end=104.0)
+
+
+def write_log(folder: Path, n_customers: int, chunk: int) -> int:
+    """Simulated log in Parquet files of ``chunk`` customers each; returns its row count."""
+    from skcrm.datasets import make_attribute_bgnbd_data
+
+    rows = 0
+    for i, start in enumerate(range(0, n_customers, chunk)):
+        n = min(chunk, n_customers - start)
+        tx, _ = make_attribute_bgnbd_data(n, random_state=1000 + i, **SIM)
+        tx = tx[["customer_id", "t", "attr", "cont"]].assign(
+            customer_id=lambda d, s=start: d["customer_id"].astype(np.int64) + s
+        )
+        tx.set_index("customer_id").sort_index().to_parquet(folder / f"part-{i:04d}.parquet")
+        rows += len(tx)
+    return rows
+
+
+def _worker_peak_mib(client):
+    peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    return [v / 1024 for v in peaks.values()]
+
+
+def main():
+    import distributed
+
+    sizes = [2_000, 4_000] if ARGS.quick else [int(s) for s in ARGS.sizes.split(",")]
+    chunk = 1_000 if ARGS.quick else ARGS.chunk
+    score_n = 20_000 if ARGS.quick else ARGS.score_customers
+    rows_out, notes = [], []
+    tmp = Path(tempfile.mkdtemp(prefix="skcrm-scale-"))
+    try:
+        for n in sizes:
+            folder = tmp / f"log-{n}"
+            folder.mkdir()
+            n_rows = write_log(folder, n, chunk)
+            with (
+                distributed.LocalCluster(
+                    n_workers=2,
+                    threads_per_worker=1,
+                    processes=True,
+                    memory_limit=ARGS.worker_memory,
+                    dashboard_address=None,
+                ) as cluster,
+                distributed.Client(cluster) as client,
+            ):
+                t0 = time.perf_counter()
+                fitted = _model().fit(str(folder))
+                fit_s = time.perf_counter() - t0
+                workers = _worker_peak_mib(client)
+            client_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            row = {
+                "customers": f"{n:,}",
+                "transactions": f"{n_rows:,}",
+                "Dask fit (s)": round(fit_s, 1),
+                "iterations": fitted.n_iter_,
+                "peak per worker (MiB)": " / ".join(f"{w:.0f}" for w in workers),
+                "client peak (MiB)": round(client_mib),
+                "coef attr / cont": " / ".join(f"{c:+.3f}" for c in fitted.coef_),
+            }
+            if n <= ARGS.in_memory_max:
+                log = pd.read_parquet(folder).reset_index()
+                t0 = time.perf_counter()
+                ref = _model().fit(log)
+                row["in-memory fit (s)"] = round(time.perf_counter() - t0, 1)
+                same_answer(
+                    "log-likelihood", fitted.log_likelihood_, ref.log_likelihood_, rtol=1e-8
+                )
+                worst = float(np.max(np.abs(fitted._theta_ - ref._theta_) / np.abs(ref._theta_)))
+                if worst > 1e-6:
+                    raise SystemExit(f"Dask and in-memory parameters differ by {worst:.1e}")
+                row["max rel. diff. vs in-memory"] = f"{worst:.1e}"
+                del log
+            rows_out.append(row)
+            shutil.rmtree(folder)
+
+        # scoring: P(alive) of score_n customers from an RFM table, partition by partition
+        import dask.dataframe as dd
+
+        from skcrm.clv import AttributeBGNBD
+
+        rng = np.random.default_rng(0)
+        T = rng.uniform(1, 104, score_n)
+        rfm = pd.DataFrame({"frequency": rng.poisson(3, score_n).astype(float), "T": T}).assign(
+            recency=lambda d: np.where(d["frequency"] > 0, rng.uniform(0, 1, score_n) * T, 0)
+        )
+        bgnbd = AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False)
+        bgnbd.fit(rfm.iloc[:50_000][["frequency", "recency", "T"]])
+        path = tmp / "rfm.parquet"
+        rfm[["frequency", "recency", "T"]].to_parquet(path)
+        del rfm
+        with (
+            distributed.LocalCluster(
+                n_workers=2,
+                threads_per_worker=1,
+                processes=True,
+                memory_limit=ARGS.worker_memory,
+                dashboard_address=None,
+            ) as cluster,
+            distributed.Client(cluster) as client,
+        ):
+            ddf = dd.read_parquet(path).repartition(npartitions=max(2, score_n // 500_000))
+            t0 = time.perf_counter()
+            total = float(bgnbd.probability_alive(ddf).sum().compute())
+            score_s = time.perf_counter() - t0
+            workers = _worker_peak_mib(client)
+        notes.append(
+            f"scoring P(alive) of {score_n:,} customers from Parquet on the cluster: "
+            f"{score_s:.1f} s (mean P(alive) {total / score_n:.3f}), peak per worker "
+            + " / ".join(f"{w:.0f}" for w in workers)
+            + " MiB"
+        )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    notes.append(
+        f"LocalCluster: 2 worker processes x 1 thread, memory_limit={ARGS.worker_memory} each; "
+        "peak memory is each process's maximum resident set size (getrusage)."
+    )
+    write_results(
+        "scale",
+        ARGS,
+        {"AttributeBGNBD from Parquet on Dask": rows_out},
+        notes,
+        libraries=("skcrm", "numpy", "pandas", "dask", "distributed", "pyarrow"),
+    )
+
+
+if __name__ == "__main__":
+    main()
