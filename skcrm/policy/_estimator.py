@@ -208,7 +208,7 @@ class DRPolicyClassifier(BaseEstimator):
         Regressors of each Gamma_a for the argmax reduction.
     bootstrap_policies_ : list
         The ``n_bootstrap`` refitted policies.
-    feature_importances_ : ndarray of shape (n_features_in_,)
+    feature_importances_ : ndarray of shape (n_features,)
         The policy model's feature importances on the columns of X (0 for columns the
         policy does not read); only when the policy model has them (policy trees,
         sklearn trees).
