@@ -42,4 +42,5 @@ for i, (name, style) in enumerate(zip(shown, ("-", "--", ":"), strict=True)):
 ax.set(xlabel="held-out incremental visits", ylabel="bootstrap replicates")
 ax.margins(y=0.3)
 ax.legend(loc="upper left")
+fig.tight_layout()
 plt.show()

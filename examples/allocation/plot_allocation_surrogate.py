@@ -53,10 +53,15 @@ print(pd.DataFrame(table).round(2))
 # from the clusters whose lift is most uncertain.
 fig, axes = plt.subplots(1, 3, figsize=(12, 4))
 labels = [str(k) for k in range(1, 10)]
+titles = {
+    "Nominal": "Nominal",
+    "Ell20": "Ellipsoidal, theta = 20",
+    "Ell150": "Ellipsoidal, theta = 150",
+}
 vmax = max(results[n].allocation.max() for n in ["Nominal", "Ell20", "Ell150"])
 for ax, name in zip(axes, ["Nominal", "Ell20", "Ell150"], strict=True):
     plot_allocation(results[name].allocation, ax=ax, segment_labels=labels, vmax=vmax,
-                    campaign_labels=["men", "women"], title=name)  # fmt: skip
+                    campaign_labels=["men", "women"], title=titles[name])  # fmt: skip
 fig.tight_layout()
 
 # %%
