@@ -145,7 +145,8 @@ def plot_baselines_and_loadings(estimator, *, target=0, level=0.95, axes=None, t
     import matplotlib.pyplot as plt
 
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+        # constrained layout keeps the legend below the panels inside the figure
+        _, axes = plt.subplots(1, 2, figsize=(9, 3.8), layout="constrained")
     t = np.arange(estimator.n_periods_)
     a_lo, a_hi = estimator.alpha_interval(level)
     l_lo, l_hi = estimator.loadings_interval(level)
