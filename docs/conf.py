@@ -55,6 +55,13 @@ sphinx_gallery_conf = {
     "examples_dirs": str(ROOT / "examples"),
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",
+    # one subsection per method (examples/<method>/README.txt), in the user guide's order;
+    # "*" keeps a new folder from breaking the build
+    "subsection_order": [
+        f"../examples/{method}"
+        for method in ("data", "clv", "surrogate", "policy", "pomdp", "twin", "allocation")
+    ]
+    + ["*"],
     "download_all_examples": False,
     "reference_url": {"skcrm": None},
     # "Examples using this class" on every API page (minigallery in the class template)

@@ -13,6 +13,8 @@ import importlib.util
 import time
 from pathlib import Path
 
+import numpy as np
+
 # (key, title, module) in the order of the tour.
 SECTIONS = (
     ("data", "The shipped data sets", "skcrm.datasets._demo"),
@@ -83,10 +85,33 @@ class DemoReport:
         return path
 
 
+def _format_number(v, floatfmt: str = ".4g") -> str:
+    """A table cell at reading precision: no "-2.2e-16", no "nan", no "2.3e+04".
+
+    >>> [_format_number(v) for v in (-2.220446e-16, float("nan"), 22990.4, 0.5171, 3)]
+    ['0', '–', '22,990', '0.5171', '3']
+    """
+    import numbers
+
+    import numpy as np
+
+    if isinstance(v, bool | np.bool_) or not isinstance(v, numbers.Real):
+        return str(v)
+    v = float(v)
+    if np.isnan(v):
+        return "–"
+    if abs(v) < 1e-9:  # floating-point noise around zero
+        return "0"
+    text = format(v, floatfmt)
+    if "e+" in text or (abs(v) >= 1e4 and "." not in floatfmt.rstrip("g")):
+        return f"{v:,.0f}"
+    return text
+
+
 def _markdown_table(frame, floatfmt: str) -> str:
     def fmt(v):
-        if isinstance(v, float):
-            return format(v, floatfmt)
+        if isinstance(v, float | np.floating):
+            return _format_number(v, floatfmt)
         return str(v)
 
     index_name = frame.index.name or ""
@@ -125,7 +150,10 @@ def run_demo(out_dir="skcrm-demo", quick: bool = False, only=None) -> Path:
         unknown = sorted(set(only) - set(keys))
         if unknown:
             raise ValueError(f"unknown demo section(s) {unknown}; expected some of {keys}")
+    import pandas as pd
+
     report = DemoReport(out_dir)
+    timings = {}
     for key, title, module in SECTIONS:
         if only and key not in only:
             continue
@@ -136,6 +164,14 @@ def run_demo(out_dir="skcrm-demo", quick: bool = False, only=None) -> Path:
         report.section(title)
         start = time.perf_counter()
         importlib.import_module(module).run(report, quick=quick)
-        report.text(f"_section '{key}' ran in {time.perf_counter() - start:.1f} s_")
+        seconds = time.perf_counter() - start
+        timings[key] = seconds
+        report.text(f"_section '{key}' ran in {seconds:.1f} s_")
+    if timings:
+        report.section("Time per section")
+        report.table(
+            pd.Series(timings, name="seconds").rename_axis("section").round(1),
+            floatfmt=".1f",
+        )
     path = report.write()
     return path.resolve()

@@ -21,6 +21,8 @@ def test_demo_quick_writes_report_and_figures(tmp_path):
     assert "CDNOW master log: 69,659 transactions of 23,570 customers" in text
     assert "Hillstrom e-mail experiment: 64,000 customers" in text
     assert (out / "data_cdnow_weekly.png").stat().st_size > 1000
+    assert "## Time per section" in text  # each section's time, also in report.md
+    assert "| nan" not in text and "e-16" not in text
 
 
 def test_demo_rejects_unknown_section(tmp_path):

@@ -1,4 +1,4 @@
-"""``solve_allocation``: every allocation model of Lo, Pachamanova & Gulpinar (spec 4, 8.2).
+"""``solve_allocation``: every allocation model of Lo, Pachamanova & Gulpinar.
 
 The functional core: arrays in, an :class:`AllocationResult` out. It validates the inputs,
 derives what a model needs (lower bounds, covariance factor, D-norm matrix), solves the
@@ -129,7 +129,7 @@ def _shaped(value, name, shapes, K, M):
 
 
 def covariance_factor(cov=None, cov_factor=None, scenarios=None, cov_scale=1.0):
-    """A factor ``F`` with ``F.T @ F = cov`` (spec 4.7), shape (r, KM).
+    """A factor ``F`` with ``F.T @ F = cov``, shape (r, KM).
 
     From ``cov_factor`` as given, from ``cov`` by a clipped eigendecomposition, or from the
     centred scenarios ``D / sqrt(S - 1)`` (exact when the covariance is singular).
@@ -198,7 +198,7 @@ def _default_gamma(KM, alpha):
 
 # ----------------------------------------------------------------------------- numpy helpers
 class _Constraints:
-    """The packing constraints of spec 3 (plus optional cell lower bounds), in numpy."""
+    """The packing constraints of the feasible set (plus optional cell lower bounds), in numpy."""
 
     def __init__(self, N, costs, budget, campaign_budgets, capacities, max_cell, min_cell):
         self.N, self.costs, self.budget = N, costs, budget
@@ -256,7 +256,7 @@ class _Constraints:
                 )
 
     def polish(self, eta):
-        """Project a solver solution onto the feasible set exactly (spec 8.2 polish).
+        """Project a solver solution onto the feasible set exactly.
 
         ``eta <- lb + s (eta - lb)`` with the largest s <= 1 that satisfies every packing row,
         first per segment row, then for the coupling rows.
@@ -322,7 +322,7 @@ def _candidate_scores(method, x, idx, data):
 
 
 def _repair(method, eta, cons, data, max_steps):
-    """Greedy +1 repair after flooring (spec 4.10): add the unit that most improves the
+    """Greedy +1 repair after flooring: add the unit that most improves the
     model's own objective while keeping feasibility; stop when nothing improves."""
     eta = eta.copy()
     current = float(model_score(method, eta.reshape(-1, 1), data)[0])
@@ -535,7 +535,7 @@ def solve_allocation(
     reuse_problem=True,
     verbose=False,
 ):
-    """Solve one campaign-allocation model of Lo, Pachamanova & Gulpinar (spec 4, 8.2).
+    """Solve one campaign-allocation model of Lo, Pachamanova & Gulpinar.
 
     Maximise (or, for ``max_regret``, minimise the maximum regret of) the value of an
     allocation ``eta`` (K segments x M campaigns) over the feasible set

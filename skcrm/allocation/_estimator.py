@@ -1,4 +1,4 @@
-"""``RobustCampaignAllocator``: the sklearn shell around ``solve_allocation`` (spec 8.3-8.8).
+"""``RobustCampaignAllocator``: the sklearn shell around ``solve_allocation``.
 
 fit: learn uplift (two-model, treatment dummy or segment means), segment customers, build
 lift scenarios (bootstrap, the paper's subsample means, Bayesian or normal), transform to
@@ -498,7 +498,7 @@ default="kmeans_lift"
         values = np.unique(outcome)
         self.outcome_type_ = "binary" if np.all(np.isin(values, (0.0, 1.0))) else "continuous"
         counts = np.bincount(arm, minlength=M + 1)
-        # rows per segment x arm cell (spec 8.8): known before fitting for a segment column;
+        # rows per segment x arm cell: known before fitting for a segment column;
         # for a clustering, every arm needs at least the minimum per segment
         if isinstance(self.segmentation, str) and self.segmentation == "column":
             _, seg = np.unique(raw_col, return_inverse=True)
@@ -544,7 +544,7 @@ default="kmeans_lift"
                     )
 
     def _design_dummy(self, Xf, arm):
-        """[X, D, X * D] with one dummy per campaign (spec 2, treatment dummy)."""
+        """[X, D, X * D] with one dummy per campaign (treatment dummy)."""
         M = len(self.campaigns_)
         D = np.zeros((Xf.shape[0], M))
         rows = np.flatnonzero(arm > 0)
@@ -739,7 +739,7 @@ default="kmeans_lift"
                 raise ValueError("segment_sizes must be >= 0")
             self.segment_sizes_ = sizes
 
-        # point estimates and scenarios (spec 5.3, 5.4)
+        # point estimates and scenarios
         mean2 = means.reshape(K, M + 1)
         if lifts is None:
             point = mean2[:, 1:] - mean2[:, :1]
@@ -773,7 +773,7 @@ default="kmeans_lift"
             self.lift_lower_ = np.percentile(scen, tail, axis=0)
             self.lift_upper_ = np.percentile(scen, 100 - tail, axis=0)
 
-        # value transform v = r * phi - net * c (spec 3)
+        # value transform v = r * phi - net * c
         self.revenue_ = self._km(self.revenue, "revenue", K, M)
         self.action_costs_ = self._km(self.action_costs, "action_costs", K, M)
         net = self.action_costs_ if self.net_of_cost else 0.0
@@ -1194,7 +1194,7 @@ default="kmeans_lift"
 
     # ------------------------------------------------------------------ scoring
     def held_out_values(self, X, y, treatment=None, n_boot=None):
-        """Realised value of ``allocation_`` on held-out experimental data (spec 8.7).
+        """Realised value of ``allocation_`` on held-out experimental data.
 
         Parameters
         ----------

@@ -1,11 +1,11 @@
-"""cvxpy builders of every allocation model of spec section 4, written once with DPP parameters.
+"""cvxpy builders of every allocation model of the paper, written once with DPP parameters.
 
 Each builder returns a :class:`BuiltProblem` whose data (values, scenarios, factors, theta,
 Gamma, alpha, budgets, sizes, costs, bounds) are ``cp.Parameter`` objects, so a grid over
 theta, a new budget or new scenarios re-solves the compiled problem without rebuilding it.
 Products of two data items (theta * F) are folded into one parameter to keep DPP.
 
-The decision vector is ``x = vec(eta)`` in C order (index ``k * M + m``, spec 1).
+The decision vector is ``x = vec(eta)`` in C order (index ``k * M + m``).
 cvxpy is imported here only; this module is imported lazily by ``_core``.
 """
 
@@ -105,7 +105,7 @@ def data_digest(values: dict) -> str:
 
 
 def _feasible_set(st: Structure, P):
-    """Variables, parameters and constraints of the library feasible set (spec 3)."""
+    """Variables, parameters and constraints of the library feasible set."""
     K, M = st.K, st.M
     KM = K * M
     if st.integer:
@@ -135,7 +135,7 @@ def _feasible_set(st: Structure, P):
 
 
 def build(st: Structure, values: dict | None = None) -> BuiltProblem:
-    """Build the DPP problem of one model family (spec 4.1-4.8, Appendix A).
+    """Build the DPP problem of one model family (Appendix A).
 
     With ``values`` (a constant-data build, ``st.data_key`` set) the arrays are constants
     and only the scalar data of ``SCALAR_PARAMS`` are parameters.

@@ -1,10 +1,10 @@
 """Numpy evaluation of every model's own objective at a given allocation.
 
 Pure functions, arrays in and arrays out (no cvxpy): they re-evaluate the optimum at the
-polished allocation, drive the greedy integer repair (spec 4.10) and let tests compare
-robust and nominal solutions under the same uncertainty set (spec AC-07).
+polished allocation, drive the greedy integer repair and let tests compare
+robust and nominal solutions under the same uncertainty set.
 
-Stacking is row-major, segment first: ``vec(eta)[k * M + m] = eta[k, m]`` (spec 1).
+Stacking is row-major, segment first: ``vec(eta)[k * M + m] = eta[k, m]``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ __all__ = [
 def cvar(values, alpha, weights=None):
     """Lower-tail conditional value-at-risk of outcomes (Rockafellar-Uryasev 2002).
 
-    ``max_t t - (1/alpha) sum_s q_s (t - L_s)^+`` (spec 4.8), evaluated exactly at the
+    ``max_t t - (1/alpha) sum_s q_s (t - L_s)^+``, evaluated exactly at the
     breakpoints ``t in {L_s}``. ``values`` may be (S,) or (S, n) (one column per candidate).
 
     Examples
@@ -49,7 +49,7 @@ def cvar(values, alpha, weights=None):
 
 
 def max_regret(values, scenario_optima):
-    """``R_max = max_s (z^s - L_s)`` (spec 4.3) for outcomes (S,) or (S, n)."""
+    """``R_max = max_s (z^s - L_s)`` for outcomes (S,) or (S, n)."""
     L = np.asarray(values, dtype=float)
     z = np.asarray(scenario_optima, dtype=float)
     return (z.reshape((-1,) + (1,) * (L.ndim - 1)) - L).max(axis=0)
@@ -57,7 +57,7 @@ def max_regret(values, scenario_optima):
 
 def budgeted_penalty(dev, gamma):
     """Bertsimas-Sim protection: sum of the floor(Gamma) largest deviations plus the
-    fractional part times the next one (spec 4.6 b). ``dev`` is (KM,) or (KM, n)."""
+    fractional part times the next one. ``dev`` is (KM,) or (KM, n)."""
     d = np.asarray(dev, dtype=float)
     squeeze = d.ndim == 1
     if squeeze:
@@ -74,7 +74,7 @@ def budgeted_penalty(dev, gamma):
 
 
 def dnorm_penalty(w, d):
-    """Dual of the D-norm: ``max(||w||_inf, ||w||_1 / d)`` (spec 4.6 a); w is (KM,) or (KM, n)."""
+    """Dual of the D-norm: ``max(||w||_inf, ||w||_1 / d)``; w is (KM,) or (KM, n)."""
     a = np.abs(np.asarray(w, dtype=float))
     return np.maximum(a.max(axis=0), a.sum(axis=0) / d)
 

@@ -1,4 +1,4 @@
-"""Lift scenarios, cell statistics and count rounding (spec 5.3, 5.4, 8.6); pure numpy.
+"""Lift scenarios, cell statistics and count rounding; pure numpy.
 
 Arms are coded 0..M with 0 the control; segments 0..K-1; a *cell* is (segment, arm) with
 code ``k * (M + 1) + a``. Loops run over cells and scenarios, never over customers.
@@ -32,7 +32,7 @@ def cell_means(y, cell, n_cells):
 def cell_bootstrap_means(y, cell, n_cells, n_boot, rng):
     """Means of ``y`` in ``n_boot`` bootstrap resamples drawn within each cell, (n_boot, n_cells).
 
-    Resampling within cells is the stratified bootstrap of spec 5.4 (per segment x arm).
+    Resampling within cells is the stratified bootstrap (per segment x arm).
     """
     out = np.full((n_boot, n_cells), np.nan)
     order = np.argsort(cell, kind="stable")
@@ -52,7 +52,7 @@ def cell_bootstrap_means(y, cell, n_cells, n_boot, rng):
 
 
 def segment_mean_lifts(lifts, seg, K):
-    """phi-hat_km = (1/N_k) sum_{i in k} pi-hat_im (spec 5.1, the average, not the sum)."""
+    """phi-hat_km = (1/N_k) sum_{i in k} pi-hat_im (the average, not the sum)."""
     counts = np.bincount(seg, minlength=K).astype(float)
     sums = np.stack(
         [np.bincount(seg, weights=lifts[:, m], minlength=K) for m in range(lifts.shape[1])], axis=1
@@ -62,7 +62,7 @@ def segment_mean_lifts(lifts, seg, K):
 
 def subsample_lift_scenarios(lifts, seg, K, n_scenarios, n_per_segment, rng):
     """The paper's section-6 scenarios: per scenario and segment, the mean predicted lift of
-    ``n_per_segment`` customers drawn with replacement (spec 5.3 step 4). (S, K, M)."""
+    ``n_per_segment`` customers drawn with replacement. (S, K, M)."""
     M = lifts.shape[1]
     out = np.empty((n_scenarios, K, M))
     order = np.argsort(seg, kind="stable")
@@ -86,7 +86,7 @@ def bayesian_lift_scenarios(successes, counts, n_scenarios, rng):
 
 
 def normal_lift_scenarios(lift_hat, se, n_scenarios, rng):
-    """CLT scenarios phi^s ~ N(phi-hat, diag(se^2)) (spec 5.2); (S, K, M)."""
+    """CLT scenarios phi^s ~ N(phi-hat, diag(se^2)); (S, K, M)."""
     return lift_hat + se * rng.standard_normal((n_scenarios, *lift_hat.shape))
 
 

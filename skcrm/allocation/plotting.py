@@ -7,7 +7,9 @@ import numpy as np
 __all__ = ["plot_allocation", "plot_robustness_path"]
 
 
-def plot_allocation(allocation, *, ax=None, segment_labels=None, campaign_labels=None, title=None):
+def plot_allocation(
+    allocation, *, ax=None, segment_labels=None, campaign_labels=None, title=None, vmax=None
+):
     """Heat map of an allocation: customers of each segment (rows) given each campaign.
 
     Parameters
@@ -15,8 +17,16 @@ def plot_allocation(allocation, *, ax=None, segment_labels=None, campaign_labels
     allocation : RobustCampaignAllocator or array-like of shape (K, M)
         A fitted allocator (its ``allocation_``) or the allocation itself.
     ax : matplotlib Axes, optional
-    segment_labels, campaign_labels : list of str, optional
+        Axes to draw on (a new figure by default).
+    segment_labels : list of str, optional
+        Row labels (the allocator's ``segments_`` by default).
+    campaign_labels : list of str, optional
+        Column labels (the allocator's ``campaigns_`` by default).
     title : str, optional
+        Axes title.
+    vmax : float, optional
+        Top of the colour scale (the largest cell by default); pass the same value to
+        panels that compare allocations so that one colour means one number of customers.
 
     Returns
     -------
@@ -42,17 +52,18 @@ def plot_allocation(allocation, *, ax=None, segment_labels=None, campaign_labels
     K, M = eta.shape
     if ax is None:
         _, ax = plt.subplots(figsize=(1.6 + 1.2 * M, 0.8 + 0.35 * K))
-    im = ax.imshow(eta, aspect="auto", cmap="Blues")
+    vmax = float(eta.max()) if vmax is None else float(vmax)
+    im = ax.imshow(eta, aspect="auto", cmap="Blues", vmin=0.0, vmax=max(vmax, 1.0))
     for k in range(K):
         for m in range(M):
             if eta[k, m] >= 0.5:
-                color = "white" if eta[k, m] > 0.6 * eta.max() else "black"
+                color = "white" if eta[k, m] > 0.6 * vmax else "black"
                 ax.text(
                     m, k, f"{eta[k, m]:,.0f}", ha="center", va="center", fontsize=8, color=color
                 )
     ax.set_xticks(range(M), campaign_labels or range(M))
     ax.set_yticks(range(K), segment_labels or range(K))
-    ax.set(xlabel="campaign", ylabel="segment", title=title or "allocation")
+    ax.set(xlabel="campaign", ylabel="segment", title=title or "customers per segment and campaign")
     ax.figure.colorbar(im, ax=ax, label="customers")
     return ax
 
@@ -65,7 +76,9 @@ def plot_robustness_path(path, *, ax=None, title=None):
     path : pandas.DataFrame
         Output of ``RobustCampaignAllocator.robustness_path``.
     ax : matplotlib Axes, optional
+        Axes to draw on (a new figure by default).
     title : str, optional
+        Axes title.
 
     Returns
     -------

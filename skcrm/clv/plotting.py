@@ -144,7 +144,9 @@ def plot_tracking(weeks, actual, curves, calibration_end=None, *, ax=None, incre
     if calibration_end is not None:
         ax.axvline(calibration_end, color="grey", lw=1, ls=":")
     ax.set_xlabel("week")
-    ax.set_ylabel(("weekly" if incremental else "cumulative") + " repeat transactions")
+    ax.set_ylabel(
+        "repeat transactions per interval" if incremental else "cumulative repeat transactions"
+    )
     ax.legend(frameon=False)
     return ax
 

@@ -138,7 +138,7 @@ class ServiceLevelSampler:
 
 
 def _bernoulli_normal(rng, n, k):
-    """attr ~ Bernoulli(0.3), cont ~ N(0, 1), iid per job (the spec's verification sampler)."""
+    """attr ~ Bernoulli(0.3), cont ~ N(0, 1), iid per job (the tests' sampler)."""
     return {"attr": (rng.random(n) < 0.3).astype(float), "cont": rng.standard_normal(n)}
 
 

@@ -30,14 +30,14 @@ class Bunch(dict):
         return list(self.keys())
 
 
-# Arm costs c_a (spec section 6.1): K = 2 (control, discount); K = 4 (control, e-mail,
+# Arm costs c_a: K = 2 (control, discount); K = 4 (control, e-mail,
 # small discount, big discount).
 _COSTS = {2: np.array([0.0, 2.0]), 4: np.array([0.0, 0.0, 1.0, 3.0])}
 _SURROGATE_NAMES = ("short_revenue", "engagement", "content", "irrelevant")
 _SIGMA_S = np.array([1.0, 0.5, 1.0, 1.0])
 _SIGMA_Y = 3.0
 
-# Population reference values of spec section 6.2 (Monte Carlo, 4e6 draws, +-0.005).
+# Population reference values (Monte Carlo, 4e6 draws, +-0.005).
 _REFERENCE = {
     2: {
         "value_none": 24.098,
@@ -68,7 +68,7 @@ def _risk(X):
 
 
 def _retention_effects(X, n_actions):
-    """(n, K) retention effects e_a(x), e_0 = 0 (spec 6.1)."""
+    """(n, K) retention effects e_a(x), e_0 = 0."""
     r = _risk(X)
     e = np.zeros((X.shape[0], n_actions))
     x3_pos = np.maximum(0.0, X[:, 2])
@@ -116,7 +116,7 @@ def _true_mu(X, n_actions, violation, direct=0.0):
 
 
 def _design_propensity(X, n_actions, design):
-    """(n, K) design propensities pi_D(a | x) (spec 6.1)."""
+    """(n, K) design propensities pi_D(a | x)."""
     n = X.shape[0]
     if design == "uniform":
         return np.full((n, n_actions), 1.0 / n_actions)
@@ -171,7 +171,7 @@ def make_surrogate_targeting(
 ):
     """Simulate a targeting experiment with surrogates, history and known truth.
 
-    Mirrors the setting of Yang et al. (spec 002, section 6): discounts cost short-term
+    Mirrors the setting of Yang et al.: discounts cost short-term
     revenue and help retention for a heterogeneous subgroup; long-term revenue is driven by
     retention, so a policy learned on the short-term proxy under-treats.
 
@@ -226,7 +226,7 @@ def make_surrogate_targeting(
         ``mu_fn(X)``, ``policy_value(policy, n_mc=200_000, random_state=0)`` (true value of a
         policy on a fresh covariate sample: a callable X -> actions or (n, K) probabilities,
         a fitted estimator with ``predict``, an int arm "always a", or ``"oracle"``),
-        ``reference`` (population values of spec section 6.2, valid for the default
+        ``reference`` (population values, valid for the default
         violations of zero) and ``params``.
 
     Examples

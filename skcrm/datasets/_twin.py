@@ -56,7 +56,7 @@ def _firm_constants(firm, n_firms):
 
 
 def _true_affinity(F, firm, n_firms, drivers="paper"):
-    """Noise-free affinity h_k(x): spec section 6.2 (the Figure 7 drivers), or the
+    """Noise-free affinity h_k(x): the Figure 7 drivers of the paper, or the
     "heterogeneous" drivers whose strongest lever differs between respondents."""
     x = _as_features(F)
     firm, a, b = _firm_constants(firm, n_firms)
@@ -132,7 +132,7 @@ def make_digital_twin_survey(
     factor model of Levy (2024), Eqs. (8)-(10), with a nonlinear affinity ``h_k(x)``:
     a convex effect of ``speed_sat``, a saturating negative effect of
     ``change_likelihood``, a linear ``reliability_sat`` effect, an interaction and
-    firm-specific slopes (spec section 6.2).
+    firm-specific slopes.
 
     Parameters
     ----------
@@ -153,7 +153,7 @@ def make_digital_twin_survey(
     missing_y_rate : float, default=0.0
         Fraction of target cells set to NaN completely at random.
     drivers : {"paper", "heterogeneous"}, default="paper"
-        ``"paper"``: the affinity of spec section 6.2 above. ``"heterogeneous"``: each
+        ``"paper"``: the affinity of the paper's Figure 7 drivers above. ``"heterogeneous"``: each
         of ``speed_sat``, ``reliability_sat`` and ``value_sat`` has a saturating effect
         whose weight depends on the respondent (income, age), so the lever with the
         largest one-point gain varies across respondents (``truth.lever_gains``).

@@ -1,7 +1,7 @@
 """Out-of-sample risk summaries of realised campaign value (Lo, Pachamanova & Gulpinar).
 
 ``summary_statistics`` gives the rows of the paper's Table 2; ``worst_case_loss`` the
-Table 3 measure as the paper defines it (spec 6.5, 8.6).
+Table 3 measure as the paper defines it.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def worst_case_loss(values):
     """Worst-case loss in percent: ``100 (mean - min) / mean`` (the paper's Table 3 definition).
 
     The paper likens it to a drawdown. Table 3 of the paper does not follow from its own
-    Table 2 under this definition (spec 6.7); this is the stated definition.
+    Table 2 under this definition; this is the stated definition.
 
     Parameters
     ----------
@@ -94,7 +94,7 @@ def worst_case_loss(values):
 def make_allocation_scorer(
     metric="mean", *, tail_fraction=0.05, n_scenarios=200, random_state=None
 ):
-    """A ``scorer(estimator, X, y)`` of held-out realised allocation value (spec 8.7).
+    """A ``scorer(estimator, X, y)`` of held-out realised allocation value.
 
     For ``GridSearchCV(scoring=...)`` with a fitted ``RobustCampaignAllocator``: the plug-in
     held-out value (``"mean"``) or, over ``n_scenarios`` bootstrap replicates of the

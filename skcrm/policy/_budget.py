@@ -159,7 +159,7 @@ def budget_curve(gains, costs, budgets, *, scores=None, arm_names=None, control_
     """Value of the optimal multi-arm policy at every budget (the multi-armed Qini curve).
 
     Solves the LP relaxation "at most one arm per customer, average spend at most B" for
-    every budget B along one exact solution path (see :func:`budget_path`): per customer the
+    every budget B along one exact solution path (see ``budget_path``): per customer the
     convex hull of (cost, gain) points, then a global merge of all upgrades by decreasing
     gain per unit of cost, as the maq package does. Budgets beyond the spend of treating
     every customer with a positive gain leave the value flat.

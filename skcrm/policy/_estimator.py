@@ -208,7 +208,7 @@ class DRPolicyClassifier(BaseEstimator):
         Regressors of each Gamma_a for the argmax reduction.
     bootstrap_policies_ : list
         The ``n_bootstrap`` refitted policies.
-    feature_importances_ : ndarray of shape (n_features_in_,)
+    feature_importances_ : ndarray of shape (n_features,)
         The policy model's feature importances on the columns of X (0 for columns the
         policy does not read); only when the policy model has them (policy trees,
         sklearn trees).
@@ -581,7 +581,7 @@ class DRPolicyClassifier(BaseEstimator):
             Realised action labels.
         propensity : float, array-like of shape (n,) or (n, K), optional
             Known design probability of the observed arm (scalar or per row) or of every
-            arm; see :func:`skcrm.utils.check_propensity` for every form: an (n, K) array
+            arm; see ``skcrm.utils.check_propensity`` for every form: an (n, K) array
             with columns in sorted ``actions_`` order, a DataFrame with columns named by arm,
             a dict ``{arm: p}``, or (two arms, with ``control``) P(T = the non-control arm)
             as a scalar or per-row vector (the EconML/causalml habit). None -> estimated
@@ -809,7 +809,7 @@ class DRPolicyClassifier(BaseEstimator):
         treatment : array-like of shape (n,), optional
             Arm labels (or packed in ``y``).
         propensity : scalar, array-like, DataFrame or dict, optional
-            Design probabilities, in a form of :func:`skcrm.utils.check_propensity`.
+            Design probabilities, in a form of ``skcrm.utils.check_propensity``.
 
         Returns
         -------

@@ -59,7 +59,7 @@ class PolicyTreeClassifier(BaseEstimator):
         best action), and ``objective``.
     classes_ : ndarray of shape (K,)
         Action labels (0..K-1 for a reward matrix).
-    feature_importances_ : ndarray of shape (n_features_in_,)
+    feature_importances_ : ndarray of shape (n_features,)
         Share of the objective gained by the splits on each feature: at every split, the
         summed reward of the two children's best actions minus that of the node's best
         action, summed per feature and normalised to 1 (all 0 for a single leaf).

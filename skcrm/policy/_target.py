@@ -2,11 +2,11 @@
 
 With metadata routing off, ``GridSearchCV``/``cross_validate`` slice ``y`` for both ``fit``
 and ``score`` but pass extra keyword arguments to ``fit`` only. Packing the treatment and
-the design propensities into ``y`` makes them reach the scorer too (spec 002, 5.2).
+the design propensities into ``y`` makes them reach the scorer too.
 
 This is the one implementation of the packed layout in skcrm (policy, and any estimator
 that wants its targets to survive ``GridSearchCV`` without metadata routing). The packed
-propensity columns mean what :func:`skcrm.utils.check_propensity` says: one column is a
+propensity columns mean what ``skcrm.utils.check_propensity`` says: one column is a
 per-row vector (two arms: P(T = the non-control arm | X), so ``control`` must be named at
 fit), K columns are an (n, K) matrix in sorted-label order.
 """
@@ -36,7 +36,7 @@ def pack_policy_target(outcome, treatment, propensity=None):
     treatment : array-like of shape (n,)
         Numeric action labels (e.g. 0 = control, 1, 2, ...). Encode string labels first.
     propensity : None, float, array-like of shape (n,) or (n, K), DataFrame or dict
-        Design probabilities in a form of :func:`skcrm.utils.check_propensity`: a scalar or
+        Design probabilities in a form of ``skcrm.utils.check_propensity``: a scalar or
         per-row vector (two arms: P(T = the non-control arm)), an (n, K) array with columns
         in sorted label order, or a DataFrame / dict keyed by arm label (stored as the
         (n, K) matrix in sorted label order).

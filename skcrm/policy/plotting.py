@@ -118,7 +118,8 @@ def plot_policy_values(results, *, ax=None, title=None):
     Parameters
     ----------
     results : dict
-        Name -> a result of :meth:`DRPolicyClassifier.evaluate` (``value`` and ``ci``).
+        Name -> a result of :meth:`~skcrm.policy.DRPolicyClassifier.evaluate`
+        (``value`` and ``ci``).
     ax : matplotlib Axes, optional
         Where to draw; a new figure when None.
     title : str, optional
@@ -153,7 +154,8 @@ def plot_budget_curve(curve, *, alpha=0.05, label=None, ax=None):
     ----------
     curve : DataFrame
         The output of :func:`skcrm.policy.budget_curve` or
-        :meth:`DRPolicyClassifier.budget_curve` (index ``budget``, columns ``value`` and
+        :meth:`~skcrm.policy.DRPolicyClassifier.budget_curve` (index ``budget``,
+        columns ``value`` and
         ``std_error``).
     alpha : float, default=0.05
         The band is value +- z_{1 - alpha/2} std_error (0.05 = 95%).
@@ -250,7 +252,7 @@ def plot_toc(
     alpha=0.05,
     ax=None,
 ):
-    """TOC or Qini curve of one treated arm of a fitted :class:`DRPolicyClassifier`.
+    """TOC or Qini curve of one treated arm of a fitted :class:`~skcrm.policy.DRPolicyClassifier`.
 
     Customers are ranked by the predicted effect of ``arm`` over control; the curve is
     evaluated with DR scores: on held-out rows ``(X, y, treatment, propensity)``, or on the
@@ -263,7 +265,7 @@ def plot_toc(
     X, y : array-like, optional
         Held-out covariates and outcomes (default: the training rows, out of fold).
     treatment, propensity : array-like, optional
-        As in :meth:`DRPolicyClassifier.score`.
+        As in :meth:`~skcrm.policy.DRPolicyClassifier.score`.
     arm : label, optional
         The treated arm; default the only one (K = 2) or the first non-control arm.
     kind : {"toc", "qini"}, default="toc"

@@ -1,4 +1,4 @@
-"""Treatment effects on the imputed long-term outcome (spec 2.4; eqs. 16, 19-20)."""
+"""Treatment effects on the imputed long-term outcome (eqs. 16, 19-20)."""
 
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ def surrogate_ate(
         Arm received by each unit: discrete labels (strings, integers, booleans); continuous
         doses are refused.
     propensity : float, array-like, DataFrame or dict
-        Design probabilities, in any form of :func:`skcrm.utils.check_propensity`: an
+        Design probabilities, in any form of ``skcrm.utils.check_propensity``: an
         (n_samples, n_arms) array whose columns follow the sorted arm labels, a DataFrame
         with columns named by arm (matched by label), a dict ``{arm: probability}``, or
         for two arms P(T = the non-control arm | X) as a per-row vector or a scalar (the

@@ -23,7 +23,7 @@ _TREATMENT_WORDS = ("treatment", "treatments", "action", "actions", "a", "w", "a
 
 
 def _reject_treatment(method: str, kwargs: dict) -> None:
-    """The index never sees the treatment (spec 2.1): refuse it loudly, and any other extra."""
+    """The index never sees the treatment: refuse it loudly, and any other extra."""
     if not kwargs:
         return
     names = sorted(kwargs)

@@ -36,7 +36,7 @@ def pack_surrogate_target(surrogates, treatment, propensity, *, control=None):
     treatment : array-like of shape (n_samples,)
         Numeric arm labels (e.g. 0 = control, 1, 2, ...); encode string labels first.
     propensity : float, array-like, DataFrame or dict
-        Design probabilities in any form of :func:`skcrm.utils.check_propensity` (an
+        Design probabilities in any form of ``skcrm.utils.check_propensity`` (an
         (n, K) array in sorted-arm order, a DataFrame or dict keyed by arm, or for two arms
         P(T = the non-control arm) as a vector or scalar, which needs ``control``).
     control : label, default=None
@@ -327,7 +327,7 @@ class SurrogatePolicyLearner(BaseEstimator):
         treatment : array-like of shape (n_samples,)
             Arm received by each unit (discrete labels).
         propensity : float, array-like, DataFrame or dict
-            Design probabilities in any form of :func:`skcrm.utils.check_propensity`.
+            Design probabilities in any form of ``skcrm.utils.check_propensity``.
 
         Returns
         -------
@@ -400,7 +400,7 @@ class SurrogatePolicyLearner(BaseEstimator):
         treatment : array-like of shape (n_samples,)
             Arm received by each unit.
         propensity : float, array-like, DataFrame or dict
-            Design probabilities (see :func:`skcrm.utils.check_propensity`).
+            Design probabilities (see ``skcrm.utils.check_propensity``).
 
         Returns
         -------

@@ -132,7 +132,7 @@ def figure3_study(
         Policy learner (``None``: ``DRPolicyClassifier(random_state=random_state)``).
     failure_modes : bool or dict, default=True
         Also run the surrogacy and comparability violations (linear index, no latent
-        historical treatment, as spec 6.4 recommends) with the bias bound of eq. 31; a dict
+        historical treatment, as recommended) with the bias bound of eq. 31; a dict
         ``{name: simulator keywords}`` chooses them (see :func:`failure_table`).
     test_size : float, default=0.2
     alpha : float, default=0.05
@@ -220,7 +220,11 @@ def figure3_study(
         pol = learn(y_tilde[:, k])
         si_policies[m] = pol
         a_si = np.asarray(pol.predict(X[test]))
-        row = describe(f"surrogate index, {m} month(s)", a_si, d.policy_value(pol, n_mc=n_mc))
+        row = describe(
+            f"surrogate index, {m} month{'' if m == 1 else 's'}",
+            a_si,
+            d.policy_value(pol, n_mc=n_mc),
+        )
         si_rows[m] = dict(row)
         row.update(
             months=m,

@@ -18,7 +18,7 @@ def _interval(ax, x, est, se, color, label=None, marker="o"):
 
 
 def plot_figure3(results, axes=None):
-    """Four panels in the layout of the paper's Fig. 3, from :func:`figure3_study` output.
+    """Four panels in the layout of the paper's Fig. 3, from ``figure3_study`` output.
 
     (a) ATE from the surrogate index built with 1..6 months of surrogates vs the ATE on the
     realised long-term outcome; (b) DR gain over the status quo of the policy learned on each
@@ -31,6 +31,7 @@ def plot_figure3(results, axes=None):
     results : dict
         Output of ``skcrm.surrogate._study.figure3_study``.
     axes : array of 4 matplotlib Axes, optional
+        The four panels (a new 2 x 2 figure by default).
 
     Returns
     -------
@@ -54,7 +55,11 @@ def plot_figure3(results, axes=None):
     ax.axhspan(aipw["ate"] - _Z95 * se_y, aipw["ate"] + _Z95 * se_y, color="C1", alpha=0.15)
     ax.axhline(aipw["ate"], color="C1", label="realised long-term outcome (AIPW)")
     ax.axhline(truth.iloc[0]["ate"], color="k", ls=":", label="true ATE")
-    ax.set(title="(a) ATE: index vs truth", xlabel="months of surrogates", ylabel="ATE")
+    ax.set(
+        title="(a) ATE: index vs truth",
+        xlabel="months of surrogates",
+        ylabel="ATE (long-term outcome per customer)",
+    )
     ax.legend(fontsize=7)
 
     ax = axes[1]
@@ -64,9 +69,9 @@ def plot_figure3(results, axes=None):
     ax.set(
         title="(b) index policies vs status quo",
         xlabel="months of surrogates",
-        ylabel="gain per unit",
+        ylabel="gain per customer",
     )
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="lower center")
 
     ax = axes[2]
     pol = results["policies"]
@@ -75,18 +80,28 @@ def plot_figure3(results, axes=None):
     ax.plot(pos, pol["true_gain"], "kx", label="true gain")
     ax.axhline(0, color="grey", lw=1)
     ax.set_xticks(pos, [str(p) for p in pol.index], rotation=30, ha="right", fontsize=7)
-    ax.set(title="(c) comparators", ylabel="gain over status quo")
+    ax.set(title="(c) comparators", ylabel="gain per customer over status quo")
     ax.legend(fontsize=7)
 
     ax = axes[3]
     _interval(ax, x, m["diff_vs_truth"], m["diff_se"], "C3")
     ax.axhline(0, color="grey", lw=1)
-    for xi, agree in zip(x, m["agreement_with_truth_policy"], strict=True):
-        ax.annotate(f"{agree:.0%}", (xi, ax.get_ylim()[1]), fontsize=7, ha="center", va="top")
+    for xi, yi, agree in zip(
+        x, m["diff_vs_truth"], m["agreement_with_truth_policy"], strict=True
+    ):  # next to each point, clear of its interval
+        ax.annotate(
+            f"{agree:.0%} agree",
+            (xi, yi),
+            xytext=(6, 0),
+            textcoords="offset points",
+            fontsize=7,
+            ha="left",
+            va="center",
+        )
     ax.set(
         title="(d) index policy minus truth policy (agreement)",
         xlabel="months of surrogates",
-        ylabel="value difference",
+        ylabel="value difference per customer",
     )
     fig.tight_layout()
     return fig
@@ -99,6 +114,8 @@ def plot_failure_modes(table, ax=None):
     ----------
     table : DataFrame
         Output of ``skcrm.surrogate._study.failure_table``.
+    ax : pair of matplotlib Axes, optional
+        Axes for the bias panel and the gain panel (a new figure by default).
 
     Returns
     -------
@@ -118,13 +135,17 @@ def plot_failure_modes(table, ax=None):
     bound = np.where(applies, table["bias_bound_eq31"], 0.0)
     axes[0].bar(pos + 0.2, bound, 0.4, label="bound (eq. 31; surrogacy only)", alpha=0.6)
     axes[0].set_xticks(pos, labels, rotation=25, ha="right", fontsize=7)
-    axes[0].set(title="ATE bias and the Athey et al. bound")
-    axes[0].legend(fontsize=7)
+    axes[0].set(
+        title="ATE bias and the Athey et al. bound", ylabel="long-term outcome per customer"
+    )
+    axes[0].margins(y=0.3)
+    axes[0].legend(fontsize=7, ncol=2, loc="upper center")
     axes[1].bar(pos - 0.2, table["si_policy_true_gain"], 0.4, label="SI policy")
     axes[1].bar(pos + 0.2, table["oracle_gain"], 0.4, label="oracle", alpha=0.6)
     axes[1].axhline(0, color="grey", lw=1)
     axes[1].set_xticks(pos, labels, rotation=25, ha="right", fontsize=7)
-    axes[1].set(title="true gain over the status quo")
-    axes[1].legend(fontsize=7)
+    axes[1].set(title="true gain over the status quo", ylabel="gain per customer")
+    axes[1].margins(y=0.3)
+    axes[1].legend(fontsize=7, ncol=2, loc="upper center")
     fig.tight_layout()
     return fig

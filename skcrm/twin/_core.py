@@ -49,7 +49,7 @@ def gauss_hermite(n_quadrature):
 
 
 def cutpoints_from_unconstrained_np(u, mask):
-    """Ordered cut points ``c_1 = u_1``, ``c_m = c_{m-1} + exp(u_m)`` (spec 2.7).
+    """Ordered cut points ``c_1 = u_1``, ``c_m = c_{m-1} + exp(u_m)``.
 
     ``u`` and ``mask`` have shape (J, M_max - 1); padded entries become ``CUT_SENTINEL``.
     """
@@ -112,7 +112,7 @@ def ordinal_log_prob_np(eta, cut, y):
 def induced_dirichlet_logpdf_np(c, kappa=1.0, anchor=0.0):
     """Betancourt's induced-Dirichlet log density of one ordered cut-point vector ``c``.
 
-    Closed form (spec 2.5): ``log Dir(p(c) | kappa) + log M + sum_m log rho_m`` with
+    Closed form: ``log Dir(p(c) | kappa) + log M + sum_m log rho_m`` with
     ``rho_m = sigma(a - c_m)(1 - sigma(a - c_m))``.
 
     Examples

@@ -1437,7 +1437,7 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
     def twin_simplex(self, X, *, period=None):
         """Softmax over firms of E[z] at ``period`` (default: first period), Figure 4.
 
-        Raw cross-firm comparisons of z are identified only through the priors (spec 2.8).
+        Raw cross-firm comparisons of z are identified only through the priors.
 
         Parameters
         ----------

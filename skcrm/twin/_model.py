@@ -1,6 +1,6 @@
 """The negative ELBO of Eq. (11) and its training step, in JAX (built lazily, never pickled).
 
-The variational family (spec 2.7): mean-field Normal for ``alpha``, LogNormal for
+The variational family: mean-field Normal for ``alpha``, LogNormal for
 ``beta`` and ``phi``, Normal on the unconstrained cut points; ``z`` is integrated out by
 Gauss-Hermite ("marginal") or drawn once from N(mu, nu) ("amortized", paper-literal).
 Every KL term is in closed form except the induced-Dirichlet prior of the cut points,
@@ -133,7 +133,7 @@ def sample_globals(params, noise, kpi, cut_mask, cfg):
 
 
 def local_loglik(params, noise, glob, batch, cfg):
-    """Per-row local term l_i of the ELBO (spec 2.7) at each row's own cell."""
+    """Per-row local term l_i of the ELBO at each row's own cell."""
     import jax
     import jax.numpy as jnp
 
@@ -154,7 +154,7 @@ def local_loglik(params, noise, glob, batch, cfg):
 
 
 def loss_fn(params, noise, batch, kpi, cut_mask, n_batches, n_total, cfg):
-    """Minibatch estimate of the full-data negative ELBO per individual (spec 2.7):
+    """Minibatch estimate of the full-data negative ELBO per individual:
     ``(-n_batches sum_B w_i l_i + KL + weight_decay ||theta_f||^2) / N``."""
     import jax
     import jax.numpy as jnp

@@ -22,14 +22,16 @@ def plot_driver_effects(curves, deltas, feature="feature", *, truth=None, ax=Non
     Parameters
     ----------
     curves : ndarray of shape (n_samples, n_deltas)
-        One row of :meth:`DigitalTwinRegressor.driver_effects` for one feature.
+        One row of :meth:`~skcrm.twin.DigitalTwinRegressor.driver_effects` for one feature.
     deltas : array-like of shape (n_deltas,)
+        Shifts of the feature, one per column of ``curves``.
     feature : str
         Axis label.
     truth : ndarray of shape (n_deltas,), optional
         A reference curve (e.g. the generator's true PD), affinely aligned to the model's
         PD before plotting (z is identified only up to location and scale).
     ax : matplotlib Axes, optional
+        Axes to draw on (a new figure by default).
     n_ice : int, default=30
         Individual (ICE) curves drawn in the background.
 
@@ -76,12 +78,13 @@ def plot_twin_simplex(shares, firm, *, labels=None, ax=None):
     Parameters
     ----------
     shares : ndarray of shape (n_samples, 3)
-        :meth:`DigitalTwinRegressor.twin_simplex`.
+        :meth:`~skcrm.twin.DigitalTwinRegressor.twin_simplex`.
     firm : array-like of shape (n_samples,)
         Each respondent's own firm (colours).
     labels : list of str, optional
         Corner labels.
     ax : matplotlib Axes, optional
+        Axes to draw on (a new figure by default).
 
     Returns
     -------
@@ -96,7 +99,14 @@ def plot_twin_simplex(shares, firm, *, labels=None, ax=None):
     firm = np.asarray(firm)
     for i, k in enumerate(np.unique(firm)):
         sel = firm == k
-        ax.scatter(xy[sel, 0], xy[sel, 1], s=4, alpha=0.4, color=f"C{i}", label=f"customers of {k}")
+        ax.scatter(
+            xy[sel, 0],
+            xy[sel, 1],
+            s=4,
+            alpha=0.4,
+            color=f"C{i}",
+            label=f"customers of {_firm_label(k)}",
+        )
     ax.plot(*np.vstack([corners, corners[:1]]).T, "k-", lw=0.8)
     labels = labels or ["firm 0", "firm 1", "firm 2"]
     for (x, y), lab in zip(corners, labels, strict=True):
@@ -107,15 +117,26 @@ def plot_twin_simplex(shares, firm, *, labels=None, ax=None):
     return ax
 
 
-def plot_baselines_and_loadings(estimator, *, target=0, level=0.95, axes=None):
+def _firm_label(k):
+    """``firm 0`` for a numeric firm code, the name itself otherwise."""
+    return f"firm {k}" if isinstance(k, (int, np.integer, float, np.floating)) else str(k)
+
+
+def plot_baselines_and_loadings(estimator, *, target=0, level=0.95, axes=None, target_name=None):
     """Baselines alpha_jkt and loadings lambda_jkt over periods, with bands (Figures 5-6).
 
     Parameters
     ----------
     estimator : fitted DigitalTwinRegressor
+        The fitted twin.
     target : int, default=0
+        Index of the target (survey question) drawn.
     level : float, default=0.95
+        Level of the posterior bands.
     axes : pair of matplotlib Axes, optional
+        Axes for the baselines and the loadings (a new figure by default).
+    target_name : str, optional
+        Name of the target in the titles (``target <index>`` by default).
 
     Returns
     -------
@@ -124,20 +145,27 @@ def plot_baselines_and_loadings(estimator, *, target=0, level=0.95, axes=None):
     import matplotlib.pyplot as plt
 
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+        # constrained layout keeps the legend below the panels inside the figure
+        _, axes = plt.subplots(1, 2, figsize=(9, 3.8), layout="constrained")
     t = np.arange(estimator.n_periods_)
     a_lo, a_hi = estimator.alpha_interval(level)
     l_lo, l_hi = estimator.loadings_interval(level)
     for k, name in enumerate(estimator.firms_):
         c = f"C{k}"
-        axes[0].plot(t, estimator.alpha_[target, k], color=c, label=f"firm {name}")
+        axes[0].plot(t, estimator.alpha_[target, k], color=c, label=_firm_label(name))
         axes[0].fill_between(t, a_lo[target, k], a_hi[target, k], color=c, alpha=0.2)
-        axes[1].plot(t, estimator.loadings_[target, k], color=c, label=f"firm {name}")
+        axes[1].plot(t, estimator.loadings_[target, k], color=c, label=_firm_label(name))
         axes[1].fill_between(t, l_lo[target, k], l_hi[target, k], color=c, alpha=0.2)
-    axes[0].set_title(f"baseline alpha (target {target})")
-    axes[1].set_title(f"loading lambda (target {target})")
+    name = target_name or f"target {target}"
+    axes[0].set_title(f"{name}: baseline alpha")
+    axes[1].set_title(f"{name}: loading lambda")
+    axes[0].set_ylabel("baseline alpha (answer scale)")
+    axes[1].set_ylabel("loading lambda on affinity")
     for ax in axes:
         ax.set_xticks(t, [str(p) for p in estimator.periods_])
         ax.set_xlabel("period")
-    axes[0].legend(fontsize=8)
+    # below the panels: the bands fill the whole plotting area
+    axes[0].legend(
+        fontsize=8, ncol=len(estimator.firms_), loc="upper left", bbox_to_anchor=(0.0, -0.2)
+    )
     return axes

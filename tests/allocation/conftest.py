@@ -5,7 +5,7 @@ import pytest
 
 from skcrm.datasets import load_allocation_surrogate
 
-# Fixture T1 (spec 7.1): K=2, M=1, N=(100, 100), c=1, B=100, two equiprobable scenarios.
+# Fixture T1: K=2, M=1, N=(100, 100), c=1, B=100, two equiprobable scenarios.
 T1_SCEN = np.array([[[0.12], [0.05]], [[0.02], [0.07]]])
 T1_N = np.array([100.0, 100.0])
 

@@ -1,4 +1,4 @@
-"""Theorems and reductions of the robust counterparts (spec AC-07, AC-08, AC-09, AC-10, AC-11)."""
+"""Theorems and reductions of the robust counterparts."""
 
 import warnings
 

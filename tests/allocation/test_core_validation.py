@@ -1,4 +1,4 @@
-"""Clear errors for bad, contradictory or infeasible inputs of solve_allocation (spec 8.8)."""
+"""Clear errors for bad, contradictory or infeasible inputs of solve_allocation."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""The allocation simulators and the shipped surrogate fixture (spec 7.3, 9)."""
+"""The allocation simulators and the shipped surrogate fixture."""
 
 import numpy as np
 

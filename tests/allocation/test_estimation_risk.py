@@ -1,4 +1,4 @@
-"""Known-truth estimation risk (spec 9.3, AC-14) and the fit-time budget (AC-16)."""
+"""Known-truth estimation risk and the fit-time budget (AC-16)."""
 
 import numpy as np
 import pytest

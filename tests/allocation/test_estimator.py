@@ -1,4 +1,4 @@
-"""RobustCampaignAllocator: the sklearn shell (spec 8.3-8.8, AC-02 via the estimator, AC-15)."""
+"""RobustCampaignAllocator: the sklearn shell (AC-02 via the estimator, AC-15)."""
 
 import pickle
 

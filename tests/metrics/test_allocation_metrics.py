@@ -1,4 +1,4 @@
-"""summary_statistics and worst_case_loss (spec AC-04, AC-05) and the paper's Table 2/3."""
+"""summary_statistics and worst_case_loss and the paper's Table 2/3."""
 
 import numpy as np
 import pytest

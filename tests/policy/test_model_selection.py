@@ -1,5 +1,5 @@
 """Treatment and propensity reach fit and score in Pipeline, cross_validate and GridSearchCV:
-by metadata routing and by the packed target (spec 002, 5.2 and check C8)."""
+by metadata routing and by the packed target (5.2 and check C8)."""
 
 import numpy as np
 import pytest

@@ -35,7 +35,7 @@ def small_study():
 
 def test_study_tells_the_figure3_story(small_study):
     pol = small_study["policies"]
-    assert pol.loc["surrogate index, 6 month(s)", "true_gain"] > 1.5  # oracle: 2.25
+    assert pol.loc["surrogate index, 6 months", "true_gain"] > 1.5  # oracle: 2.25
     assert abs(pol.loc["short-term proxy (revenue)", "true_gain"]) < 0.3
     vs = small_study["si_vs_truth"]
     assert abs(vs["true_difference"]) < 0.3

@@ -6,7 +6,7 @@ from tests._registry import Entry, FitData
 
 _CONTINUOUS = (
     "fits continuous y, but DigitalTwinRegressor models ordinal targets and rejects "
-    "non-integral values with a ValueError (spec 5.1)"
+    "non-integral values with a ValueError"
 )
 
 

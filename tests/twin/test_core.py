@@ -1,4 +1,4 @@
-"""Exact checks of the model's pure functions (spec section 7.1, checks 1-3, and the KLs)."""
+"""Exact checks of the model's pure functions (checks 1-3, and the KLs)."""
 
 import numpy as np
 import pytest

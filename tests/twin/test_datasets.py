@@ -1,4 +1,4 @@
-"""make_digital_twin_survey: shapes, determinism and its oracle (spec section 6)."""
+"""make_digital_twin_survey: shapes, determinism and its oracle."""
 
 import numpy as np
 import pytest

@@ -1,5 +1,5 @@
 """DigitalTwinRegressor behaviour: queries, consistency, sklearn plumbing, bad inputs
-(spec section 7.1, checks 4-10, and section 5.5)."""
+(checks 4-10, and section 5.5)."""
 
 import pickle
 import warnings

@@ -14,6 +14,9 @@ from skcrm.clv import AttributeBGNBD, calibration_holdout_split, transactions_fr
 from skcrm.clv.plotting import holdout_tracking, plot_tracking
 from skcrm.datasets import load_cdnow
 
+# %%
+# Weeks 1-39 calibrate, weeks 40-78 are the holdout. Each purchase's log dollar value and
+# log number of CDs, centred, are the attributes of the churn multiplier.
 cal_end, obs_end = 272 / 7, 545 / 7
 tx = transactions_from_log(
     load_cdnow("sample"), "customer_id", "date", ["number_of_cds", "dollar_value"]
@@ -24,6 +27,9 @@ spend = np.log(np.maximum(cal["dollar_value"], 1.0))
 cal["log_spend"] = spend - spend.mean()
 cal["log_cds"] = np.log(cal["number_of_cds"]) - np.log(cal["number_of_cds"]).mean()
 
+# %%
+# Three fits: the classic BG/NBD, the attribute model without attributes, and with them.
+# The likelihood-ratio test asks whether the attributes matter.
 bg = AttributeBGNBD(customer_col="customer_id", dropout_mixing="beta", dropout_after_first=False)
 bg.fit(cal)
 plain = AttributeBGNBD(customer_col="customer_id").fit(cal)

@@ -61,7 +61,8 @@ clv = customer_lifetime_value(
 print(clv.sort_values("estimate", ascending=False).head().round(2))
 
 # %%
-# The three figures
+# The three figures: expected purchases over (frequency, recency), one customer's
+# P(alive) between purchases, and the calibration/holdout tracking (time in weeks).
 fig, axes = plt.subplots(1, 3, figsize=(15, 4))
 plot_expected_transactions_matrix(bg, T=cal_end, t=length, ax=axes[0])
 axes[0].set_title("expected holdout purchases (BG/NBD)")
@@ -70,4 +71,9 @@ plot_history_alive(bg, customer[customer <= obs_end], end=obs_end, ax=axes[1])
 axes[1].set_title(f"P(alive) of customer {summary.index[0]}")
 plot_calibration_holdout_tracking(bg, tx, cal_end, obs_end, n_points=78, ax=axes[2])
 axes[2].set_title("cumulative repeat transactions")
+# the model's time unit is the week here
+axes[0].set_ylabel("weeks from first to last purchase")
+axes[0].images[-1].colorbar.set_label(f"expected purchases in the next {length:.0f} weeks")
+axes[1].set_xlabel("week")
+axes[2].set_xlabel("week")
 fig.tight_layout()
