@@ -25,7 +25,7 @@ help:
 	@echo "make test-slow  the slow statistical tests (coverage, recovery at scale)"
 	@echo "make bench      benchmarks against peer libraries (bench extra, .venv-bench)"
 	@echo "make docs       build the HTML documentation into docs/_build/html"
-	@echo "make lint       ruff check and ruff format --check"
+	@echo "make lint       ruff check, ruff format --check, numpydoc validation of the public API"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -57,13 +57,14 @@ test-all: $(VENV)/.stamp-dev
 lint: $(VENV)/.stamp-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(THREADS) $(PY) tools/check_docstrings.py
 
 format: $(VENV)/.stamp-dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
 docs: $(VENV)/.stamp-docs
-	$(THREADS) $(PY) -m sphinx -b html -q docs docs/_build/html
+	$(THREADS) $(PY) -m sphinx -b html -q -n -W --keep-going docs docs/_build/html
 	@echo "docs written to docs/_build/html/index.html"
 
 # Peers (lifetimes, econml, hmmlearn) live in their own environment so that their

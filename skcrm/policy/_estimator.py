@@ -174,7 +174,7 @@ class DRPolicyClassifier(BaseEstimator):
         The control label (None when ``control`` was not given).
     control_index_ : int or None
         Position of the control in ``actions_``.
-    n_folds_ : int
+    n_splits_ : int
         Number of cross-fitting folds used.
     action_costs_ : ndarray of shape (K,)
         Action costs in ``actions_`` order.
@@ -468,7 +468,7 @@ class DRPolicyClassifier(BaseEstimator):
             fold[test] = k
         if np.any(fold < 0):
             raise ValueError("cv must put every row in one test fold (a partition of the rows)")
-        self.n_folds_ = k + 1
+        self.n_splits_ = k + 1
         return fold
 
     # ---------------------------------------------------------------- policy
@@ -613,7 +613,7 @@ class DRPolicyClassifier(BaseEstimator):
             )
             base = self.propensity_model or LogisticRegression(max_iter=1000)
             P = np.empty((n, self.n_actions_))
-            for k in range(self.n_folds_):
+            for k in range(self.n_splits_):
                 train = fold != k
                 m = clone(base).fit(X[train], a_idx[train])
                 P[fold == k] = _proba_in_order(m, X[fold == k], self.n_actions_)
@@ -624,7 +624,7 @@ class DRPolicyClassifier(BaseEstimator):
         # (2) cross-fitted outcome model
         mu = np.empty((n, self.n_actions_))
         self.outcome_models_ = []
-        for k in progress(range(self.n_folds_), self.verbose, desc="cross-fitting mu"):
+        for k in progress(range(self.n_splits_), self.verbose, desc="cross-fitting mu"):
             train = fold != k
             m = self._fit_outcome(
                 X[train], out[train], a_idx[train], None if sw is None else sw[train], seed

@@ -21,15 +21,22 @@ def plot_belief_path(est, X, y=None, customer=None, *, state=None, ax=None):
     Parameters
     ----------
     est : fitted POMDPPolicy
-    X, y : the panel (as for ``transform``)
+        The model whose filter is drawn.
+    X : DataFrame or array
+        The customer-period panel (as for ``transform``).
+    y : array-like, optional
+        Outcome per row of X (default ``X[outcome_col]``).
     customer : id, optional
         Default: the first customer of X.
     state : int, optional
         State whose probability is drawn (default: the highest, K-1).
+    ax : matplotlib Axes, optional
+        Where to draw (a new figure by default).
 
     Returns
     -------
     matplotlib Axes
+        The axes drawn on.
     """
     import pandas as pd
 
@@ -76,7 +83,21 @@ def plot_belief_path(est, X, y=None, customer=None, *, state=None, ax=None):
 def plot_policy(est_or_solution, *, actions=None, n=401, ax=None):
     """The policy over the belief simplex: Q-values on P(high) (2 states), a triangle (3).
 
-    Accepts a fitted POMDPPolicy or a :class:`~skcrm.pomdp.POMDPSolution`.
+    Parameters
+    ----------
+    est_or_solution : fitted POMDPPolicy or POMDPSolution
+        The model, or a solved :class:`~skcrm.pomdp.POMDPSolution`.
+    actions : list of str, optional
+        Action names for the legend (default: the fitted labels).
+    n : int, default=401
+        Beliefs evaluated along P(high) (two states).
+    ax : matplotlib Axes, optional
+        Where to draw (a new figure by default).
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
     """
     sol = est_or_solution._solution() if hasattr(est_or_solution, "_solution") else est_or_solution
     if actions is None:
@@ -129,7 +150,17 @@ def plot_policy(est_or_solution, *, actions=None, n=401, ax=None):
 def plot_vol_curve(curve, *, ax=None):
     """DCV under both policies and VOL over planning horizons (dissertation Figure 15).
 
-    ``curve`` is the output of :meth:`POMDPPolicy.vol_curve`.
+    Parameters
+    ----------
+    curve : DataFrame
+        The output of :meth:`skcrm.pomdp.POMDPPolicy.vol_curve`.
+    ax : matplotlib Axes, optional
+        Where to draw (a new figure by default).
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
     """
     ax = _ax(ax)
     h = curve.index.to_numpy()

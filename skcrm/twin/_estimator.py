@@ -1616,6 +1616,17 @@ class DigitalTwinRegressor(TransformerMixin, RegressorMixin, BaseEstimator):
         )
         for i, name in enumerate(names):
             frame[f"gain_{name}"] = gains[:, i]
+        if (
+            self.customer_encoder == "linear"
+            and len(names) > 1
+            and frame["best_feature"].nunique() == 1
+        ):
+            _warn(
+                "customer_encoder='linear' gives every lever the same effect on the affinity "
+                f"for every respondent, so all {len(frame)} get the same lever "
+                f"({frame['best_feature'].iloc[0]!r}); fit with customer_encoder='mlp' for "
+                "levers that differ between respondents"
+            )
         return frame
 
     def alpha_interval(self, level=0.95):

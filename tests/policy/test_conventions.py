@@ -144,7 +144,7 @@ def test_cv_accepts_a_splitter():
         d.X, d.y_long, treatment=d.treatment, propensity=d.propensity
     )
     np.testing.assert_array_equal(pol.fold_indices_, np.repeat(np.arange(4), 150))
-    assert pol.n_folds_ == 4
+    assert pol.n_splits_ == 4
 
 
 def test_relabelled_arms_and_dict_costs_give_the_same_policy():

@@ -61,7 +61,9 @@ def test_recommend_actions_is_per_respondent(lever_survey, encoder):
     agreement = float((rec["best_feature"] == best).mean())
     majority = float(best.value_counts(normalize=True).max())
     if encoder == "linear":
-        assert top_share == 1.0  # the failure mode: one lever for everyone
+        assert top_share == 1.0  # the failure mode: one lever for everyone, now with a warning
+        with pytest.warns(UserWarning, match="customer_encoder='linear'"):
+            est.recommend_actions(X_te, delta=LEVERS)
         assert agreement == pytest.approx(
             best.value_counts(normalize=True)[rec["best_feature"].iloc[0]]
         )
