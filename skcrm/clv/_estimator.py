@@ -11,7 +11,12 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_feature_names,
+    _check_n_features,
+    check_is_fitted,
+    validate_data,
+)
 
 from ..utils import check_columns, progress
 from ..utils._dask import as_dask_frame, dask_dispatch
@@ -853,6 +858,63 @@ default="carry_last"
         paths = self._future_paths(X, prep, V, n_needed, seed, pool_prep)
         return prep, (H.n, H.R, H.A, U, V), (c0, c1, paths)
 
+    def _classic_columns(self, X):
+        """(n, R, A, index) of an RFM summary for the fused classic-model kernels, or None.
+
+        Only for plug-in predictions of a classic model (no attributes, no first-job effect,
+        no simulated futures) on a numeric RFM array or DataFrame; the feature-name and
+        column-count checks are those of ``validate_data``, and the value checks run inside
+        the kernels (anything they refuse goes through :meth:`_prepare`, which raises).
+        """
+        check_is_fitted(self)
+        if (
+            self._averages()
+            or self.attribute_cols
+            or self.dynamic_cols
+            or self.first_transaction_effect
+            or self._simulates()
+            or self.future_attributes == "mean_q"
+            or (self.input_form_ == "long" and self.design_feature_names_)
+            or self._is_long(X)
+        ):
+            return None
+        index = None
+        if isinstance(X, pd.DataFrame):
+            cols = list(self.rfm_cols)
+            if not set(cols) <= set(X.columns):
+                return None
+            frame = X[cols]
+            if not all(dt.kind in "iuf" for dt in frame.dtypes):
+                return None
+            if self.input_form_ == "rfm":
+                _check_feature_names(
+                    self, frame.set_axis([str(c) for c in cols], axis=1), reset=False
+                )
+            arr = frame.to_numpy(dtype=np.float64)
+            index = X.index
+        elif isinstance(X, np.ndarray) and X.dtype.kind in "iuf" and X.ndim == 2:
+            if self.input_form_ == "rfm":
+                _check_feature_names(self, X, reset=False)
+            arr = X if X.dtype == np.float64 else X.astype(np.float64)
+        else:
+            return None
+        if arr.shape[0] == 0 or arr.shape[1] != 3:
+            return None
+        if self.input_form_ == "rfm":
+            _check_n_features(self, arr, reset=False)
+        return arr[:, 0], arr[:, 1], arr[:, 2], index
+
+    def _classic_alive(self, cols):
+        n, R, A, _ = cols
+        return lik.classic_rfm_alive(
+            n, R, A, *self._args()[:4], self.dropout_mixing, self.dropout_after_first
+        )
+
+    def _wrap_index(self, index, values, name):
+        if index is not None:
+            return pd.Series(values, index=index, name=name)
+        return values
+
     def _wrap(self, prep, values, name):
         """Per-customer values as a Series indexed by customer id (log input, or an RFM
         DataFrame's index); an ndarray for array input, which has no ids."""
@@ -891,6 +953,11 @@ default="carry_last"
         """
         if self._averages():
             return self._posterior_average(lambda m: m.probability_alive(X, t))
+        if np.ndim(t) == 0 and t == 0:
+            cols = self._classic_columns(X)
+            out = None if cols is None else self._classic_alive(cols)
+            if out is not None:
+                return self._wrap_index(cols[3], out, "probability_alive")
         prep, hist, (c0, c1, paths) = self._state(X)
         if np.all(np.asarray(t) == 0):
             out = lik.probability_alive(*hist, *self._args())
@@ -929,6 +996,9 @@ default="carry_last"
         """
         if self._averages():
             return self._posterior_average(lambda m: m.conditional_expected_transactions(X, t))
+        fast = self._classic_expected(X, t)
+        if fast is not None:
+            return fast
         n_needed = self._jobs_needed(X, t) if self._simulates() else 0
         prep, hist, (c0, c1, paths) = self._state(X, n_needed=n_needed)
         out = lik.conditional_expected_transactions(
@@ -942,6 +1012,30 @@ default="carry_last"
             n_jobs=self.n_jobs,
         )
         return self._wrap(prep, out, "expected_transactions")
+
+    def _classic_expected(self, X, t):
+        """Fused E[X(t)] of a classic beta-dropout model on an RFM summary, or None."""
+        if self.dropout_mixing != "beta" or np.ndim(t) != 0:
+            return None
+        t = float(t)
+        if not (np.isfinite(t) and t > 0):
+            return None
+        cols = self._classic_columns(X)
+        if cols is None:
+            return None
+        pa = self._classic_alive(cols)
+        if pa is None:
+            return None
+        n = cols[0]
+        V = n + 1.0 if self.dropout_after_first else n
+        r, alpha, a, b = self._args()[:4]
+        e = lik._bgnbd_expected_alive_fast(
+            t, n, cols[2], V, r, alpha, a, b, self.posterior_indexing
+        )
+        if e is None or not np.isfinite(e).all():
+            return None
+        e *= pa
+        return self._wrap_index(cols[3], e, "expected_transactions")
 
     @dask_dispatch(per_customer=True)
     def predict(self, X):

@@ -904,3 +904,177 @@ def dert_grid(
 
     _chunk_map(chunk, range(0, n.size, step), n_jobs)
     return out
+
+
+_CHUNK = 32_768  # elements per pass of the fused kernels (a few arrays stay in cache)
+
+
+def classic_rfm_alive(n, R, A, r, alpha, d1, d2, mixing="beta", after_first=False):
+    """Check an RFM summary and return P(alive at T) of the classic models, or None.
+
+    The classic models (no attributes, no first-job effect) have ``U = max(n - 1, 0)``,
+    ``V = n`` (BG/NBD, ``after_first=False``) or ``U = n``, ``V = n + 1`` (MBG/NBD), so Eq. (5)
+    is ``1 / (1 + k E)`` with ``E = ((alpha + A)/(alpha + R))**(r + n)`` and
+    ``k = 1/rho - 1 = S(U)/S(V) - 1``: ``a (V - U)/(b + U)`` for beta mixing (Fader, Hardie &
+    Lee 2005a, Eq. 13; Batislam et al. 2007 for the MBG/NBD) and ``((b + V)/(b + U))**s - 1``
+    for gamma mixing. One fused, chunked pass computes it from the three columns and checks
+    them on the way (reductions only: counts >= 0, 0 <= recency <= T, recency = 0 where the
+    count is 0, all finite). Returns None where a check fails, where it would overflow, or
+    for a fractional count in (0, 1) under beta mixing without ``after_first``: the caller
+    then takes the general path, which raises the detailed error or computes the value.
+    """
+    m = n.size
+    out = np.empty(m)
+    size = min(m, _CHUNK)
+    buf = np.empty((3, size))
+    a_or_s, b = float(d1), float(d2)
+    r, alpha = float(r), float(alpha)
+    beta = mixing == "beta"
+    log_a = np.log(a_or_s) if beta else 0.0
+    with np.errstate(all="ignore"):
+        for i in range(0, m, _CHUNK):
+            j = min(i + _CHUNK, m)
+            k = j - i
+            nn, RR, AA = n[i:j], R[i:j], A[i:j]
+            f, L, q = buf[0, :k], buf[1, :k], buf[2, :k]
+            o = out[i:j]
+            if after_first:  # V - U = 1, U = n
+                np.subtract(AA, RR, out=L)
+            else:
+                np.minimum(nn, 1.0, out=f)  # f = V - U, U = n - f = max(n - 1, 0)
+                if beta and f.sum() != np.count_nonzero(f):
+                    return None  # a fractional count in (0, 1): the general path
+                np.multiply(AA, f, out=L)
+                L -= RR  # recency <= T, and recency = 0 where the count is 0
+            if not (
+                nn.min() >= 0
+                and RR.min() >= 0
+                and L.min() >= 0
+                and nn.max() < np.inf
+                and AA.max() < np.inf
+            ):
+                return None
+            # ln E = (r + n) ln((alpha + A) / (alpha + R))
+            np.add(AA, alpha, out=L)
+            np.add(RR, alpha, out=o)
+            np.divide(L, o, out=L)
+            np.log(L, out=L)
+            np.add(nn, r, out=q)
+            L *= q
+            if L.max() > 700.0:
+                return None  # E would overflow: the log-space general path
+            # q = b + U
+            if after_first:
+                np.add(nn, b, out=q)
+            else:
+                np.subtract(nn, f, out=q)
+                q += b
+            if beta:  # P = (b + U) / (b + U + a f E)
+                L += log_a
+                np.exp(L, out=L)
+                if not after_first:
+                    L *= f
+                L += q
+                np.divide(q, L, out=o)
+            else:  # k = (1 + f / (b + U))**s - 1, P = 1 / (1 + k E)
+                np.exp(L, out=L)
+                if after_first:
+                    np.divide(1.0, q, out=q)
+                else:
+                    np.divide(f, q, out=q)
+                np.log1p(q, out=q)
+                q *= a_or_s
+                np.expm1(q, out=q)
+                L *= q
+                L += 1.0
+                np.divide(1.0, L, out=o)
+    return out
+
+
+def _cheb_nodes(N):
+    return np.cos(np.pi * (np.arange(N) + 0.5) / N)
+
+
+def _hyp2f1_table(F_of, keys, w_lo, h, P, N):
+    """Chebyshev coefficients (N, G*P) of F_of(key, w) on P pieces of length h from w_lo."""
+    x = _cheb_nodes(N)
+    w = w_lo + h * (np.arange(P)[:, None] + 0.5 * (x[None, :] + 1.0))  # (P, N)
+    vals = F_of(keys[:, None, None], w[None, :, :])  # (G, P, N)
+    k = np.arange(N)
+    T = np.cos(np.pi * k[:, None] * (np.arange(N)[None, :] + 0.5) / N)  # (N, N)
+    coef = (2.0 / N) * np.einsum("gpj,kj->kgp", vals, T)
+    coef[0] *= 0.5
+    return coef.reshape(N, -1)
+
+
+def _bgnbd_expected_alive_fast(t, n, A, V, r, alpha, a, b, indexing="exact"):
+    """:func:`_bgnbd_expected_alive` through Chebyshev interpolation in ``w = ln(1 + kappa)``.
+
+    ``F(w) = (1 + kappa)^-(a-1) 2F1(a-1, c-r-n; c; 1 - e^-w)`` depends on the customer only
+    through the integer ``V`` (with ``V - n`` constant, as in the classic models) and ``w``;
+    2F1 is analytic in z off the cut [1, inf), i.e. in the strip |Im w| < pi, so Chebyshev
+    interpolants on pieces of length <= 1 converge like 12.6^-N. The table (one interpolant
+    per distinct count and piece, from scipy's hyp2f1 at the nodes) replaces one hyp2f1 call
+    per customer; a piece whose last coefficients are not negligible (or not finite) is
+    evaluated by hyp2f1 directly. Returns None where the table would not be smaller than the
+    data (the caller then calls hyp2f1 per customer).
+    """
+    m = n.size
+    if m < 4096 or abs(a - 1.0) < 1e-6 or np.ndim(t) or not (np.isfinite(t) and t > 0):
+        return None
+    off = V[0] - n[0]
+    Vi = V.astype(np.int64)
+    if not (np.all(Vi == V) and (V - n).min() == off and (V - n).max() == off):
+        return None
+    kappa = t / (alpha + A)
+    w = np.log1p(kappa)
+    w_lo, w_hi = float(w.min()), float(w.max())
+    if w_lo < 0.01:  # 1 - F ~ w cancels: below, hyp2f1 per customer keeps its accuracy
+        return None
+    P = max(1, int(np.ceil((w_hi - w_lo) / 1.0)))
+    h = max((w_hi - w_lo) / P, 1e-300)
+    N = 16
+    present = np.flatnonzero(np.bincount(Vi) > 0)
+    if present.size * P * N * 8 > m:
+        return None
+    code = np.full(int(Vi.max()) + 1, -1, dtype=np.int64)
+    code[present] = np.arange(present.size)
+
+    def F_of(Vk, wk):
+        nk = Vk - off
+        b1 = b + Vk if indexing == "exact" else b + Vk + 1.0
+        c = a + b1 - 1.0
+        with np.errstate(all="ignore"):
+            return np.exp(-(a - 1.0) * wk) * hyp2f1(a - 1.0, c - r - nk, c, -np.expm1(-wk))
+
+    coef = _hyp2f1_table(F_of, present.astype(float), w_lo, h, P, N)
+    scale = np.maximum(np.abs(coef).max(axis=0), 1.0)
+    good = np.isfinite(coef).all(axis=0) & (np.abs(coef[-3:]).max(axis=0) <= 1e-14 * scale)
+    piece = np.minimum(((w - w_lo) / h).astype(np.int64), P - 1)
+    g = code[Vi] * P + piece
+    u = (w - w_lo) / h - piece
+    u *= 4.0
+    u -= 2.0  # 2 x (local coordinate in [-1, 1])
+    b1_ = np.zeros(m)
+    b2_ = np.zeros(m)
+    tmp = np.empty(m)
+    for k in range(N - 1, 0, -1):  # Clenshaw
+        np.multiply(u, b1_, out=tmp)
+        tmp -= b2_
+        tmp += coef[k].take(g)
+        b1_, b2_, tmp = tmp, b1_, b2_
+    u *= 0.5
+    u *= b1_
+    u -= b2_
+    u += coef[0].take(g)
+    F = u
+    bad = ~good[g]
+    if bad.any():
+        F[bad] = F_of(V[bad], w[bad])
+    b1 = b + V if indexing == "exact" else b + V + 1.0
+    c = a + b1 - 1.0
+    with np.errstate(all="ignore"):
+        out = c / (a - 1.0) * (1.0 - F)
+        if indexing != "exact":
+            out = out * (b + V) / (a + b + V)
+    return np.where(np.isfinite(out) & (out >= 0), out, np.nan)
