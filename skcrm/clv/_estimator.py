@@ -768,10 +768,16 @@ default="carry_last"
         starts = np.where(counts > 0, starts, 0)[:, None]
         counts = np.where(counts > 0, counts, size)[:, None].astype(float)
 
-        def gen():
+        def gen():  # one buffer reused: each path is consumed before the next is drawn
+            u = np.empty((m, n_future))
+            idx = np.empty((m, n_future), dtype=np.int64)
             for _ in range(self.n_future_sims):
-                u = rng.random((m, n_future))
-                yield np.minimum(starts + (u * counts).astype(np.int64), size - 1)
+                rng.random(out=u)
+                u *= counts
+                np.copyto(idx, u, casting="unsafe")  # truncation, as astype
+                idx += starts
+                np.minimum(idx, size - 1, out=idx)
+                yield idx
 
         return gen()
 
@@ -831,7 +837,18 @@ default="carry_last"
         d1, d2, mixing = *self.params_.to_numpy()[2:], self.dropout_mixing
         head, n_paths, B_end, q_mean = 0.0, 0, [], []
         total = self.n_future_sims if not callable(self.future_attributes) else None
-        for z in progress(paths, self.verbose, desc="simulated attribute paths", total=total):
+        paths = progress(paths, self.verbose, desc="simulated attribute paths", total=total)
+        if fast and mixing == "gamma":
+            # multipliers gathered from exp(ln q) of the pool, survival ratios accumulated in
+            # place (no per-path temporaries)
+            acc = lik.GammaPathAccumulator(V, np.exp(np.minimum(pool_lq, 700.0)), d1, d2)
+            for z in paths:
+                b_end, q_bar = acc.add(z, len(B_end) < _TAIL_PATHS)
+                if b_end is not None:
+                    B_end.append(b_end)
+                    q_mean.append(q_bar)
+            return acc.mean(), np.array(B_end), np.array(q_mean)
+        for z in paths:
             if fast:
                 lq = pool_lq[z]
             else:

@@ -306,6 +306,45 @@ def path_survival_head(V, log_q_path, d1, d2, mixing="gamma"):
     return ratio, Bp[:, -1], q_mean
 
 
+class GammaPathAccumulator:
+    """Sum over simulated paths of :func:`path_survival_head`'s ratio, gamma mixing, in place.
+
+    ``S(V + B)/S(V) = (1 + B/(b + V))**-s`` (Eq. 3's gamma survival), with ``B`` the running
+    sum of the path's multipliers ``q`` (gathered from ``pool_q`` by index). Equal to summing
+    :func:`path_survival_head` over the paths, without its per-path temporaries.
+    """
+
+    def __init__(self, V, pool_q, s, b):
+        self.inv = 1.0 / (b + np.asarray(V, dtype=float))[:, None]
+        self.pool_q, self.s = pool_q, float(s)
+        self.total = None
+        self.n_paths = 0
+
+    def add(self, idx, keep_tail):
+        """Add one path (indices of shape (m, J)); return its (B+_J, mean q) if keep_tail."""
+        m, J = idx.shape
+        if self.total is None:
+            self.total = np.zeros((m, J + 1))
+            self.buf = np.empty((m, J + 1))
+            self.q = np.empty((m, J))
+        Bp, q = self.buf, self.q
+        self.pool_q.take(idx, out=q)
+        Bp[:, 0] = 0.0
+        np.cumsum(q, axis=1, out=Bp[:, 1:])
+        out = (Bp[:, -1].copy(), q.mean(axis=1) if J else np.ones(m)) if keep_tail else (None, None)
+        with np.errstate(under="ignore"):
+            Bp *= self.inv
+            np.log1p(Bp, out=Bp)
+            Bp *= -self.s
+            np.exp(Bp, out=Bp)
+        self.total += Bp
+        self.n_paths += 1
+        return out
+
+    def mean(self):
+        return self.total / self.n_paths
+
+
 @_underflow_ok
 def path_log_weights(K, V, head, B_end, q_mean, d1, d2, mixing="gamma", indexing="exact"):
     """ln w_k, k = 1..K, of Eqs. 6-7 averaged over simulated future attribute paths.
@@ -809,12 +848,30 @@ def dert_continuous(
     per_term = n_nodes if future_paths is None else max(n_nodes, future_paths[1].shape[0])
     for sl, K in _sorted_chunks(K_each, per_term):
         w = np.exp(_future_lw(sl, K, V, lq0, lq1, future_paths, d1, d2, mixing, indexing))
-        # y^k, k = 1..K, by a running product (no exp per term), then sum_k w_k y^k as a
-        # batched matrix-vector product
-        powers = np.cumprod(np.broadcast_to(y[sl][:, :, None], (w.shape[0], y.shape[1], K)), axis=2)
-        series = np.matmul(powers, w[:, :, None])[:, :, 0]  # (c, nodes)
-        out[sl] = pa[sl] * np.sum(wts[sl] * series, axis=1)
+        out[sl] = pa[sl] * np.sum(wts[sl] * _power_series(y[sl], w), axis=1)
     return out
+
+
+def _power_series(y, w):
+    """``sum_{k=1..K} w[c, k-1] y[c, j]**k`` of shape (c, nodes), in blocks of B ~ sqrt(K).
+
+    With ``k = iB + l + 1``, ``y^k = (y^B)^i y^(l+1)``: the inner sums over l are one batched
+    matrix product (c, K/B, B) @ (c, B, nodes), and only ~2 sqrt(K) powers per node are formed
+    by running products (instead of K).
+    """
+    c, K = w.shape
+    N = y.shape[1]
+    B = max(1, int(np.ceil(np.sqrt(K))))
+    J = -(-K // B)
+    Wp = np.zeros((c, J * B))
+    Wp[:, :K] = w
+    Y1 = np.cumprod(np.broadcast_to(y[:, None, :], (c, B, N)), axis=1)  # y^(l+1)
+    inner = np.matmul(Wp.reshape(c, J, B), Y1)  # (c, J, nodes)
+    Y2 = np.empty((c, J, N))
+    Y2[:, 0] = 1.0
+    if J > 1:  # (y^B)^i
+        np.cumprod(np.broadcast_to(Y1[:, B - 1][:, None, :], (c, J - 1, N)), axis=1, out=Y2[:, 1:])
+    return np.einsum("cjn,cjn->cn", Y2, inner)
 
 
 def _log_grid(shape, rate, n_points, tail=1e-14, lower_shape=None):

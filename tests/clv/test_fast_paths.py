@@ -121,3 +121,34 @@ def test_feature_names_still_checked(summary, big):
         est.probability_alive(big[["frequency", "recency", "T"]].to_numpy())
     with pytest.raises(ValueError):
         est.probability_alive(big.to_numpy()[:, :2])
+
+
+def test_path_accumulator_equals_summed_heads():
+    """The in-place bootstrap accumulator (gamma mixing) equals path_survival_head, summed."""
+    rng = np.random.default_rng(3)
+    m, J, s, b = 50, 17, 1.1, 1.15
+    V = rng.integers(0, 8, m).astype(float)
+    pool_lq = rng.normal(size=40) * 0.5
+    acc = lik.GammaPathAccumulator(V, np.exp(pool_lq), s, b)
+    total = 0.0
+    for p in range(4):
+        idx = rng.integers(0, pool_lq.size, (m, J))
+        ratio, b_end, q_mean = lik.path_survival_head(V, pool_lq[idx], s, b, "gamma")
+        got_b, got_q = acc.add(idx, keep_tail=p < 2)
+        if p < 2:
+            np.testing.assert_allclose(got_b, b_end, rtol=1e-14)
+            np.testing.assert_allclose(got_q, q_mean, rtol=1e-14)
+        else:
+            assert got_b is None
+        total = total + ratio
+    np.testing.assert_allclose(acc.mean(), total / 4, rtol=1e-13)
+
+
+@pytest.mark.parametrize("K", [1, 2, 7, 64, 1000])
+def test_blocked_power_series_equals_direct_sum(K):
+    rng = np.random.default_rng(K)
+    y = rng.uniform(0.5, 0.999, (3, 5))
+    w = rng.uniform(0.0, 1.0, (3, K))
+    k = np.arange(1, K + 1)
+    direct = np.einsum("ck,cnk->cn", w, y[:, :, None] ** k[None, None, :])
+    np.testing.assert_allclose(lik._power_series(y, w), direct, rtol=1e-12)
