@@ -122,7 +122,7 @@ default="carry_last"
         ``static_cols``), or use the mean multiplier of the fit data's repeat jobs (the paper's
         E(B_k) heuristic); a dict ``{column: value}`` overrides those columns of the
         carried-forward attributes (e.g. future jobs delivered "as requested").
-        Simulation (spec 3.6): ``"bootstrap"`` draws ``n_future_sims`` paths whose jobs
+        Simulation (Monte Carlo): ``"bootstrap"`` draws ``n_future_sims`` paths whose jobs
         resample the customer's own past non-first attribute vectors (the population's for a
         customer without repeat jobs); a callable ``sampler(history_df, n_future, rng)``
         returns paths of shape ``(n_paths, n_future, n_attr)`` (the same paths for every
@@ -730,7 +730,7 @@ default="carry_last"
         return z
 
     def _path_log_q(self, z, prep):
-        """ln q of simulated future jobs, z of shape (m, J, n_attr) -> (m, J) (spec 2.4, 3.6).
+        """ln q of simulated future jobs, z of shape (m, J, n_attr) -> (m, J) (Eqs. 8-9).
 
         Evolving-coefficient features are recomputed along the path: the drift term of future
         job j uses the job index x + j - 1, the own/cross terms the history's indicator counts
@@ -805,7 +805,7 @@ default="carry_last"
             yield np.array(arr[:, p])
 
     def _future_paths(self, X, prep, V, n_needed, seed, pool_prep=None):
-        """(head, B_end, q_mean) of the simulated future paths (spec 3.6), or None.
+        """(head, B_end, q_mean) of the simulated future paths (Eqs. 6-7), or None.
 
         ``pool_prep`` (default ``prep``) supplies the attributes the paths are drawn from, so
         both arms of :meth:`incremental_dert` share the same paths (common random numbers).
@@ -1071,7 +1071,7 @@ default="carry_last"
 
     @dask_dispatch(per_customer=True)
     def probability_of_n_transactions(self, X, t, n):
-        """P(exactly n transactions in (T, T + t] | history) (spec 3.4).
+        """P(exactly n transactions in (T, T + t] | history) (the count distribution behind Eq. 6).
 
         Parameters
         ----------
@@ -1114,7 +1114,7 @@ default="carry_last"
 
     @dask_dispatch(per_customer=True)
     def probability_no_transactions(self, X, t):
-        """P(no transaction in (T, T + t] | history) (spec 3.4).
+        """P(no transaction in (T, T + t] | history) (the count distribution behind Eq. 6).
 
         Parameters
         ----------
@@ -1209,7 +1209,7 @@ default="carry_last"
         return base, float(slope), float(first)
 
     def probability_of_n_transactions_new(self, t, n, attributes=None):
-        """Prior P(X(t) = n) of a new customer (spec 3.1).
+        """Prior P(X(t) = n) of a new customer (the count distribution behind Eq. 4).
 
         Parameters
         ----------
@@ -1328,7 +1328,7 @@ default="carry_last"
         return self.dert(X, **dert_kw) * margin
 
     def incremental_dert(self, X, changes, which="last", relative=False, **dert_kw):
-        """Change in DERT from changing one transaction's attributes (paper Section 4, spec 3.7).
+        """Change in DERT from changing one transaction's attributes (paper Section 4).
 
         ``which="last"``: DERT with the last transaction's attributes changed minus DERT as
         observed (the paper's case). ``which="next"``: a transaction about to happen at the

@@ -59,7 +59,7 @@ def log_survival(B, d1, d2, mixing="gamma"):
     """ln S(B) = ln E[exp(-theta B)], the survival transform of the dropout mixing.
 
     Gamma mixing (paper, Eq. 3): ``s (ln b - ln(b + B))``; beta mixing (BG/NBD nesting,
-    spec 4.2): ``ln B(a, b + B) - ln B(a, b)``.
+    Fader, Hardie & Lee 2005a): ``ln B(a, b + B) - ln B(a, b)``.
 
     Examples
     --------
@@ -113,7 +113,7 @@ def _log1mexp(x):
 
 
 def _pieces(n, R, A, U, V, r, alpha, d1, d2, mixing):
-    """Shared terms of Eq. 3: ln S(U), ln rho, ln w, ln D (spec 2.5)."""
+    """Shared terms of Eq. 3: ln S(U), ln rho, ln w, ln D."""
     lSU = log_survival(U, d1, d2, mixing)
     lrho = np.minimum(log_survival(V, d1, d2, mixing) - lSU, 0.0)
     lw = (r + n) * (np.log(alpha + R) - np.log(alpha + A))
@@ -132,7 +132,7 @@ def log_likelihood(n, R, A, U, V, r, alpha, d1, d2, mixing="gamma"):
     Examples
     --------
     >>> ll = log_likelihood(3, 20.0, 40.0, 2.5, 3.4, 0.9, 0.77, 1.1, 1.15)
-    >>> round(float(np.exp(ll)), 16)  # spec AC-M1
+    >>> round(float(np.exp(ll)), 16)  # Eq. (3) at the reference history
     2.1766106137e-06
     """
     lSU, _, _, lD = _pieces(n, R, A, U, V, r, alpha, d1, d2, mixing)
@@ -143,7 +143,7 @@ def log_likelihood(n, R, A, U, V, r, alpha, d1, d2, mixing="gamma"):
 def log_likelihood_grad(
     n, R, A, U, V, r, alpha, d1, d2, mixing="gamma", inverse=None, multiplier_grad=True
 ):
-    """Eq. (3) and its analytic partial derivatives (spec 2.5), per customer.
+    """Eq. (3) and its analytic partial derivatives, per customer.
 
     Parameters
     ----------
@@ -197,7 +197,7 @@ def log_likelihood_grad(
     with np.errstate(divide="ignore"):
         lD = np.log(D)
     tiny = ~(D > 1e-290)
-    if tiny.any():  # both terms of D vanish: the log-space form of spec 2.5
+    if tiny.any():  # both terms of D vanish: the log-space form of Eq. (3)
         lD[tiny] = np.logaddexp(l1mrho[tiny], lrho[tiny] + lw[tiny])
     ll = lg + r * np.log(alpha) - rn * lnaR + lSU + lD
     # d lnD / d ln rho = -rho c / D and d lnD / d ln w = rho w / D, with c = 1 - w
@@ -223,7 +223,7 @@ def log_likelihood_grad(
 
 @_underflow_ok
 def probability_alive(n, R, A, U, V, r, alpha, d1, d2, mixing="gamma"):
-    """P(alive at T | history), Eq. (5) in the stable form ``rho w / D`` (spec 3.2).
+    """P(alive at T | history), Eq. (5) in the stable form ``rho w / D``.
 
     Equals 1 only when the last job's multiplier is zero (BG/NBD mode, no repeat purchase).
 
@@ -277,7 +277,7 @@ def path_survival_head(V, log_q_path, d1, d2, mixing="gamma"):
     """One simulated future path's ``S(V + B+_j) / S(V)`` for j = 0..J, and its B+_J and mean q.
 
     ``log_q_path`` (shape ``(m, J)``) holds ln q of the future jobs 1..J of each customer
-    along one sampled attribute path (spec 3.6, simulation route). Averaging the first output
+    along one sampled attribute path (in place of Section 2's E(B_k)). Averaging the first output
     over paths gives the Monte Carlo estimate of ``E[S(V + B+_j)] / S(V)``; Eqs. 6-7 are linear
     in these weights, so the Monte Carlo expectation is the formula with averaged weights.
 
@@ -459,7 +459,7 @@ def _gamma_log_nodes(shape, n_nodes):
 
 
 def _dropout_posterior_nodes(d1, B_post, mixing, n_nodes):
-    """Nodes theta (m, N) and weights (m, N) of theta | alive (spec 3.3).
+    """Nodes theta (m, N) and weights (m, N) of theta | alive (posterior of Eq. 6's dropout rate).
 
     Given alive at T the dropout propensity is theta ~ Gamma(s, b + V) (gamma mixing) or
     p = 1 - exp(-theta) ~ Beta(a, b + V) (beta mixing); ``B_post = d2 + V``. The beta case
@@ -620,7 +620,7 @@ def conditional_expected_transactions(
     n_nodes=192,
     n_jobs=None,
 ):
-    """E[X(T, T+t] | history]: Eq. (6), corrected (spec 3.3), by default.
+    """E[X(T, T+t] | history]: Eq. (6), corrected, by default.
 
     ``P(A) sum_k S(V + B+_{k-1}) / S(V) * H_B(t/(t+alpha+A); k, r+n)``. Alive at T already
     includes surviving the churn draw after job x, so future order k needs k-1 more draws
@@ -640,7 +640,7 @@ def conditional_expected_transactions(
     --------
     >>> e = conditional_expected_transactions(30.0, 3, 20.0, 40.0, 2.5, 3.4, 0.9, 0.77, 1.1,
     ...                                       1.15, future_log_q=np.log(0.8))
-    >>> round(float(e[0]), 8)  # spec AC-M3
+    >>> round(float(e[0]), 8)  # Eq. (6) at the reference history
     0.46927623
     """
     n, R, A, U, V, t, lq0, lq1 = (
@@ -718,7 +718,7 @@ def conditional_pmf(
     indexing="exact",
     future_paths=None,
 ):
-    """P(X(T, T+t] = m | history) for each m in ``counts`` (spec 3.4), shape (n_cust, n_counts).
+    """P(X(T, T+t] = m | history) for each m in ``counts`` (as in Eq. 6), shape (n_cust, n_counts).
 
     ``P(X >= m) = P(A) S(V + B+_{m-1})/S(V) H_B(t/(t+alpha+A); m, r+n)`` for m >= 1 and
     ``P(X >= 0) = 1``; the pmf is the difference of consecutive tails.
@@ -774,7 +774,7 @@ def expected_transactions(t, B, r, alpha, d1, d2, mixing="gamma"):
 
 @_underflow_ok
 def prior_pmf(counts, t, B, r, alpha, d1, d2, mixing="gamma"):
-    """Prior P(X(t) = m) for a new customer (spec 3.1): differences of ``S(B_m) H_B(.; m, r)``.
+    """Prior P(X(t) = m) for a new customer (as in Eq. 4): differences of ``S(B_m) H_B(.; m, r)``.
 
     Examples
     --------
@@ -815,7 +815,7 @@ def dert_continuous(
     max_terms=100_000,
     future_paths=None,
 ):
-    """DERT with continuous discounting at rate ``rho`` per time unit (Eq. 7, spec 3.5).
+    """DERT with continuous discounting at rate ``rho`` per time unit (Eq. 7).
 
     ``P(A) E_lambda[sum_k w_k (lambda/(lambda+rho))^k]`` with lambda | alive ~
     Gamma(r+n, alpha+A) and ``w_k = S(V + B+_{k-1})/S(V)`` (``B+_k`` with ``indexing="paper"``);
@@ -823,14 +823,14 @@ def dert_continuous(
     k-series is truncated adaptively (its length grows with lambda/rho, so prefer
     :func:`dert_grid` for constant future multipliers).
     The paper's end-of-period (discrete) DERT equals this times ``(1 - delta)/rho`` to a few
-    1e-5 (spec AC-M5). ``future_paths`` averages the weights over simulated attribute paths
+    1e-5. ``future_paths`` averages the weights over simulated attribute paths
     (:func:`path_log_weights`).
 
     Examples
     --------
     >>> d = dert_continuous(-np.log(0.99), 3, 20.0, 40.0, 2.5, 3.4, 0.9, 0.77, 1.1, 1.15,
     ...                     future_log_q=np.log(0.8))
-    >>> round(float(d[0]), 6)  # spec AC-M5
+    >>> round(float(d[0]), 6)  # Eq. (7) at the reference history
     0.916318
     """
     n, R, A, U, V, lq0, lq1 = (
@@ -929,7 +929,7 @@ def dert_grid(
     --------
     >>> d = dert_grid(-np.log(0.99), 3, 20.0, 40.0, 2.5, 3.4, 0.9, 0.77, 1.1, 1.15,
     ...               future_log_q=np.log(0.8))
-    >>> round(float(d[0]), 6)  # spec AC-M5, as the series of dert_continuous
+    >>> round(float(d[0]), 6)  # Eq. (7) at the reference history, as the series of dert_continuous
     0.916318
     """
     n, R, A, U, V, lq0 = (
