@@ -309,13 +309,14 @@ def path_survival_head(V, log_q_path, d1, d2, mixing="gamma"):
 class GammaPathAccumulator:
     """Sum over simulated paths of :func:`path_survival_head`'s ratio, gamma mixing, in place.
 
-    ``S(V + B)/S(V) = (1 + B/(b + V))**-s`` (Eq. 3's gamma survival), with ``B`` the running
-    sum of the path's multipliers ``q`` (gathered from ``pool_q`` by index). Equal to summing
-    :func:`path_survival_head` over the paths, without its per-path temporaries.
+    ``S(V + B)/S(V) = ((b + V)/(b + V + B))**s`` (Eq. 3's gamma survival), with ``B`` the
+    running sum of the path's multipliers ``q`` (gathered from ``pool_q`` by index). Equal to
+    summing :func:`path_survival_head` over the paths, without its per-path temporaries.
     """
 
     def __init__(self, V, pool_q, s, b):
-        self.inv = 1.0 / (b + np.asarray(V, dtype=float))[:, None]
+        self.bV = b + np.asarray(V, dtype=float)
+        self.log_bV = np.log(self.bV)[:, None]
         self.pool_q, self.s = pool_q, float(s)
         self.total = None
         self.n_paths = 0
@@ -326,15 +327,15 @@ class GammaPathAccumulator:
         if self.total is None:
             self.total = np.zeros((m, J + 1))
             self.buf = np.empty((m, J + 1))
-            self.q = np.empty((m, J))
-        Bp, q = self.buf, self.q
-        self.pool_q.take(idx, out=q)
-        Bp[:, 0] = 0.0
-        np.cumsum(q, axis=1, out=Bp[:, 1:])
-        out = (Bp[:, -1].copy(), q.mean(axis=1) if J else np.ones(m)) if keep_tail else (None, None)
+        Bp = self.buf
+        self.pool_q.take(idx, out=Bp[:, 1:])
+        q_bar = Bp[:, 1:].mean(axis=1) if keep_tail and J else np.ones(m)
+        Bp[:, 0] = self.bV
+        np.cumsum(Bp, axis=1, out=Bp)  # b + V + B+_j
+        out = (Bp[:, -1] - self.bV, q_bar) if keep_tail else (None, None)
         with np.errstate(under="ignore"):
-            Bp *= self.inv
-            np.log1p(Bp, out=Bp)
+            np.log(Bp, out=Bp)
+            Bp -= self.log_bV
             Bp *= -self.s
             np.exp(Bp, out=Bp)
         self.total += Bp
@@ -373,10 +374,18 @@ def path_log_weights(K, V, head, B_end, q_mean, d1, d2, mixing="gamma", indexing
     if need > J1:
         steps = np.arange(1, need - J1 + 1, dtype=float)  # j - J
         B = B_end[:, :, None] + q_mean[:, :, None] * steps[None, None, :]
-        ratio = np.exp(
-            log_survival(V[None, :, None] + B, d1, d2, mixing)
-            - log_survival(V, d1, d2, mixing)[None, :, None]
-        )
+        if mixing == "gamma":  # ((b + V)/(b + V + B))**s, with the vectorised log
+            bV = (d2 + V)[None, :, None]
+            B += bV
+            np.log(B, out=B)
+            B -= np.log(bV)
+            B *= -d1
+            ratio = np.exp(B, out=B)
+        else:
+            ratio = np.exp(
+                log_survival(V[None, :, None] + B, d1, d2, mixing)
+                - log_survival(V, d1, d2, mixing)[None, :, None]
+            )
         with np.errstate(divide="ignore"):
             out[:, J1:] = np.log(ratio.mean(axis=0))
     return out[:, shift:]
