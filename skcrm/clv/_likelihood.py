@@ -1008,27 +1008,21 @@ def classic_rfm_alive(n, R, A, r, alpha, d1, d2, mixing="beta", after_first=Fals
                 np.subtract(AA, RR, out=L)
             else:
                 np.minimum(nn, 1.0, out=f)  # f = V - U, U = n - f = max(n - 1, 0)
-                if beta and f.sum() != np.count_nonzero(f):
+                if beta and f.sum() != np.dot(f, f):  # f**2 < f for f in (0, 1)
                     return None  # a fractional count in (0, 1): the general path
                 np.multiply(AA, f, out=L)
                 L -= RR  # recency <= T, and recency = 0 where the count is 0
-            if not (
-                nn.min() >= 0
-                and RR.min() >= 0
-                and L.min() >= 0
-                and nn.max() < np.inf
-                and AA.max() < np.inf
-            ):
+            if not (nn.min() >= 0 and RR.min() >= 0 and L.min() >= 0):
                 return None
-            # ln E = (r + n) ln((alpha + A) / (alpha + R))
-            np.add(AA, alpha, out=L)
+            # ln E = (r + n) ln(1 + (A - R) / (alpha + R)); L holds A f - R, which is A - R
+            # where f = 1 and 0 where f = 0 (then recency is 0 and E is multiplied by 0)
             np.add(RR, alpha, out=o)
-            np.divide(L, o, out=L)
-            np.log(L, out=L)
+            L /= o
+            np.log1p(L, out=L)
             np.add(nn, r, out=q)
             L *= q
-            if L.max() > 700.0:
-                return None  # E would overflow: the log-space general path
+            if not L.max() <= 700.0:  # E would overflow (or an infinite input made NaN):
+                return None  # the general path computes in log space, or raises
             # q = b + U
             if after_first:
                 np.add(nn, b, out=q)
