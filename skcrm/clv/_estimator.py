@@ -901,7 +901,7 @@ default="carry_last"
             if not set(cols) <= set(X.columns):
                 return None
             frame = X[cols]
-            if not all(dt.kind in "iuf" for dt in frame.dtypes):
+            if not all(isinstance(dt, np.dtype) and dt.kind in "iuf" for dt in frame.dtypes):
                 return None
             if self.input_form_ == "rfm":
                 _check_feature_names(

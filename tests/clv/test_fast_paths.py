@@ -152,3 +152,11 @@ def test_blocked_power_series_equals_direct_sum(K):
     k = np.arange(1, K + 1)
     direct = np.einsum("ck,cnk->cn", w, y[:, :, None] ** k[None, None, :])
     np.testing.assert_allclose(lik._power_series(y, w), direct, rtol=1e-12)
+
+
+def test_nullable_columns_keep_the_general_message(summary, big):
+    est = AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False).fit(summary)
+    X = big.reset_index(drop=True).astype({"frequency": "Int64"})
+    X.loc[4000, "frequency"] = pd.NA
+    with pytest.raises(ValueError, match="NaN"):
+        est.probability_alive(X)
