@@ -26,10 +26,23 @@ from _common import (
     write_results,
 )
 
+# main before the issue-12 speed work (the parent of 2c5d2b3, "bootstrap DERT progress and
+# cheaper series"): the baseline of the bootstrap DERT goal (>= 5x)
+BOOT_BASELINE = "2c5d2b3^"
+BOOT_PATHS = 200
+
 
 def _extra(parser):
     parser.add_argument(
         "--attr-child", type=int, default=0, help="internal: attribute fit of N customers"
+    )
+    parser.add_argument(
+        "--boot-child", type=int, default=0, help="internal: bootstrap DERT of N customers"
+    )
+    parser.add_argument(
+        "--boot-baseline",
+        default=BOOT_BASELINE,
+        help="git revision whose skcrm is the bootstrap DERT baseline ('' to skip)",
     )
 
 
@@ -231,6 +244,72 @@ def attribute_child(n_customers):
     )
 
 
+def boot_child(n_customers):
+    """Bootstrap DERT (simulated attribute paths) of the attribute model; print JSON timings.
+
+    Runs under whichever skcrm is first on PYTHONPATH (this tree or the baseline's).
+    """
+    import skcrm
+
+    tx, _ = make_attribute_bgnbd_data(n_customers, random_state=11)
+    est = AttributeBGNBD(attribute_cols=["attr", "cont"]).fit(tx)
+    est.set_params(future_attributes="bootstrap", n_future_sims=BOOT_PATHS, random_state=0)
+    t0, c0 = time.perf_counter(), time.process_time()
+    d = est.dert(tx, discount_rate=0.01)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(json.dumps({"wall": wall, "cpu": cpu, "sum": float(np.sum(d)), "path": skcrm.__file__}))
+
+
+def bootstrap_section(n_customers, baseline, repeats):
+    """Bootstrap DERT of this tree vs the baseline revision, child processes interleaved."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    trees = {"this tree": str(root)}
+    tmp = None
+    if baseline:
+        tmp = tempfile.TemporaryDirectory()
+        archive = subprocess.run(
+            ["git", "-C", str(root), "archive", baseline, "skcrm"], capture_output=True, check=True
+        )
+        subprocess.run(["tar", "-x", "-C", tmp.name], input=archive.stdout, check=True)
+        trees = {f"main at {baseline}": tmp.name, **trees}
+    res = {k: [] for k in trees}
+    for _ in range(repeats):
+        for name, path in trees.items():
+            env = {**os.environ, "PYTHONPATH": path}
+            out = subprocess.run(
+                [sys.executable, __file__, "--boot-child", str(n_customers)],
+                capture_output=True,
+                text=True,
+                check=True,
+                env=env,
+                cwd=str(root / "benchmarks"),
+            )
+            res[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    rows = []
+    base_cpu = None
+    for name, runs in res.items():
+        cpu = float(np.median([r["cpu"] for r in runs]))
+        row = {
+            "skcrm": name,
+            "customers": n_customers,
+            "paths": BOOT_PATHS,
+            "DERT CPU (s)": cpu,
+            "DERT wall (s)": float(np.median([r["wall"] for r in runs])),
+            "sum of DERT": runs[0]["sum"],
+        }
+        if base_cpu is None and baseline:
+            base_cpu = cpu
+        row["speed-up vs baseline (CPU)"] = base_cpu / cpu if base_cpu else None
+        rows.append(row)
+    if tmp is not None:
+        tmp.cleanup()
+    return rows
+
+
 def prediction_section(n_customers, lifetimes):
     """E[X(52)] and P(alive) for n customers, and the Pareto/NBD fit on CDNOW, vs lifetimes."""
     rfm = simulate_rfm(n_customers).to_numpy()
@@ -258,7 +337,7 @@ def prediction_section(n_customers, lifetimes):
                 timing["theirs"] = lambda fn=fn: fn(52.0, f, x, T)
             else:
                 timing["theirs"] = lambda fn=fn: fn(f, x, T)
-        med = interleaved_cpu(timing, 3)
+        med = interleaved_cpu(timing, 9)  # milliseconds each: more repeats, steadier medians
         cpu = {k: v[1] for k, v in med.items()}
         row = {"quantity": name, "customers": n_customers, "skcrm CPU (s)": cpu["ours"]}
         if "theirs" in cpu:
@@ -376,6 +455,9 @@ def main():
     if ARGS.attr_child:
         attribute_child(ARGS.attr_child)
         return
+    if ARGS.boot_child:
+        boot_child(ARGS.boot_child)
+        return
     lifetimes = peer("lifetimes")
     n_classic = 20_000 if ARGS.quick else 1_000_000
     n_attr = 20_000 if ARGS.quick else 1_000_000
@@ -383,6 +465,8 @@ def main():
     classic.append(classic_section(n_classic, lifetimes)[0])
     predictions = prediction_section(20_000 if ARGS.quick else 300_000, lifetimes)
     quickstart = quickstart_section(lifetimes)
+    n_boot, boot_repeats = (500, 1) if ARGS.quick else (3000, 3)
+    boot = bootstrap_section(n_boot, ARGS.boot_baseline, boot_repeats)
     dup = duplicates_section(ARGS.quick)
     out = subprocess.run(
         [sys.executable, __file__, "--attr-child", str(n_attr), "--threads", str(ARGS.threads)],
@@ -404,6 +488,10 @@ def main():
         "attribute model: 2 attributes + first-job effect, exact gradients, L-BFGS-B on a "
         "subsample then BFGS on all customers, standard errors included; peak RSS of the "
         "child process (data included)",
+        "bootstrap DERT: AttributeBGNBD(attribute_cols=['attr', 'cont']) on "
+        "make_attribute_bgnbd_data(3000, random_state=11), future_attributes='bootstrap', "
+        "n_future_sims=200, random_state=0, dert(discount_rate=0.01); each tree in its own "
+        "child process, interleaved, medians of 3; the same sum of DERT = the same answer",
         "command: make .venv-bench/.stamp && .venv-bench/bin/python benchmarks/clv.py",
     ]
     write_results(
@@ -413,6 +501,7 @@ def main():
             "Classic BG/NBD: skcrm vs lifetimes BetaGeoFitter": classic,
             "Predictions (same parameters) and the Pareto/NBD fit": predictions,
             "The lifetimes quick-start workflow on the CDNOW master log": quickstart,
+            "Bootstrap DERT (200 simulated attribute paths) vs main before the speed work": boot,
             "Weighting duplicate rows (CDNOW)": dup,
             "Attribute model on a transaction log (2 attributes + first-job effect)": [attr_row],
         },

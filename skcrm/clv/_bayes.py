@@ -1,4 +1,4 @@
-"""Optional Bayesian fit of the attribute BG/NBD with numpyro NUTS (our extension, spec 6.6).
+"""Optional Bayesian fit of the attribute BG/NBD with numpyro NUTS (our extension).
 
 The latent lambda_i and theta_i are integrated out in closed form (Eq. 3), so the posterior
 is over the 4 + p population parameters only. JAX and numpyro are imported inside the

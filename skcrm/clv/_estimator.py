@@ -11,7 +11,12 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_feature_names,
+    _check_n_features,
+    check_is_fitted,
+    validate_data,
+)
 
 from ..utils import check_columns, progress
 from ..utils._dask import as_dask_frame, dask_dispatch
@@ -122,7 +127,7 @@ default="carry_last"
         ``static_cols``), or use the mean multiplier of the fit data's repeat jobs (the paper's
         E(B_k) heuristic); a dict ``{column: value}`` overrides those columns of the
         carried-forward attributes (e.g. future jobs delivered "as requested").
-        Simulation (spec 3.6): ``"bootstrap"`` draws ``n_future_sims`` paths whose jobs
+        Simulation (Monte Carlo): ``"bootstrap"`` draws ``n_future_sims`` paths whose jobs
         resample the customer's own past non-first attribute vectors (the population's for a
         customer without repeat jobs); a callable ``sampler(history_df, n_future, rng)``
         returns paths of shape ``(n_paths, n_future, n_attr)`` (the same paths for every
@@ -730,7 +735,7 @@ default="carry_last"
         return z
 
     def _path_log_q(self, z, prep):
-        """ln q of simulated future jobs, z of shape (m, J, n_attr) -> (m, J) (spec 2.4, 3.6).
+        """ln q of simulated future jobs, z of shape (m, J, n_attr) -> (m, J) (Eqs. 8-9).
 
         Evolving-coefficient features are recomputed along the path: the drift term of future
         job j uses the job index x + j - 1, the own/cross terms the history's indicator counts
@@ -768,10 +773,16 @@ default="carry_last"
         starts = np.where(counts > 0, starts, 0)[:, None]
         counts = np.where(counts > 0, counts, size)[:, None].astype(float)
 
-        def gen():
+        def gen():  # one buffer reused: each path is consumed before the next is drawn
+            u = np.empty((m, n_future))
+            idx = np.empty((m, n_future), dtype=np.int64)
             for _ in range(self.n_future_sims):
-                u = rng.random((m, n_future))
-                yield np.minimum(starts + (u * counts).astype(np.int64), size - 1)
+                rng.random(out=u)
+                u *= counts
+                np.copyto(idx, u, casting="unsafe")  # truncation, as astype
+                idx += starts
+                np.minimum(idx, size - 1, out=idx)
+                yield idx
 
         return gen()
 
@@ -799,7 +810,7 @@ default="carry_last"
             yield np.array(arr[:, p])
 
     def _future_paths(self, X, prep, V, n_needed, seed, pool_prep=None):
-        """(head, B_end, q_mean) of the simulated future paths (spec 3.6), or None.
+        """(head, B_end, q_mean) of the simulated future paths (Eqs. 6-7), or None.
 
         ``pool_prep`` (default ``prep``) supplies the attributes the paths are drawn from, so
         both arms of :meth:`incremental_dert` share the same paths (common random numbers).
@@ -831,7 +842,18 @@ default="carry_last"
         d1, d2, mixing = *self.params_.to_numpy()[2:], self.dropout_mixing
         head, n_paths, B_end, q_mean = 0.0, 0, [], []
         total = self.n_future_sims if not callable(self.future_attributes) else None
-        for z in progress(paths, self.verbose, desc="simulated attribute paths", total=total):
+        paths = progress(paths, self.verbose, desc="simulated attribute paths", total=total)
+        if fast and mixing == "gamma":
+            # multipliers gathered from exp(ln q) of the pool, survival ratios accumulated in
+            # place (no per-path temporaries)
+            acc = lik.GammaPathAccumulator(V, np.exp(np.minimum(pool_lq, 700.0)), d1, d2)
+            for z in paths:
+                b_end, q_bar = acc.add(z, len(B_end) < _TAIL_PATHS)
+                if b_end is not None:
+                    B_end.append(b_end)
+                    q_mean.append(q_bar)
+            return acc.mean(), np.array(B_end), np.array(q_mean)
+        for z in paths:
             if fast:
                 lq = pool_lq[z]
             else:
@@ -857,6 +879,63 @@ default="carry_last"
         seed = self._mc_seed() if seed is None and self._simulates() else seed
         paths = self._future_paths(X, prep, V, n_needed, seed, pool_prep)
         return prep, (H.n, H.R, H.A, U, V), (c0, c1, paths)
+
+    def _classic_columns(self, X):
+        """(n, R, A, index) of an RFM summary for the fused classic-model kernels, or None.
+
+        Only for plug-in predictions of a classic model (no attributes, no first-job effect,
+        no simulated futures) on a numeric RFM array or DataFrame; the feature-name and
+        column-count checks are those of ``validate_data``, and the value checks run inside
+        the kernels (anything they refuse goes through :meth:`_prepare`, which raises).
+        """
+        check_is_fitted(self)
+        if (
+            self._averages()
+            or self.attribute_cols
+            or self.dynamic_cols
+            or self.first_transaction_effect
+            or self._simulates()
+            or self.future_attributes == "mean_q"
+            or (self.input_form_ == "long" and self.design_feature_names_)
+            or self._is_long(X)
+        ):
+            return None
+        index = None
+        if isinstance(X, pd.DataFrame):
+            cols = list(self.rfm_cols)
+            if not set(cols) <= set(X.columns):
+                return None
+            frame = X[cols]
+            if not all(isinstance(dt, np.dtype) and dt.kind in "iuf" for dt in frame.dtypes):
+                return None
+            if self.input_form_ == "rfm":
+                _check_feature_names(
+                    self, frame.set_axis([str(c) for c in cols], axis=1), reset=False
+                )
+            arr = frame.to_numpy(dtype=np.float64)
+            index = X.index
+        elif isinstance(X, np.ndarray) and X.dtype.kind in "iuf" and X.ndim == 2:
+            if self.input_form_ == "rfm":
+                _check_feature_names(self, X, reset=False)
+            arr = X if X.dtype == np.float64 else X.astype(np.float64)
+        else:
+            return None
+        if arr.shape[0] == 0 or arr.shape[1] != 3:
+            return None
+        if self.input_form_ == "rfm":
+            _check_n_features(self, arr, reset=False)
+        return arr[:, 0], arr[:, 1], arr[:, 2], index
+
+    def _classic_alive(self, cols):
+        n, R, A, _ = cols
+        return lik.classic_rfm_alive(
+            n, R, A, *self._args()[:4], self.dropout_mixing, self.dropout_after_first
+        )
+
+    def _wrap_index(self, index, values, name):
+        if index is not None:
+            return pd.Series(values, index=index, name=name)
+        return values
 
     def _wrap(self, prep, values, name):
         """Per-customer values as a Series indexed by customer id (log input, or an RFM
@@ -896,6 +975,11 @@ default="carry_last"
         """
         if self._averages():
             return self._posterior_average(lambda m: m.probability_alive(X, t))
+        if np.ndim(t) == 0 and t == 0:
+            cols = self._classic_columns(X)
+            out = None if cols is None else self._classic_alive(cols)
+            if out is not None:
+                return self._wrap_index(cols[3], out, "probability_alive")
         prep, hist, (c0, c1, paths) = self._state(X)
         if np.all(np.asarray(t) == 0):
             out = lik.probability_alive(*hist, *self._args())
@@ -934,6 +1018,9 @@ default="carry_last"
         """
         if self._averages():
             return self._posterior_average(lambda m: m.conditional_expected_transactions(X, t))
+        fast = self._classic_expected(X, t)
+        if fast is not None:
+            return fast
         n_needed = self._jobs_needed(X, t) if self._simulates() else 0
         prep, hist, (c0, c1, paths) = self._state(X, n_needed=n_needed)
         out = lik.conditional_expected_transactions(
@@ -947,6 +1034,30 @@ default="carry_last"
             n_jobs=self.n_jobs,
         )
         return self._wrap(prep, out, "expected_transactions")
+
+    def _classic_expected(self, X, t):
+        """Fused E[X(t)] of a classic beta-dropout model on an RFM summary, or None."""
+        if self.dropout_mixing != "beta" or np.ndim(t) != 0:
+            return None
+        t = float(t)
+        if not (np.isfinite(t) and t > 0):
+            return None
+        cols = self._classic_columns(X)
+        if cols is None:
+            return None
+        pa = self._classic_alive(cols)
+        if pa is None:
+            return None
+        n = cols[0]
+        V = n + 1.0 if self.dropout_after_first else n
+        r, alpha, a, b = self._args()[:4]
+        e = lik._bgnbd_expected_alive_fast(
+            t, n, cols[2], V, r, alpha, a, b, self.posterior_indexing
+        )
+        if e is None or not np.isfinite(e).all():
+            return None
+        e *= pa
+        return self._wrap_index(cols[3], e, "expected_transactions")
 
     @dask_dispatch(per_customer=_log_customer_col)
     def predict(self, X):
@@ -965,7 +1076,7 @@ default="carry_last"
 
     @dask_dispatch(per_customer=_log_customer_col)
     def probability_of_n_transactions(self, X, t, n):
-        """P(exactly n transactions in (T, T + t] | history) (spec 3.4).
+        """P(exactly n transactions in (T, T + t] | history) (the count distribution behind Eq. 6).
 
         Parameters
         ----------
@@ -1008,7 +1119,7 @@ default="carry_last"
 
     @dask_dispatch(per_customer=_log_customer_col)
     def probability_no_transactions(self, X, t):
-        """P(no transaction in (T, T + t] | history) (spec 3.4).
+        """P(no transaction in (T, T + t] | history) (the count distribution behind Eq. 6).
 
         Parameters
         ----------
@@ -1103,7 +1214,7 @@ default="carry_last"
         return base, float(slope), float(first)
 
     def probability_of_n_transactions_new(self, t, n, attributes=None):
-        """Prior P(X(t) = n) of a new customer (spec 3.1).
+        """Prior P(X(t) = n) of a new customer (the count distribution behind Eq. 4).
 
         Parameters
         ----------
@@ -1222,7 +1333,7 @@ default="carry_last"
         return self.dert(X, **dert_kw) * margin
 
     def incremental_dert(self, X, changes, which="last", relative=False, **dert_kw):
-        """Change in DERT from changing one transaction's attributes (paper Section 4, spec 3.7).
+        """Change in DERT from changing one transaction's attributes (paper Section 4).
 
         ``which="last"``: DERT with the last transaction's attributes changed minus DERT as
         observed (the paper's case). ``which="next"``: a transaction about to happen at the

@@ -1,6 +1,6 @@
 """Design columns of the attribute model: first-job indicator and evolving coefficients.
 
-Evolving coefficients (Eqs. 8-9) unroll to a static log-linear model (spec 2.4):
+Evolving coefficients (Eqs. 8-9) unroll to a static log-linear model:
 ``beta_{c,k} = beta_{c,1} + (k-1) gamma_{c:drift} + sum_f gamma_{f->c} N^f_{k-1}`` where
 ``N^f_{k-1}`` counts the customer's *previous* jobs with indicator f. The engineered columns
 are ``z_c (k-1)`` (named ``"c:drift"``) and ``z_c N^f_{k-1}`` (named ``"f->c"``). Pure numpy.

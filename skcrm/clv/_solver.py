@@ -2,7 +2,7 @@
 
 The data are per-customer arrays plus a flat array of the jobs whose multiplier carries
 coefficients (no padding to the longest history). Cumulative multipliers are segment sums
-(``np.bincount``) and the coefficient gradient is one ``F.T @ omega`` (spec 2.5). Pure numpy.
+(``np.bincount``) and the coefficient gradient is one ``F.T @ omega`` (Eq. 3). Pure numpy.
 """
 
 from __future__ import annotations
@@ -218,7 +218,7 @@ def _classic_objective(theta, H: Histories, mixing):
 
     Terms of n, U and V are evaluated per distinct n and enter through segment sums
     (``np.add.reduceat``); only rho and r + n are expanded to customers. Same Eq. (3) and
-    gradient as :func:`log_likelihood_grad` (spec 2.5).
+    gradient as :func:`log_likelihood_grad` (Eq. 3).
     """
     r, alpha, d1, d2 = np.exp(theta[:4])
     n_u, U_u, V_u = H.unique
@@ -251,7 +251,7 @@ def _classic_objective(theta, H: Histories, mixing):
     tiny = ~(D > 1e-290)
     k_w = rw / np.where(tiny, 1.0, D)
     k_rho = (rw - rho) / np.where(tiny, 1.0, D)
-    if tiny.any():  # both terms of D vanish: log-space forms (spec 2.5)
+    if tiny.any():  # both terms of D vanish: log-space forms of Eq. (3)
         lr = np.repeat(lrho_u, counts)[tiny]
         l1 = np.log(np.repeat(np.where(lrho_u < 0, -np.expm1(lrho_u), 0.0), counts)[tiny])
         lD[tiny] = np.logaddexp(l1, lr + lw[tiny])

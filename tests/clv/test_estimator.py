@@ -1,5 +1,5 @@
-"""AttributeBGNBD on CDNOW in every mode (spec 8.2, AC-C1 to AC-C6), its inference tools,
-bad inputs, and sklearn composition (spec 8.4)."""
+"""AttributeBGNBD on CDNOW in every mode (paper Section 3), its inference tools,
+bad inputs, and sklearn composition."""
 
 import numpy as np
 import pandas as pd

@@ -1,4 +1,4 @@
-"""Future attributes by simulation (spec 3.6, 6.2): Monte Carlo over sampled attribute paths,
+"""Future attributes by simulation (paper Section 2): Monte Carlo over sampled attribute paths,
 the bootstrap sampler, static columns, and their exact references."""
 
 import itertools
@@ -167,7 +167,7 @@ def test_bootstrap_is_reproducible_from_random_state(sim):
 
 
 def test_monte_carlo_and_mean_q_differ_little_in_aggregate(sim):
-    """Spec 3.6: the paper's mean heuristic E(B_k) is close to simulation (~0.3 % there).
+    """The paper's mean heuristic E(B_k) is close to simulation (~0.3 % there).
 
     Holdout expected transactions summed over 2,000 simulated customers: iid draws from the
     population's repeat jobs (the setting of the heuristic) within 1 %, the bootstrap of each

@@ -1,4 +1,4 @@
-"""Exact math of the attribute BG/NBD core (spec section 8.1, AC-M1 to AC-M11).
+"""Exact math of the attribute BG/NBD core (Eqs. 3-7 of Braun, Schweidel & Stein 2015).
 
 References are independent of the closed forms: 2-D numerical integration of the
 individual-level expressions over lambda ~ Gamma(r, alpha) and theta ~ Gamma(s, b), the
@@ -17,7 +17,7 @@ from skcrm.clv._data import prepare_long
 from skcrm.clv._features import dynamic_term_list
 from skcrm.clv._solver import Histories, cumulative_multipliers, objective
 
-# Reference history of spec AC-M1..M5 (gamma mixing, churn after the first job).
+# Reference history for Eqs. 3-7 (gamma mixing, churn after the first job).
 R_, AL, S_, B_ = 0.9, 0.77, 1.1, 1.15
 Q = np.array([0.7, 1.3, 0.5, 0.9])
 N_REP, U_, V_ = 3, Q[:3].sum(), Q.sum()
@@ -112,8 +112,8 @@ def test_prior_expectation_eq4_equals_integral_over_lambda():
 
         ref = integrate.quad(f, 0, np.inf, limit=400, epsrel=1e-11)[0]
         assert lik.expected_transactions(t, B, R_, AL, S_, B_)[0] == pytest.approx(ref, rel=1e-8)
-    # t = 10 agrees with the spec's value; at t = 52 the spec prints 3.4506028976, while the
-    # integral (and the series) give 3.4508551301: an erratum of the spec, not of the paper.
+    # t = 10 agrees with the earlier reference; at t = 52 that reference was 3.4506028976, while the
+    # integral (and the series) give 3.4508551301: an erratum of that value, not of the paper.
     assert lik.expected_transactions(10.0, B, R_, AL, S_, B_)[0] == pytest.approx(
         1.9522169296, rel=1e-9
     )
@@ -401,7 +401,7 @@ def test_analytic_gradient_matches_finite_differences(mixing):
 
 @pytest.mark.parametrize("mixing", ["gamma", "beta"])
 def test_grouped_classic_objective_equals_the_per_customer_one(mixing):
-    # Histories.compress groups customers by n: same value and gradient (spec 2.5)
+    # Histories.compress groups customers by n: same value and gradient (Eq. 3)
     rng = np.random.default_rng(6)
     m = 300
     n = rng.integers(0, 6, m).astype(float)

@@ -1,4 +1,4 @@
-"""Recovery of known parameters from make_attribute_bgnbd_data (spec 8.3)."""
+"""Recovery of known parameters from make_attribute_bgnbd_data."""
 
 import numpy as np
 import pandas as pd
@@ -9,7 +9,7 @@ from skcrm.clv.plotting import p0_calibration_table
 from skcrm.datasets import make_attribute_bgnbd_data, make_service_quality_data
 
 TRUTH = {"r": 0.9, "alpha": 0.77, "s": 1.1, "b": 1.15, "first": -0.2, "attr": 0.5, "cont": -0.3}
-# empirical SDs over 20 replications at N = 4,000 (spec AC-S1), scaled to N = 5,000
+# empirical SDs over 20 replications at N = 4,000 (20 replications), scaled to N = 5,000
 SD = {
     "r": 0.045,
     "alpha": 0.049,
