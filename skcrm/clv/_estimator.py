@@ -160,10 +160,10 @@ default="carry_last"
         posterior means, the standard errors the posterior standard deviations,
         ``posterior_samples_`` holds the draws, and the per-customer predictions
         (``probability_alive``, ``conditional_expected_transactions``, ``dert``) average
-        over up to ``n_prediction_draws`` posterior draws instead of plugging in the means.
+        over up to ``n_posterior_samples`` posterior draws instead of plugging in the means.
     num_warmup, num_samples, num_chains : int, default=500, 1000, 1
         NUTS settings (``method="nuts"``).
-    n_prediction_draws : int, default=200
+    n_posterior_samples : int, default=200
         Posterior draws (evenly spaced) that ``method="nuts"`` predictions average over.
     n_jobs : int, optional
         Threads for the per-customer chunks of the exact E[X(t)] quadrature and of DERT
@@ -252,7 +252,7 @@ default="carry_last"
         "num_warmup": [Interval(Integral, 1, None, closed="left")],
         "num_samples": [Interval(Integral, 1, None, closed="left")],
         "num_chains": [Interval(Integral, 1, None, closed="left")],
-        "n_prediction_draws": [Interval(Integral, 1, None, closed="left")],
+        "n_posterior_samples": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -287,7 +287,7 @@ default="carry_last"
         num_warmup=500,
         num_samples=1000,
         num_chains=1,
-        n_prediction_draws=200,
+        n_posterior_samples=200,
         n_jobs=None,
         random_state=None,
         verbose=0,
@@ -318,7 +318,7 @@ default="carry_last"
         self.num_warmup = num_warmup
         self.num_samples = num_samples
         self.num_chains = num_chains
-        self.n_prediction_draws = n_prediction_draws
+        self.n_posterior_samples = n_posterior_samples
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
@@ -1513,7 +1513,7 @@ default="carry_last"
 
     def _posterior_average(self, func):
         vals = [
-            func(with_theta(self, th)) for th in self._posterior_thetas(self.n_prediction_draws)
+            func(with_theta(self, th)) for th in self._posterior_thetas(self.n_posterior_samples)
         ]
         mean = np.mean([np.asarray(v, dtype=float) for v in vals], axis=0)
         first = vals[0]

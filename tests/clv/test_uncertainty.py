@@ -100,7 +100,7 @@ def test_nuts_predictions_average_over_draws(bgnbd, summary):
     model = with_theta(bgnbd, bgnbd._theta_)
     model._plugin = False
     model.method = "nuts"
-    model.n_prediction_draws = 40
+    model.n_posterior_samples = 40
     model.posterior_samples_ = {
         name: (np.exp(draws[:, i]) if i < 4 else draws[:, i])
         for i, name in enumerate(bgnbd.params_.index)
