@@ -398,7 +398,7 @@ class POMDPParametricTruth:
     Parameters
     ----------
     theta : ndarray
-        Flat parameter vector in the layout of :mod:`skcrm.pomdp._parametric`.
+        Flat parameter vector in the layout of ``skcrm.pomdp._parametric``.
     params : dict
         The same parameters by block (``g0, gA, gZ, beta0, delta, bA, bZ, s, nu, tau, rho``).
     actions : ndarray (A,)
@@ -422,7 +422,7 @@ class POMDPParametricTruth:
     n_outcomes: int
 
     def layout(self):
-        """The :class:`skcrm.pomdp._parametric.Layout` of ``theta``."""
+        """The ``skcrm.pomdp._parametric.Layout`` of ``theta``."""
         from skcrm.pomdp._parametric import Layout
 
         d_a = len(next(iter(self.action_features.values())))

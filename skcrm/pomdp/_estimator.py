@@ -202,7 +202,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         DCV (POMDP) and VOL at ``startprob_``.
     n_features_in_, feature_names_in_
     coef_, standard_errors_, coef_names_ : ndarray, ndarray, list of str
-        Parametric models: the MLE in the layout of :mod:`skcrm.pomdp._parametric`,
+        Parametric models: the MLE in the layout of ``skcrm.pomdp._parametric``,
         its inverse-Hessian standard errors and readable names.
     emission_intercepts_, emission_scale_, cutpoints_ : ndarray (K,), (K,), (L-1,)
         Parametric models: ``beta_j``, ``sigma_j`` and the cut points at ``z = 0``.

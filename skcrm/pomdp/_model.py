@@ -500,9 +500,9 @@ class POMDPSolution:
         horizon : int, optional
             Truncate to this many periods (discounted).
         method : {"exact", "simulate"}
-            ``"exact"`` needs two model states (joint grid, :func:`evaluate_policy_grid`);
+            ``"exact"`` needs two model states (joint grid, ``evaluate_policy_grid``);
             ``"simulate"`` is Monte Carlo and returns values only (standard errors via
-            :func:`skcrm.pomdp._solver.simulate_policy`).
+            ``skcrm.pomdp._solver.simulate_policy``).
         """
         b, single = self._beliefs(belief)
         true = true_model or self.model

@@ -329,8 +329,9 @@ def check_propensity(
     Parameters
     ----------
     propensity : float, array-like of shape (n,) or (n, K), DataFrame or dict
-        Design probabilities; the forms and their meaning are listed in
-        :mod:`skcrm.utils._treatment`.
+        Design probabilities: an (n, K) array (columns in sorted arm order), a DataFrame
+        (columns matched by arm label), a dict ``{arm: probability}``, or with two arms
+        P(T = the non-control arm) as a per-row vector or a scalar (K > 2: only 1/K).
     info : TreatmentInfo
         The arms, from :func:`check_treatment`.
     min_propensity : float or None, default=None
