@@ -85,14 +85,9 @@ def quiet_stdout(verbose=0):
     try:
         fd = sys.stdout.fileno()
     except (AttributeError, OSError, ValueError):
-        fd = None
-    if fd is None:
-        with contextlib.redirect_stdout(open(os.devnull, "w")) as sink:  # noqa: SIM117
-            try:
-                yield
-            finally:
-                sink.close()
-        return
+        # sys.stdout is a capture object (Jupyter, sphinx-gallery): C code still writes to
+        # the process's file descriptor 1
+        fd = 1
     saved = os.dup(fd)
     try:
         with open(os.devnull, "w") as devnull:

@@ -49,3 +49,14 @@ def test_normal_ci_vectorised_and_exact():
     np.testing.assert_allclose(lo, -hi + np.array([0.0, 2.0]))
     with pytest.raises(ValueError, match="alpha must be in"):
         normal_ci(0.0, 1.0, alpha=95)
+
+
+def test_quiet_stdout_silences_c_output_when_sys_stdout_is_a_capture_object():
+    code = (
+        "import io, os, sys\nfrom skcrm.utils import quiet_stdout\n"
+        "real = sys.stdout\nsys.stdout = io.StringIO()  # as in Jupyter or sphinx-gallery\n"
+        "with quiet_stdout():\n    os.write(1, b'banner\\n')\n"
+        "sys.stdout = real\nprint('after')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+    assert out == "after\n"
