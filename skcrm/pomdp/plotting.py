@@ -164,8 +164,22 @@ def plot_vol_curve(curve, *, ax=None):
     """
     ax = _ax(ax)
     h = curve.index.to_numpy()
-    ax.plot(h, curve["vol"], "-o", color="C3", label="VOL = DCV_POMDP - DCV_open-loop")
+    vol = curve["vol"].to_numpy(dtype=float)
+    # differences of two solver values below their numerical accuracy are zero, not a curve
+    scale = float(np.max(np.abs(curve[["dcv_pomdp", "dcv_open_loop"]].to_numpy()), initial=1.0))
+    vol = np.where(np.abs(vol) < 1e-9 * max(scale, 1.0), 0.0, vol)
+    ax.plot(h, vol, "-o", color="C3", label="VOL = DCV_POMDP - DCV_open-loop")
     ax.axhline(0, color="k", lw=0.6)
+    if not np.any(vol):
+        ax.set_ylim(-1, 1)
+        ax.text(
+            0.5,
+            0.75,
+            "VOL is 0 at every horizon: planning that ignores purchases is already optimal",
+            transform=ax.transAxes,
+            ha="center",
+            fontsize=8,
+        )
     ax.set_xlabel("planning horizon (periods)")
     ax.set_ylabel("value of learning")
     ax.set_title("Value of learning over the planning horizon")
