@@ -1,6 +1,6 @@
 """Filtering and likelihood of the action-dependent hidden Markov model (pure numpy).
 
-Timing is *transit-then-emit* (spec §1.4, dissertation §2.2.4): the period-t action
+Timing is *transit-then-emit* (dissertation §2.2.4): the period-t action
 ``a_t`` drives the transition ``S_{t-1} -> S_t ~ Q[a_t][S_{t-1}, .]`` and the emission
 ``Y_t ~ P[a_t][S_t, .]``. Arrays are ``transition[a, s, s']``, ``emission[a, s', y]``.
 
@@ -54,7 +54,7 @@ def predict_belief(belief, transition, action):
 
 
 def outcome_probability(belief, transition, emission, action):
-    """``Pr(y | b, a) = sum_s' (b Q_a)(s') P_a(s', y)`` for every outcome y (spec §1.4).
+    """``Pr(y | b, a) = sum_s' (b Q_a)(s') P_a(s', y)`` for every outcome y.
 
     Returns an array of shape (..., L).
 
@@ -71,10 +71,10 @@ def outcome_probability(belief, transition, emission, action):
 
 
 def belief_update(belief, transition, emission, action, outcome):
-    """One Bayes step of the POMDP belief (spec §3.1; dissertation §2.4.3, corrected).
+    """One Bayes step of the POMDP belief (dissertation §2.4.3, corrected).
 
     ``b'(s') = P_a(s', y) (b Q_a)(s') / sum_s'' P_a(s'', y) (b Q_a)(s'')``. The
-    dissertation's general-K denominator wrongly sums over outcomes too (spec §4.9.5).
+    dissertation's general-K denominator wrongly sums over outcomes too.
     An ``outcome`` of -1 (or NaN) means "not observed": the belief is only propagated.
 
     Parameters
@@ -93,7 +93,7 @@ def belief_update(belief, transition, emission, action, outcome):
 
     Examples
     --------
-    CRM3 (spec §6.1): a sales call followed by a small purchase.
+    CRM3: a sales call followed by a small purchase.
 
     >>> from skcrm.datasets import make_pomdp_crm
     >>> m = make_pomdp_crm(n_customers=1, n_periods=1, random_state=0)[2]
@@ -176,7 +176,7 @@ def _take_action(stacked, actions_t, K):
 
 
 def forward_filter(startprob, transition, E, actions):
-    """Scaled forward recursion: filtered beliefs and normalisers (spec §2.1 likelihood).
+    """Scaled forward recursion: filtered beliefs and normalisers (likelihood).
 
     ``alpha_t = (alpha_{t-1} Q_{a_t}) * P_{a_t}[:, y_t] / c_t`` with ``alpha_0 = pi``;
     ``log L = sum_t log c_t``.
@@ -250,7 +250,7 @@ def one_step_log_predictive(startprob, transition, emission, actions, outcomes):
 
 
 def forward_backward(startprob, transition, E, actions, outcomes, n_outcomes):
-    """Baum-Welch E-step for a batch of R parameter sets (spec §2.4 "em").
+    """Baum-Welch E-step for a batch of R parameter sets ("em").
 
     Returns
     -------

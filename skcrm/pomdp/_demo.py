@@ -1,4 +1,4 @@
-"""POMDPPolicy section of ``python -m skcrm demo``: the fan2015_like panel (spec §6.2)."""
+"""POMDPPolicy section of ``python -m skcrm demo``: the fan2015_like panel."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def run(report, quick=False):
         "0/25/50/100/150 chosen at random, purchase level 0-4 (Table 2 amounts, Table 4 "
         f"states). {np.mean(y > 0):.1%} of customer-months have a purchase (data: 10.4%)."
     )
-    # emissions do not depend on spend in this truth (spec §6.2), so tie them across
+    # emissions do not depend on spend in this truth, so tie them across
     # actions: 19 instead of 51 free parameters at K = 2
     params = {
         "action_costs": "identity",
@@ -161,11 +161,11 @@ def run(report, quick=False):
         f"{regret:.3f}% (with the true parameters the gain over open loop is "
         f"{truth_vol:+.2f}%). On this problem the actions' values are close (spend 25 vs "
         "50 switches at P(high) ~ 0.3 in the truth, and the myopic policy is nearly "
-        "optimal, spec §6.2), so estimation error in the sparse panel can cost as much as "
+        "optimal), so estimation error in the sparse panel can cost as much as "
         "filtering gains."
     )
 
-    # the same comparison where the actions differ clearly: the spec's CRM3 problem
+    # the same comparison where the actions differ clearly: the CRM3 problem
     Xc, yc, crm3 = make_pomdp_crm(n_customers=300 if quick else 1000, n_periods=60, random_state=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -1,4 +1,4 @@
-"""EM (Baum-Welch) for the input-output HMM with action-dependent matrices (spec §2.4).
+"""EM (Baum-Welch) for the input-output HMM with action-dependent matrices.
 
 Pure numpy: arrays in, arrays out. Restarts run as one batch (a leading axis R), so the
 cost of an iteration is one vectorised forward-backward pass over all customers and all
@@ -18,7 +18,7 @@ _JAX_MIN_CELLS = 200_000  # customer-periods from which the JAX E-step pays off
 
 
 def initial_parameters(n_init, n_states, n_actions, n_outcomes, rng, empirical=None, informed=None):
-    """Random starts: diagonal-heavy transitions, Dirichlet-random emissions (spec §2.4).
+    """Random starts: diagonal-heavy transitions, Dirichlet-random emissions.
 
     ``empirical`` (L,) outcome frequencies centre the emission draws so every start
     explains the overall outcome mix.
@@ -96,7 +96,7 @@ def log_prior(pi, Q, P, pseudo_count, action_effects, initial_state):
 def n_free_parameters(
     n_states, n_actions, n_outcomes, action_effects="both", initial_state="estimate"
 ):
-    """``(K-1) + A K(K-1) + A K(L-1)`` for ``action_effects="both"`` (spec §2.4).
+    """``(K-1) + A K(K-1) + A K(L-1)`` for ``action_effects="both"``.
 
     Examples
     --------
@@ -113,7 +113,7 @@ def n_free_parameters(
 
 
 def order_states(emission, outcome_values, action_index):
-    """Permutation sorting states by expected outcome value under one action (spec §2.4).
+    """Permutation sorting states by expected outcome value under one action.
 
     State 0 becomes the weakest relationship ("very weak ... very strong", §2.2.1).
 

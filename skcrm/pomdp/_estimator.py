@@ -104,7 +104,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
     transition_model : {"tabular", "logit"}, default="tabular"
         ``"tabular"``: a free K x K matrix per action. ``"logit"``: the dissertation's
         multinomial logit relative to staying, in ``action_features`` and
-        ``covariate_cols`` (spec §2.1, §2.4). Use together with
+        ``covariate_cols``. Use together with
         ``emission_model="ordered_logit"``.
     emission_model : {"tabular", "ordered_logit"}, default="tabular"
         ``"ordered_logit"``: ordered logit with monotone state intercepts

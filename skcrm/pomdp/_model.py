@@ -1,4 +1,4 @@
-"""Public POMDP model object: users solve their own POMDPs with it (spec §3.8)."""
+"""Public POMDP model object: users solve their own POMDPs with it."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def _check_stochastic(arr, name, axis=-1):
 
 
 class POMDPModel:
-    """A finite POMDP with transit-then-emit timing (spec §1.4).
+    """A finite POMDP with transit-then-emit timing.
 
     Each period, from pre-action state ``s`` the action ``a`` earns ``reward[s, a]`` in
     expectation, the state moves to ``s' ~ transition[a, s, :]`` and the outcome

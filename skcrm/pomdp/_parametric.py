@@ -1,7 +1,7 @@
 """Parametric IO-HMM: logit transitions and ordered-logit emissions with covariates.
 
-The dissertation's model (spec §2.1, Fan 2015 §2.2.1-2.2.4) in the library's form
-(spec §2.4 "Model families"):
+The dissertation's model (Fan 2015 §2.2.1-2.2.4) in the library's form
+("Model families"):
 
 * transition (multinomial logit relative to staying, §2.2.3): for ``j' != j``
   ``eta[i, a, j, j'] = g0[j, j'] + f(a) . gA[j, j'] + z_i . gZ[j, j']`` and
@@ -361,7 +361,7 @@ def fit_mle(
 
 
 def forward_filter_customers(startprob, transition, emission, actions, outcomes):
-    """Filtered beliefs with customer-specific matrices (numpy; spec §3.1 belief update).
+    """Filtered beliefs with customer-specific matrices (numpy; dissertation §2.4.3).
 
     Parameters
     ----------

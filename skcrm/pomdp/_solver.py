@@ -1,10 +1,10 @@
 """Point-based POMDP solver, open-loop baseline, MDP bound and policy evaluation (numpy).
 
-Model arrays follow the transit-then-emit convention (spec §1.4): ``Q[a, s, s']``,
+Model arrays follow the transit-then-emit convention: ``Q[a, s, s']``,
 ``P[a, s', y]``, ``R[s, a]`` (expected reward of action a from pre-action state s).
 
 - :func:`pbvi` — point-based value iteration with alpha vectors and Perseus-style
-  retention (spec §3.8), infinite or finite horizon;
+  retention, infinite or finite horizon;
 - open loop ("HMM", dissertation §2.4.2) = the same backup with one uninformative outcome;
 - :func:`mdp_values` — fully observed value iteration (the QMDP upper bound);
 - :func:`grid_upper_bound` — interpolation value iteration for two states (upper bound);
@@ -95,7 +95,7 @@ def blind_alpha_vectors(Q, R, gamma):
 
 
 def _projections(Gamma, Q, P):
-    """``g[a, y, m, s] = sum_s' Q_a(s, s') P_a(s', y) alpha_m(s')`` (spec §3.8)."""
+    """``g[a, y, m, s] = sum_s' Q_a(s, s') P_a(s', y) alpha_m(s')``."""
     W = Q[:, None, :, :] * np.transpose(P, (0, 2, 1))[:, :, None, :]  # (A, L, K, K')
     return np.swapaxes(W @ np.ascontiguousarray(Gamma.T), -1, -2)
 
@@ -136,12 +136,12 @@ def alpha_values(Gamma, B):
 
 
 def pbvi(Q, P, R, gamma, B, *, tol=1e-6, max_iter=10_000, init=None, callback=None):
-    """Infinite-horizon point-based value iteration with Perseus retention (spec §3.8).
+    """Infinite-horizon point-based value iteration with Perseus retention.
 
     Starting from a lower bound (the blind policies, :func:`blind_alpha_vectors`), each
     iteration backs up every belief point; where the previous set already gives a higher
     value at a point, the old vector is kept for it. Values at the points therefore never
-    decrease, so the iteration cannot cycle on a coarse grid (the spec's prototype without
+    decrease, so the iteration cannot cycle on a coarse grid (the prototype without
     retention oscillated on 11 points), and it stops when the largest change is below
     ``tol``.
 
@@ -314,7 +314,7 @@ def _two_state_updates(Q, P, x, a):
 
 
 def grid_upper_bound(Q, P, R, gamma, n_points=201, *, tol=1e-9, max_iter=100_000):
-    """Two-state value iteration with linear interpolation in P(state 1) (spec §3.8).
+    """Two-state value iteration with linear interpolation in P(state 1).
 
     V* is convex, so the interpolated fixed point is an **upper bound** of V*; with PBVI
     (a lower bound) it brackets V*.
@@ -355,7 +355,7 @@ def evaluate_policy_grid(
     tol=1e-9,
     max_iter=100_000,
 ):
-    """Exact value of a belief policy on a true process, two model states (spec §3.8).
+    """Exact value of a belief policy on a true process, two model states.
 
     The policy acts on its own belief ``b_hat`` (filtered with ``model_Q``/``model_P``:
     pass ``model_P = ones`` for an open-loop policy that ignores outcomes), while the
@@ -409,7 +409,7 @@ def simulate_policy(
     horizon=None,
     random_state=None,
 ):
-    """Monte Carlo value of a belief policy on a true latent chain (spec §3.4 library rule).
+    """Monte Carlo value of a belief policy on a true latent chain (library rule).
 
     The same true process serves every policy compared (no resampling of the state from
     the firm's belief, the dissertation's Appendix B flaw). Rewards are the expected

@@ -23,7 +23,7 @@ def _threshold(values, threshold, name):
 
 
 def strategic_quadrants(dcv, vol, dcv_threshold="median", vol_threshold="median"):
-    """Quadrant and learning mode of each customer from its DCV and VOL (spec §3.7).
+    """Quadrant and learning mode of each customer from its DCV and VOL.
 
     High DCV and high VOL: ``good_friend`` (cultivate adaptively); low DCV, high VOL:
     ``acquaintance``; high DCV, low VOL: ``best_friend``; both low: ``stranger``.
@@ -92,7 +92,7 @@ def learning_effect_argmax(p_high, p_low):
 
     The dissertation prints ``phi/(1-phi) = sqrt(P1/P0)``; maximising Proposition 1 gives
     ``phi*/(1-phi*) = sqrt(P0/P1)``, i.e. ``phi* = sqrt(P0)/(sqrt(P0)+sqrt(P1))``, with
-    maximum ``|sqrt(P1) - sqrt(P0)| / (sqrt(P1) + sqrt(P0))`` (spec §3.6).
+    maximum ``|sqrt(P1) - sqrt(P0)| / (sqrt(P1) + sqrt(P0))``.
 
     Parameters
     ----------
