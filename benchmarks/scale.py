@@ -63,6 +63,19 @@ def write_log(folder: Path, n_customers: int, chunk: int) -> int:
     return rows
 
 
+def _cluster():
+    """Two single-threaded worker processes, each limited to ``--worker-memory``."""
+    import distributed
+
+    return distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        memory_limit=ARGS.worker_memory,
+        dashboard_address=None,
+    )
+
+
 def peak_mib() -> float:
     """This process's peak resident memory (VmHWM: per address space, so a worker started
     by fork + exec does not inherit its parent's peak as ``ru_maxrss`` does)."""
@@ -107,13 +120,7 @@ def main():
             folder.mkdir()
             n_rows = _in_subprocess(write_log, folder, n, chunk)
             with (
-                distributed.LocalCluster(
-                    n_workers=2,
-                    threads_per_worker=1,
-                    processes=True,
-                    memory_limit=ARGS.worker_memory,
-                    dashboard_address=None,
-                ) as cluster,
+                _cluster() as cluster,
                 distributed.Client(cluster) as client,
             ):
                 t0 = time.perf_counter()
@@ -158,13 +165,7 @@ def main():
         rfm[["frequency", "recency", "T"]].to_parquet(path)
         del rfm
         with (
-            distributed.LocalCluster(
-                n_workers=2,
-                threads_per_worker=1,
-                processes=True,
-                memory_limit=ARGS.worker_memory,
-                dashboard_address=None,
-            ) as cluster,
+            _cluster() as cluster,
             distributed.Client(cluster) as client,
         ):
             ddf = dd.read_parquet(path).repartition(npartitions=max(2, score_n // 500_000))
