@@ -11,7 +11,7 @@ realised value of each allocation (difference in means per segment and arm, boot
 import matplotlib.pyplot as plt
 import numpy as np
 
-from skcrm.allocation._demo import hillstrom_comparison
+from skcrm.allocation import hillstrom_comparison
 from skcrm.allocation.plotting import plot_allocation, plot_robustness_path
 
 # %%

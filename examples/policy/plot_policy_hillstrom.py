@@ -11,27 +11,28 @@ e-mailed.
 """
 
 import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
 
 from skcrm.datasets import load_hillstrom
 from skcrm.policy import DRPolicyClassifier, PolicyTreeClassifier
-from skcrm.policy._demo import (
-    CONTROL,
-    evaluate_against_baselines,
-    hillstrom_budget_curve,
-    hillstrom_design,
-    hillstrom_split,
-)
 from skcrm.policy.plotting import plot_budget_curve, plot_policy_tree, plot_policy_values
 
 frame = load_hillstrom()
-X = hillstrom_design(frame)
+# pre-treatment covariates, categories one-hot encoded
+X = frame[["recency", "history", "mens", "womens", "newbie"]].astype(float)
+for col, levels in (("zip_code", ("Surburban", "Urban")), ("channel", ("Web", "Multichannel"))):
+    for level in levels:
+        X[f"{col}_{level.lower()}"] = (frame[col].astype(str) == level).astype(float)
 y = frame["spend"].to_numpy(dtype=float)
 a = frame["segment"].astype(str).to_numpy()
-train, test = hillstrom_split(frame)
+train, test = train_test_split(np.arange(len(frame)), test_size=0.2, random_state=0)
 
+# each arm was assigned with probability 1/3: a scalar 1/3 is that uniform design
 policy = DRPolicyClassifier(
     policy_model=PolicyTreeClassifier(max_depth=2, min_samples_leaf=500),
-    control=CONTROL,
+    control="No E-Mail",
     random_state=0,
 ).fit(X.iloc[train], y[train], treatment=a[train], propensity=1 / 3)
 
@@ -42,11 +43,15 @@ plt.tight_layout()
 
 # %%
 # Held-out DR values per customer ($ over two weeks) with 95% normal intervals.
-table, _ = evaluate_against_baselines(policy, X.iloc[test], y[test], a[test], 1 / 3)
-print(table.round(3).to_string())
-results = {
-    name: {"value": r["value"], "ci": (r["ci_low"], r["ci_high"])} for name, r in table.iterrows()
-}
+held_out = (X.iloc[test], y[test])
+results = {}
+for name, fixed in [("learned policy", None), *[(f"always {arm}", arm) for arm in policy.actions_]]:
+    res = policy.evaluate(*held_out, treatment=a[test], propensity=1 / 3, policy=fixed)
+    value, ci = (
+        (res["value"], res["ci"]) if fixed is None else (res["policy_value"], res["policy_ci"])
+    )
+    results[name] = {"value": value, "ci": ci}
+print(pd.DataFrame(results).T.to_string())
 plot_policy_values(results, title="Hillstrom: held-out DR value")
 plt.tight_layout()
 
@@ -54,7 +59,8 @@ plt.tight_layout()
 # Budget curve on the hold-out: one e-mail costs 1, so the budget is the share of customers
 # e-mailed; customers and e-mails are ranked by the predicted gain over no e-mail and the
 # gain is measured with held-out DR scores (95% pointwise band).
-curve = hillstrom_budget_curve(policy, X.iloc[test], y[test], a[test])
+budgets = np.array([0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0])
+curve = policy.budget_curve(*held_out, treatment=a[test], propensity=1 / 3, budgets=budgets)
 print(curve.round(3).to_string())
 ax = plot_budget_curve(curve)
 ax.set_xlabel("share of customers e-mailed (budget, one e-mail = 1)")

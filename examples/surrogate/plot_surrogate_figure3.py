@@ -21,7 +21,7 @@ with the bias bound of eq. 31 next to them. Runs in about a minute on 2 cores.
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from skcrm.surrogate._study import figure3_study
+from skcrm.surrogate import figure3_study
 from skcrm.surrogate.plotting import plot_failure_modes, plot_figure3
 
 pd.set_option("display.width", 160)

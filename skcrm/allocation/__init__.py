@@ -7,6 +7,7 @@ when a model is solved.
 """
 
 from ._core import METHODS, AllocationError, AllocationResult, covariance_factor, solve_allocation
+from ._demo import hillstrom_comparison
 from ._estimator import RobustCampaignAllocator
 
 __all__ = [
@@ -15,5 +16,6 @@ __all__ = [
     "AllocationResult",
     "RobustCampaignAllocator",
     "covariance_factor",
+    "hillstrom_comparison",
     "solve_allocation",
 ]

@@ -9,11 +9,13 @@ from ._core import athey_bias_bound
 from ._effects import surrogate_ate
 from ._estimator import SurrogateIndexTransformer
 from ._learner import SurrogatePolicyLearner, pack_surrogate_target, unpack_surrogate_target
+from ._study import figure3_study
 
 __all__ = [
     "SurrogateIndexTransformer",
     "SurrogatePolicyLearner",
     "athey_bias_bound",
+    "figure3_study",
     "pack_surrogate_target",
     "surrogate_ate",
     "unpack_surrogate_target",

@@ -135,10 +135,13 @@ def figure3_study(
         historical treatment, as recommended) with the bias bound of eq. 31; a dict
         ``{name: simulator keywords}`` chooses them (see :func:`failure_table`).
     test_size : float, default=0.2
+        Share of the experiment held out to evaluate the learned policies.
     alpha : float, default=0.05
+        One minus the confidence level of the intervals (0.05 = 95%).
     n_mc : int, default=200_000
         Monte Carlo sample of the true policy values (common to all policies).
     random_state : int, default=0
+        Seed of the simulator, the splits and the learners.
 
     Returns
     -------
