@@ -133,7 +133,8 @@ def figure3_study(
     failure_modes : bool or dict, default=True
         Also run the surrogacy and comparability violations (linear index, no latent
         historical treatment, as recommended) with the bias bound of eq. 31; a dict
-        ``{name: simulator keywords}`` chooses them (the simulator settings of ``skcrm.surrogate._study.failure_table``).
+        ``{name: simulator keywords}`` chooses them (keywords of
+        :func:`~skcrm.datasets.make_surrogate_targeting`).
     test_size : float, default=0.2
         Share of the experiment held out to evaluate the learned policies.
     alpha : float, default=0.05
