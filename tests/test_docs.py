@@ -82,5 +82,5 @@ def test_page_code_runs_as_printed(page, tmp_path):
     proc = subprocess.run(
         [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=600
     )
-    if proc.returncode != 0:
-        pytest.fail(f"{page.relative_to(ROOT)}: a code block fails\n{proc.stderr[-3000:]}")
+    where = page.relative_to(ROOT)
+    assert proc.returncode == 0, f"{where}: a code block fails\n{proc.stderr[-3000:]}"

@@ -278,7 +278,7 @@ def fit_mle(
     mixing,
     penalizer=0.0,
     max_iter=1000,
-    gtol=1e-8,
+    tol=1e-8,
     bounds=None,
     hess_inv0=None,
     callback=None,
@@ -295,7 +295,7 @@ def fit_mle(
             jac=True,
             method="BFGS",
             callback=callback,
-            options={"maxiter": max_iter, "gtol": gtol, "hess_inv0": hess_inv0},
+            options={"maxiter": max_iter, "gtol": tol, "hess_inv0": hess_inv0},
         )
     return minimize(
         objective,
@@ -305,7 +305,7 @@ def fit_mle(
         method="L-BFGS-B",
         bounds=bounds,
         callback=callback,
-        options={"maxiter": max_iter, "gtol": gtol, "ftol": 1e-15, "maxcor": 20},
+        options={"maxiter": max_iter, "gtol": tol, "ftol": 1e-15, "maxcor": 20},
     )
 
 
