@@ -25,9 +25,21 @@ from skcrm.utils import (
     warn,
 )
 
+from ..utils._dask import dask_dispatch
 from ._core import bootstrap_ci, dr_policy_value, policy_matrix
 from ._policy_tree import PolicyTreeClassifier
 from ._target import unpack_policy_target
+
+
+def _cap_is_joint(est):
+    if est.max_treated_fraction is None:
+        return None
+    return (
+        f"max_treated_fraction={est.max_treated_fraction} ranks all rows together, so each "
+        "partition would get its own cap; score decision_function or predict_value on the "
+        "Dask frame, or predict on the collected rows"
+    )
+
 
 __all__ = ["DRPolicyClassifier"]
 
@@ -693,6 +705,7 @@ class DRPolicyClassifier(BaseEstimator):
         Xp = X[:, self.policy_features_]
         return self._apply_cap(self._policy_actions(self._policy_state, Xp, X), X)
 
+    @dask_dispatch(joint=_cap_is_joint)
     def predict(self, X):
         """Recommended action of every row (labels of ``actions_``).
 
@@ -708,6 +721,7 @@ class DRPolicyClassifier(BaseEstimator):
         X = self._check_X(X)
         return self.actions_[self._actions(X)]
 
+    @dask_dispatch(joint=_cap_is_joint)
     def predict_proba(self, X):
         """Policy distribution pi(a | x), (n, K) in ``actions_`` order.
 
@@ -736,6 +750,7 @@ class DRPolicyClassifier(BaseEstimator):
         shares /= len(self.bootstrap_policies_)
         return self.bts_floor + (1.0 - K * self.bts_floor) * shares
 
+    @dask_dispatch()
     def decision_function(self, X):
         """(n, K) estimated action values mu(x, a) net of ``action_costs`` (plug-in).
 
@@ -752,6 +767,7 @@ class DRPolicyClassifier(BaseEstimator):
         X = self._check_X(X)
         return self._net_values(X)
 
+    @dask_dispatch()
     def predict_value(self, X):
         """(n, K - 1) estimated effects of the non-control arms vs control (net of cost).
 

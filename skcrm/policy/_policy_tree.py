@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from ..utils._dask import dask_dispatch
 from ._tree import fit_policy_tree, predict_tree, tree_leaf_values
 
 __all__ = ["PolicyTreeClassifier"]
@@ -170,6 +171,7 @@ class PolicyTreeClassifier(BaseEstimator):
         self.feature_importances_ = _importances(self.tree_, self.n_features_in_)
         return self
 
+    @dask_dispatch()
     def apply_actions(self, X):
         """Action index (0..K-1) of every row.
 
@@ -187,6 +189,7 @@ class PolicyTreeClassifier(BaseEstimator):
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return predict_tree(self.tree_, X)
 
+    @dask_dispatch()
     def predict(self, X):
         """Recommended action of every row (labels from ``classes_``).
 
@@ -203,6 +206,7 @@ class PolicyTreeClassifier(BaseEstimator):
         actions = self.apply_actions(X)
         return self.classes_[actions]
 
+    @dask_dispatch()
     def predict_proba(self, X):
         """One-hot (n, K) policy distribution.
 

@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skcrm.utils import check_treatment, progress
 from skcrm.utils import warn as _warn
 
+from ..utils._dask import dask_dispatch
 from ._core import outside_support_fraction, r2_score_1d, support_bounds
 
 __all__ = ["SurrogateIndexTransformer"]
@@ -455,6 +456,7 @@ class SurrogateIndexTransformer(TransformerMixin, BaseEstimator):
         )
         return np.column_stack(preds).astype(np.float64, copy=False)
 
+    @dask_dispatch()
     def transform(self, X):
         """Impute the long-term outcome ``Y~ = g(S, X)`` (eq. 4) for each row.
 
@@ -470,6 +472,7 @@ class SurrogateIndexTransformer(TransformerMixin, BaseEstimator):
         """
         return self._predict_all(self._check_transform_input(X))
 
+    @dask_dispatch()
     def predict(self, X, horizon=None):
         """Imputed long-term outcome of one horizon as a 1-D array.
 
@@ -491,6 +494,7 @@ class SurrogateIndexTransformer(TransformerMixin, BaseEstimator):
             raise ValueError(f"unknown horizon {h!r}; fitted horizons are {self.horizon_names_}")
         return self.estimators_[h].predict(Xv[:, self.columns_[h]])
 
+    @dask_dispatch()
     def predict_bootstrap(self, X, horizon=None):
         """Imputed long-term outcome under each bootstrap replicate of the index.
 

@@ -14,6 +14,18 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skcrm.policy._target import pack_policy_target, unpack_policy_target
 from skcrm.utils import check_propensity, check_treatment
+from skcrm.utils._dask import dask_dispatch
+
+
+def _policy_is_joint(est):
+    cap = getattr(getattr(est, "policy_", None), "max_treated_fraction", None)
+    if cap is None:
+        return None
+    return (
+        f"the policy's max_treated_fraction={cap} ranks all rows together, so each "
+        "partition would get its own cap; predict on the collected rows"
+    )
+
 
 __all__ = ["SurrogatePolicyLearner", "pack_surrogate_target", "unpack_surrogate_target"]
 
@@ -350,6 +362,7 @@ class SurrogatePolicyLearner(BaseEstimator):
             self.classes_ = self.policy_.classes_
         return self
 
+    @dask_dispatch(joint=_policy_is_joint)
     def predict(self, X):
         """Recommended action for each unit, from its covariates only.
 
@@ -366,6 +379,7 @@ class SurrogatePolicyLearner(BaseEstimator):
         check_is_fitted(self, "policy_")
         return self.policy_.predict(X)
 
+    @dask_dispatch(joint=_policy_is_joint)
     def predict_proba(self, X):
         """Policy probabilities ``pi(a | x)`` (one-hot unless the learner explores).
 

@@ -219,7 +219,7 @@ def reduce_partitions(parts, func, *args):
     return total
 
 
-def dask_dispatch(per_customer: bool | str = False):
+def dask_dispatch(per_customer: bool | str = False, joint=None):
     """Decorate a scoring method so that a Dask DataFrame input returns a Dask object.
 
     The method then runs on every partition with the pickled fitted estimator; the pandas
@@ -233,6 +233,12 @@ def dask_dispatch(per_customer: bool | str = False):
         the customer id column for per-customer methods; or ``f(estimator, meta)`` returning
         that column, or None when each row of ``meta`` (an empty frame with X's columns) is
         already one customer.
+    joint : callable or None, default=None
+        ``f(estimator)`` returning a reason (str) when, for this fitted estimator, the method
+        ranks or couples all rows jointly (a cap on the treated share, a budget shared by all
+        customers), so that scoring partition by partition would give a different, wrong
+        answer; a Dask input then raises ``ValueError`` with that reason. None when the
+        method is always row-wise (or customer-wise).
 
     Returns
     -------
@@ -247,6 +253,12 @@ def dask_dispatch(per_customer: bool | str = False):
         def wrapper(self, X, *args, **kwargs):
             if not is_dask_frame(X):
                 return method(self, X, *args, **kwargs)
+            reason = joint(self) if joint is not None else None
+            if reason:
+                raise ValueError(
+                    f"{type(self).__name__}.{method.__name__} cannot score a Dask DataFrame "
+                    f"partition by partition: {reason}"
+                )
             bound = signature.bind(self, X, *args, **kwargs)
             extra = {k: v for k, v in bound.arguments.items() if k not in ("self", "X")}
             for name, param in signature.parameters.items():

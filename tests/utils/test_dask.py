@@ -125,3 +125,22 @@ def test_dask_dispatch_keeps_the_pandas_path_and_returns_dask_for_dask():
     pd.testing.assert_series_equal(
         rows.sort_index(), (2 * log["v"]).sort_index(), check_names=False
     )
+
+
+class _Ranker:
+    def __init__(self, cap):
+        self.cap = cap
+
+    @dask_dispatch(joint=lambda self: "the cap ranks all rows" if self.cap else None)
+    def rank(self, X):
+        return X["v"].rank().to_numpy()
+
+
+def test_joint_methods_refuse_dask_input_and_row_wise_ones_map():
+    log = _log()
+    ddf = dd.from_pandas(log, npartitions=2)
+    with pytest.raises(ValueError, match=r"_Ranker.rank cannot score .* the cap ranks all rows"):
+        _Ranker(cap=True).rank(ddf)
+    np.testing.assert_array_equal(_Ranker(cap=True).rank(log), log["v"].rank().to_numpy())
+    got = _Ranker(cap=False).rank(ddf).compute()
+    assert len(got) == len(log)
