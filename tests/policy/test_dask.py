@@ -53,7 +53,7 @@ def test_dr_policy_scoring_on_dask_equals_pandas(data, policy, method):
 def test_a_treated_share_cap_is_refused_on_dask_instead_of_capped_per_partition(data):
     X, y, t, p, _ = data
     capped = DRPolicyClassifier(control="none", max_treated_fraction=0.3, cv=2, random_state=0).fit(
-        X, y, treatment=t, propensity=dict(zip(["none", "email", "call", "mail"], p[0]))
+        X, y, treatment=t, propensity=pd.DataFrame(p, columns=["none", "email", "call", "mail"])
     )
     ddf = dd.from_pandas(X, npartitions=4)
     # what per-partition capping would have done: 30% of each partition, not the top 30%
