@@ -96,7 +96,6 @@ def _prepare_partition(part, settings):
         "names": list(prep["names"]),
         "F_min": F.min(axis=0, initial=np.inf),
         "F_max": F.max(axis=0, initial=-np.inf),
-        "q_F": prep["q_nonfirst_F"],
         "T": prep["T"],
         "origin": prep["origin"],
     }
@@ -111,12 +110,23 @@ def _summary(prep):
         "weight": float(H.weight.sum()),
         "m": int(H.n.size),
         "A_max": float(np.max(H.A, initial=0.0)),
-        "n_q": int(prep["q_F"].shape[0]),
     }
 
 
-def _mean_q_parts(prep, coef):
-    q_F = prep["q_F"]
+def _member(prep, key):
+    return prep[key]
+
+
+def _mean_q_parts(H: Histories, coef, after_first):
+    """Sum and count of exp(z'coef) over the shard's repeat (non-first) transactions.
+
+    The repeat transactions' design rows are the shard's job rows, less each customer's
+    first job when the first transaction also carries a dropout opportunity.
+    """
+    q_F = H.job_F
+    if after_first:
+        c = H.job_customer
+        q_F = q_F[np.r_[False, c[1:] == c[:-1]]] if c.size else q_F
     return np.array([float(np.exp(q_F @ coef).sum()), float(q_F.shape[0])])
 
 
@@ -164,13 +174,16 @@ def prepare_sharded(est, ddf, time_col):
         "time_unit": est.time_unit,
         "drop_after": est.drop_after_observation_end,
     }
-    preps = [dask.delayed(_prepare_partition)(p, settings) for p in ddf.to_delayed()]
-    preps = list(dask.persist(*preps))
+    # each partition's preparation is persisted once, summarised, and then only its shard of
+    # histories is kept (the repeat-transaction design the mean multiplier needs is read
+    # from the shard's job rows): each worker holds one copy of its arrays
+    preps = list(
+        dask.persist(*[dask.delayed(_prepare_partition)(p, settings) for p in ddf.to_delayed()])
+    )
     summaries = dask.compute(*[dask.delayed(_summary)(p) for p in preps])
     keep = [i for i, s in enumerate(summaries) if s is not None]
     if not keep:
         raise ValueError("X has no rows; at least one transaction is required")
-    preps = [preps[i] for i in keep]
     summaries = [summaries[i] for i in keep]
     names = summaries[0]["names"]
     F_min = np.min([s["F_min"] for s in summaries], axis=0)
@@ -181,7 +194,8 @@ def prepare_sharded(est, ddf, time_col):
             f"design column(s) {const} are constant across all transactions; a constant "
             "multiplier is absorbed by the dropout rate b and is not identified"
         )
-    shards = list(dask.persist(*[dask.delayed(lambda p: p["H"])(p) for p in preps]))
+    shards = list(dask.persist(*[dask.delayed(_member)(preps[i], "H") for i in keep]))
+    del preps  # releases the dicts: the workers now hold each array under one key only
     H = ShardedHistories(
         shards,
         weight_sum=sum(s["weight"] for s in summaries),
@@ -191,7 +205,9 @@ def prepare_sharded(est, ddf, time_col):
     )
 
     def mean_q(coef):
-        parts = reduce_partitions(preps, _mean_q_parts, np.asarray(coef, dtype=float))
+        parts = reduce_partitions(
+            shards, _mean_q_parts, np.asarray(coef, dtype=float), bool(est.dropout_after_first)
+        )
         return float(parts[0] / parts[1]) if parts[1] else 1.0
 
     return {

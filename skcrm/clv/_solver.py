@@ -7,6 +7,7 @@ coefficients (no padding to the longest history). Cumulative multipliers are seg
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +50,12 @@ class Histories:
     job_last: np.ndarray
     starts: np.ndarray | None = None
     unique: tuple | None = None
+
+    def __sizeof__(self) -> int:
+        """Bytes held, arrays included (what Dask's memory accounting of a shard reads)."""
+        arrays = [getattr(self, f.name) for f in dataclasses.fields(self)]
+        arrays += list(self.unique or ())
+        return object.__sizeof__(self) + sum(a.nbytes for a in arrays if isinstance(a, np.ndarray))
 
     def subset(self, idx) -> Histories:
         """The histories of the customers ``idx`` (sorted), jobs included."""

@@ -14,11 +14,11 @@ COEF = {"first": -0.2, "attr": 0.3, "cont": -0.3, "attr->attr": 0.25, "attr:drif
 
 
 def _model(**kw):
+    kw.setdefault("first_transaction_effect", True)
     return AttributeBGNBD(
         attribute_cols=["attr", "cont"],
         dynamic_cols=["attr"],
         dynamic_terms=[("attr", "attr"), ("drift", "attr")],
-        first_transaction_effect=True,
         observation_end=60.0,
         **kw,
     )
@@ -58,6 +58,16 @@ def test_evolving_coefficients_fit_on_a_cluster_equals_the_in_memory_fit(log, cl
     fitted = _model().fit(parts)
     _assert_same_fit(ref, fitted)
     assert fitted.converged_
+
+
+def test_bgnbd_form_attribute_fit_on_a_cluster_equals_the_in_memory_fit(log, client):
+    # no dropout at the first transaction: the shards' job rows are then exactly the repeat
+    # transactions (with it, the default, each customer's first job is left out of the mean
+    # repeat multiplier; both paths are compared with the in-memory fit)
+    kw = {"dropout_after_first": False, "first_transaction_effect": False}
+    ref = _model(**kw).fit(log)
+    parts = dd.from_pandas(log.set_index("customer_id").sort_index(), npartitions=3)
+    _assert_same_fit(ref, _model(**kw).fit(parts))
 
 
 def test_unpartitioned_log_is_repartitioned_by_customer_with_a_warning(log, client):
@@ -108,3 +118,29 @@ def test_scoring_a_dask_rfm_table_is_row_wise_and_equals_pandas():
     pd.testing.assert_series_equal(
         got.sort_index(), model.probability_alive(summary).sort_index(), check_names=False
     )
+
+
+def test_a_shard_reports_its_arrays_to_dask_memory_accounting(log):
+    from dask.sizeof import sizeof
+
+    from skcrm.clv._data import prepare_long
+
+    prep = prepare_long(
+        log,
+        customer_col="customer_id",
+        time_col="t",
+        attribute_cols=["attr", "cont"],
+        dynamic_cols=[],
+        terms=[],
+        first_effect=True,
+        after_first=True,
+        observation_end=1e9,
+        origin=None,
+        time_unit=None,
+        drop_after=False,
+        fit=True,
+    )
+    H = prep["H"]
+    arrays = H.n.nbytes * 6 + H.job_customer.nbytes + H.job_F.nbytes + H.job_last.nbytes
+    # without __sizeof__ Dask saw ~100 bytes per shard and spilled or paused the workers
+    assert arrays <= sizeof(H) < arrays + 4096
