@@ -22,6 +22,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..utils._dask import dask_dispatch, dask_map_method, is_dask_frame
 from ._uncertainty import interval_frame, normal_draws, with_theta
 from ._warn import warn
 
@@ -341,6 +342,7 @@ class ParetoNBD(_DrawsMixin, BaseEstimator):
     def _params(self, params=None):
         return tuple(self.params_.to_numpy() if params is None else params)
 
+    @dask_dispatch()
     def probability_alive(self, X, t=0.0):
         """P(alive at T + t | history) (FHL 2005 note, Eq. 18; ``t`` > 0: still alive at T + t).
 
@@ -377,6 +379,7 @@ class ParetoNBD(_DrawsMixin, BaseEstimator):
         h = -np.expm1(-sm1 * L) / sm1 if abs(sm1) > 1e-10 else L
         return (r + x) * (beta + T) / (alpha + T) * h * ParetoNBD._p_alive(params, x, R, T)
 
+    @dask_dispatch()
     def conditional_expected_transactions(self, X, t):
         """E[X(T, T + t] | history] (FHL 2005 note, Eq. 21), closed form at every horizon.
 
@@ -397,6 +400,7 @@ class ParetoNBD(_DrawsMixin, BaseEstimator):
         out = self._expected(self.params_.to_numpy(), x, R, T, t)
         return pd.Series(out, index=_index_of(X, x.size, "customer"), name="expected_transactions")
 
+    @dask_dispatch()
     def predict(self, X):
         """Expected transactions over ``horizon``.
 
@@ -753,6 +757,7 @@ class GammaGammaSpend(_DrawsMixin, BaseEstimator):
         post = p * (v + x * m) / (p * x + q - 1.0)
         return np.where(x > 0, post, prior)
 
+    @dask_dispatch()
     def conditional_expected_average_spend(self, X):
         """E[average spend | x, mean spend] (FHL 2005 RFM/CLV, Eq. 5).
 
@@ -775,6 +780,7 @@ class GammaGammaSpend(_DrawsMixin, BaseEstimator):
         out = self._spend(self.params_.to_numpy(), x, m)
         return pd.Series(out, index=_index_of(X, x.size, "customer"), name="expected_spend")
 
+    @dask_dispatch()
     def predict(self, X):
         """Expected average spend per transaction (:meth:`conditional_expected_average_spend`).
 
@@ -843,9 +849,11 @@ def customer_lifetime_value(
         Supplies ``conditional_expected_transactions(X, t)``.
     spend_model : fitted GammaGammaSpend
         Supplies ``conditional_expected_average_spend``.
-    X : pandas.DataFrame
+    X : pandas.DataFrame or dask.dataframe.DataFrame
         Per-customer table with the transaction model's RFM columns and the spend model's
-        frequency and monetary value columns (or see ``spend_X``).
+        frequency and monetary value columns (or see ``spend_X``). A Dask frame is scored
+        partition by partition (by customer for a transaction log) and a Dask object is
+        returned; ``spend_X`` must then be None.
     horizon : float, default=52.0
         Length of the valuation window in model time units; ``np.inf`` for the whole
         residual lifetime (needs ``transaction_model.dert``).
@@ -886,6 +894,15 @@ def customer_lifetime_value(
     >>> clv.round(2).head(3).tolist()
     [41.29, 4.26, 3.54]
     """
+    if is_dask_frame(X):
+        if spend_X is not None:
+            raise ValueError(
+                "with a Dask X, spend_X is not supported: put the spend model's columns in X "
+                "(one table per customer) or merge them into the log before scoring"
+            )
+        kw = {"horizon": horizon, "discount_rate": discount_rate, "margin": margin}
+        kw |= {"period": period, "n_draws": n_draws, "alpha": alpha}
+        return _dask_clv(transaction_model, spend_model, X, kw | {"random_state": random_state})
     if n_draws:
         from sklearn.utils import check_random_state
 
@@ -943,3 +960,25 @@ def customer_lifetime_value(
             "pass spend_X with one row per customer of X"
         )
     return pd.Series(margin * spend * tx, index=index, name="clv")
+
+
+class _CLVScorer:
+    """customer_lifetime_value of fixed models and settings, as a method Dask can map."""
+
+    def __init__(self, transaction_model, spend_model, kw):
+        self.transaction_model = transaction_model
+        self.spend_model = spend_model
+        self.kw = kw
+
+    def value(self, X):
+        return customer_lifetime_value(self.transaction_model, self.spend_model, X, **self.kw)
+
+
+def _dask_clv(transaction_model, spend_model, X, kw):
+    """CLV of a Dask frame, partition by partition (per customer for a transaction log)."""
+    tcol = getattr(transaction_model, "_tcol", None)
+    is_log = tcol is not None and tcol(X._meta) in X._meta.columns
+    customer_col = transaction_model.customer_col if is_log else None
+    return dask_map_method(
+        _CLVScorer(transaction_model, spend_model, kw), "value", X, customer_col=customer_col
+    )

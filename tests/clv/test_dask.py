@@ -144,3 +144,48 @@ def test_a_shard_reports_its_arrays_to_dask_memory_accounting(log):
     arrays = H.n.nbytes * 6 + H.job_customer.nbytes + H.job_F.nbytes + H.job_last.nbytes
     # without __sizeof__ Dask saw ~100 bytes per shard and spilled or paused the workers
     assert arrays <= sizeof(H) < arrays + 4096
+
+
+def _cdnow_rfm():
+    from skcrm.clv import rfm_summary, transactions_from_log
+
+    tx = transactions_from_log(load_cdnow("sample"), value_cols=["dollar_value"])
+    cal = tx[tx["t"] <= 38.857]
+    return rfm_summary(cal, observation_end=38.857, monetary_col="dollar_value")
+
+
+def test_pareto_nbd_gamma_gamma_and_clv_of_a_dask_table_equal_pandas():
+    import dask
+
+    from skcrm.clv import GammaGammaSpend, ParetoNBD, customer_lifetime_value
+
+    X = _cdnow_rfm()
+    pnbd = ParetoNBD().fit(X)
+    gg = GammaGammaSpend().fit(X[X["frequency"] > 0])
+    bg = AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False).fit(X)
+    ddf = dd.from_pandas(X, npartitions=3)
+    cases = [
+        (pnbd.probability_alive, {"t": 4.0}),
+        (pnbd.conditional_expected_transactions, {"t": 52.0}),
+        (pnbd.predict, {}),
+        (gg.conditional_expected_average_spend, {}),
+        (gg.predict, {}),
+    ]
+    with dask.config.set(scheduler="synchronous"):
+        for method, kw in cases:
+            want = method(X, **kw)
+            got = method(ddf, **kw)
+            assert type(got).__module__.startswith("dask")
+            pd.testing.assert_series_equal(got.compute(), want, check_names=False, rtol=1e-12)
+        for model in (pnbd, bg):
+            kw = {"horizon": 52.0, "discount_rate": 0.002}
+            want = customer_lifetime_value(model, gg, X, **kw)
+            got = customer_lifetime_value(model, gg, ddf, **kw).compute()
+            pd.testing.assert_series_equal(got, want, check_names=False, rtol=1e-12)
+        kw = {"horizon": 8.0, "n_draws": 5, "random_state": 0}
+        want = customer_lifetime_value(pnbd, gg, X, **kw)
+        got = customer_lifetime_value(pnbd, gg, ddf, **kw).compute()
+        # the same seed in every partition: the same parameter draws, the same intervals
+        pd.testing.assert_frame_equal(got, want, rtol=1e-12)
+        with pytest.raises(ValueError, match="with a Dask X, spend_X is not supported"):
+            customer_lifetime_value(pnbd, gg, ddf, spend_X=X)
