@@ -88,6 +88,19 @@ def _shard_value_and_grad(shard, theta, layout, F, fixed_initial):
     return (v, g)
 
 
+def _shard_gradients(shard, thetas, layout, F, fixed_initial):
+    from ._parametric import negative_loglik_and_grad
+
+    return np.stack(
+        [
+            negative_loglik_and_grad(
+                th, layout, F, shard["Z"], shard["actions"], shard["outcomes"], fixed_initial
+            )[1]
+            for th in thetas
+        ]
+    )
+
+
 class ShardedPanel:
     """A customer-period panel split into per-partition shards held by Dask workers.
 
@@ -148,7 +161,13 @@ class ShardedPanel:
             args = (np.asarray(theta, dtype=float), layout, F, fixed_initial)
             return reduce_partitions(padded, _shard_value_and_grad, *args)
 
-        return minimize_mle(value_and_grad, self.outcome_counts, layout, **options)
+        def gradients(thetas):
+            args = (np.asarray(thetas, dtype=float), layout, F, fixed_initial)
+            return reduce_partitions(padded, _shard_gradients, *args)
+
+        return minimize_mle(
+            value_and_grad, self.outcome_counts, layout, gradients=gradients, **options
+        )
 
 
 def _distinct(col):
