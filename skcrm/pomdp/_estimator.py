@@ -363,6 +363,13 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
 
     def _columns(self, X, y, reset):
         """(ids, times, action labels, outcome values or None) from a table or an array."""
+        if is_dask_frame(X):
+            raise ValueError(
+                "this method needs the panel X in memory; a Dask X is accepted by fit and by "
+                "the per-customer methods (transform, decision_function, predict, "
+                "predict_outcome_proba, recommend, dynamic_customer_value, value_of_learning, "
+                "strategic_segments): pass X.compute() or a sample of customers"
+            )
         if isinstance(X, pd.DataFrame):
             self._check_columns(X, reset)
             ids = X[self.customer_col].to_numpy()

@@ -113,6 +113,13 @@ def test_separate_y_with_a_dask_panel_is_refused(panel, client):
         POMDPPolicy(**TABULAR).fit(ddf.drop(columns="outcome"), panel["outcome"])
 
 
+def test_methods_that_need_the_panel_in_memory_say_so(panel, reference):
+    ddf = dd.from_pandas(panel.set_index("customer_id"), npartitions=2, sort=True)
+    for method in ("score", "vol_curve", "plan_open_loop"):
+        with pytest.raises(ValueError, match="needs the panel X in memory"):
+            getattr(reference, method)(ddf)
+
+
 @pytest.mark.parametrize(
     ("method", "kwargs"),
     [
