@@ -79,6 +79,13 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
     "HMM"). Timing is transit-then-emit: the action of period t moves the state into
     period t and shapes period t's outcome.
 
+    A ``dask.dataframe.DataFrame`` (or a Parquet path) is fitted out of core and equals the
+    in-memory fit; ``transform``, ``decision_function``, ``predict``,
+    ``predict_outcome_proba``, ``recommend``, ``dynamic_customer_value``,
+    ``value_of_learning`` and ``strategic_segments`` of a Dask X return Dask objects
+    computed partition by partition (the outcomes must then be the column
+    ``outcome_col``; see "Scaling out" in the docs).
+
     The "learning" here is *filtering of the hidden state*, as in the dissertation: the
     parameters are point estimates treated as known afterwards; there is no Bayesian
     learning of parameters. The value of learning (VOL) is ``DCV_POMDP - DCV_open_loop``.
