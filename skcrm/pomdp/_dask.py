@@ -28,7 +28,7 @@ from ..utils._dask import (
     partition_by_customer,
     reduce_partitions,
 )
-from ._em import panel_estep
+from ._em import _JAX_MIN_CELLS, PanelEStep
 
 __all__ = ["ShardedPanel", "dask_scoring", "shard_panel"]
 
@@ -63,8 +63,12 @@ def _summary(shard, n_actions, n_outcomes):
     }
 
 
-def _shard_estep(shard, pi, Q, P):
-    return panel_estep(pi, Q, P, shard["actions"], shard["outcomes"])
+def _shard_estep(shard, pi, Q, P, idx):
+    """The E-step of one shard: numpy, or the compiled JAX scan for a large shard (as the
+    in-memory fit chooses for a large panel; shards of one shape compile once)."""
+    acts, outs = shard["actions"], shard["outcomes"]
+    use_jax = acts.size >= _JAX_MIN_CELLS
+    return PanelEStep(acts, outs, P.shape[-1], use_jax=use_jax)(pi, Q, P, idx)
 
 
 def _pad(shard, n_customers, n_periods):
@@ -143,7 +147,7 @@ class ShardedPanel:
 
     def estep(self, pi, Q, P, idx):
         """Log-likelihood and expected counts of the restarts ``idx``, summed over shards."""
-        return reduce_partitions(self.shards, _shard_estep, pi[idx], Q[idx], P[idx])
+        return reduce_partitions(self.shards, _shard_estep, pi, Q, P, idx)
 
     def fit_mle(self, F, layout, fixed_initial, **options):
         """:func:`~skcrm.pomdp._parametric.minimize_mle` on the map-reduced likelihood."""
