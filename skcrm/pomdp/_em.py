@@ -11,7 +11,15 @@ import numpy as np
 
 from ._core import emission_likelihoods, forward_backward
 
-__all__ = ["fit_em", "initial_parameters", "m_step", "order_states", "n_free_parameters"]
+__all__ = [
+    "PanelEStep",
+    "fit_em",
+    "initial_parameters",
+    "m_step",
+    "order_states",
+    "n_free_parameters",
+    "run_em",
+]
 
 _CELL_BUDGET = 6_000_000  # restarts x customers x periods processed at once
 _JAX_MIN_CELLS = 200_000  # customer-periods from which the JAX E-step pays off
@@ -40,9 +48,13 @@ def initial_parameters(n_init, n_states, n_actions, n_outcomes, rng, empirical=N
     return pi, Q, P
 
 
-def _graded_emissions(outcomes_obs, K, L):
-    """(K, L) emission start: state k mixes the overall mix with the upper outcome levels."""
-    emp = np.bincount(outcomes_obs, minlength=L) / max(len(outcomes_obs), 1)
+def _graded_emissions(outcome_counts, K, L):
+    """(K, L) emission start: state k mixes the overall mix with the upper outcome levels.
+
+    ``outcome_counts`` (L,) counts of the observed outcome levels.
+    """
+    outcome_counts = np.asarray(outcome_counts, dtype=float)
+    emp = outcome_counts / max(outcome_counts.sum(), 1)
     rows = []
     for k in range(K):
         cut = int(np.floor(k * L / K)) if k else 0
@@ -179,23 +191,104 @@ def fit_em(
     ``loglik`` (float), ``n_iter`` (int), ``converged`` (bool), ``history`` (list of the
     best restart's objective per iteration) and ``restart_loglik`` (R,).
     """
-    rng = np.random.default_rng(rng)
     N, T = actions.shape
+    if backend not in ("auto", "numpy", "jax"):
+        raise ValueError(f"backend must be 'auto', 'numpy' or 'jax', got {backend!r}")
+    use_jax = backend == "jax" or (backend == "auto" and N * T >= _JAX_MIN_CELLS)
+    estep = PanelEStep(actions, outcomes, n_outcomes, use_jax=use_jax)
+    obs = outcomes[(actions >= 0) & (outcomes >= 0)]
+    return run_em(
+        estep,
+        np.bincount(obs, minlength=n_outcomes),
+        N * T,
+        n_states,
+        n_actions,
+        n_outcomes,
+        n_init=n_init,
+        max_iter=max_iter,
+        tol=tol,
+        pseudo_count=pseudo_count,
+        action_effects=action_effects,
+        initial_state=initial_state,
+        rng=rng,
+        init=init,
+        verbose=verbose,
+    )
+
+
+class PanelEStep:
+    """The E-step over an in-memory padded panel: ``estep(pi, Q, P, idx)``.
+
+    Returns the log-likelihood and expected counts (initial state, transitions per
+    action, emissions per action) of the restarts ``idx`` of the batch ``(pi, Q, P)``.
+    Any object with this call (e.g. a map-reduce over the partitions of a Dask panel)
+    can drive :func:`run_em`.
+    """
+
+    def __init__(self, actions, outcomes, n_outcomes, use_jax=False):
+        self.actions = actions
+        self.outcomes = outcomes
+        self.n_outcomes = n_outcomes
+        self.use_jax = use_jax
+        self._prepared = None
+
+    def __call__(self, pi, Q, P, idx):
+        if self.use_jax:
+            from ._jax_core import forward_backward_jax, prepare_panel
+
+            if self._prepared is None:
+                self._prepared = prepare_panel(self.actions, self.outcomes)
+            # all restarts every time: one compiled shape; the converged ones are ignored
+            out = forward_backward_jax(
+                pi, Q, P, self.actions, self.outcomes, prepared=self._prepared
+            )
+            return tuple(x[idx] for x in out)
+        return panel_estep(pi[idx], Q[idx], P[idx], self.actions, self.outcomes)
+
+
+def panel_estep(pi, Q, P, actions, outcomes):
+    """Log-likelihood and expected counts of a batch of parameter sets on one panel (numpy)."""
+    E = emission_likelihoods(P, actions, outcomes)
+    return forward_backward(pi, Q, E, actions, outcomes, P.shape[-1])
+
+
+def run_em(
+    estep,
+    outcome_counts,
+    n_cells,
+    n_states,
+    n_actions,
+    n_outcomes,
+    *,
+    n_init=5,
+    max_iter=500,
+    tol=1e-6,
+    pseudo_count=0.1,
+    action_effects="both",
+    initial_state="estimate",
+    rng=None,
+    init=None,
+    verbose=0,
+):
+    """EM with restarts driven by an E-step callable (see :func:`fit_em`).
+
+    ``outcome_counts`` (L,) counts the observed outcome levels (they centre the random
+    starts) and ``n_cells`` (customers x periods of the padded panel) sets how many
+    restarts run as one batch; the M-step and the convergence rule run here.
+    """
+    rng = np.random.default_rng(rng)
     K, A, L = n_states, n_actions, n_outcomes
     if init is None:
-        obs = outcomes[(actions >= 0) & (outcomes >= 0)]
-        emp = np.bincount(obs, minlength=L) / max(len(obs), 1)
-        informed = _graded_emissions(obs, K, L) if K > 1 else None
+        counts = np.asarray(outcome_counts, dtype=float)
+        emp = counts / max(counts.sum(), 1)
+        informed = _graded_emissions(counts, K, L) if K > 1 else None
         pi, Q, P = initial_parameters(n_init, K, A, L, rng, emp, informed)
     else:
         pi, Q, P = (np.array(x, dtype=float) for x in init)
     if isinstance(initial_state, np.ndarray):
         pi = np.broadcast_to(initial_state, pi.shape).copy()
     R = pi.shape[0]
-    if backend not in ("auto", "numpy", "jax"):
-        raise ValueError(f"backend must be 'auto', 'numpy' or 'jax', got {backend!r}")
-    use_jax = backend == "jax" or (backend == "auto" and N * T >= _JAX_MIN_CELLS)
-    batch = max(1, _CELL_BUDGET // max(1, N * T))
+    batch = max(1, _CELL_BUDGET // max(1, int(n_cells)))
     results = []
     for lo in range(0, R, batch):
         sl = slice(lo, min(R, lo + batch))
@@ -204,16 +297,13 @@ def fit_em(
                 pi[sl],
                 Q[sl],
                 P[sl],
-                actions,
-                outcomes,
-                L,
+                estep,
                 max_iter,
                 tol,
                 pseudo_count,
                 action_effects,
                 initial_state,
                 verbose,
-                use_jax,
             )
         )
     cat = {k: np.concatenate([r[k] for r in results]) for k in results[0] if k != "history"}
@@ -239,16 +329,13 @@ def _em_batch(
     pi,
     Q,
     P,
-    actions,
-    outcomes,
-    L,
+    estep,
     max_iter,
     tol,
     pseudo_count,
     action_effects,
     initial_state,
     verbose,
-    use_jax=False,
 ):
     R = pi.shape[0]
     active = np.ones(R, dtype=bool)
@@ -258,23 +345,12 @@ def _em_batch(
     loglik = np.full(R, -np.inf)
     objective = np.full(R, -np.inf)
     history = []
-    if use_jax:
-        from ._jax_core import forward_backward_jax, prepare_panel
-
-        prepared = prepare_panel(actions, outcomes)
     from skcrm.utils import progress
 
     bar = progress(range(1, max_iter + 1), verbose, desc="EM iterations")
     for it in bar:
         idx = np.flatnonzero(active)
-        if use_jax:
-            # all restarts every time: one compiled shape; the converged ones are ignored
-            ll, sc, tc, ec = (
-                x[idx] for x in forward_backward_jax(pi, Q, P, actions, outcomes, prepared=prepared)
-            )
-        else:
-            E = emission_likelihoods(P[idx], actions, outcomes)
-            ll, sc, tc, ec = forward_backward(pi[idx], Q[idx], E, actions, outcomes, L)
+        ll, sc, tc, ec = estep(pi, Q, P, idx)
         obj = ll + log_prior(pi[idx], Q[idx], P[idx], pseudo_count, action_effects, initial_state)
         loglik[idx], objective[idx] = ll, obj
         row = objective.copy()

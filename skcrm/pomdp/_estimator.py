@@ -13,10 +13,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
 from skcrm.utils import progress
+from skcrm.utils._dask import as_dask_frame, is_dask_frame
 
 from . import _parametric, _solver
 from ._core import belief_update, emission_likelihoods, forward_filter
-from ._em import fit_em, n_free_parameters, order_states
+from ._dask import dask_scoring
+from ._em import fit_em, n_free_parameters, order_states, run_em
 from ._messages import warn
 from ._model import POMDPModel
 from ._strategy import strategic_quadrants
@@ -56,6 +58,15 @@ class _Panel:
     def n_rows(self):
         return len(self.codes)
 
+    def n_observed(self):
+        """Number of customer-periods with an observed outcome."""
+        return int((self.outcomes >= 0).sum())
+
+    def action_counts(self, n_actions, later=False):
+        """Rows per action; ``later=True`` counts only periods after a customer's first."""
+        acts = self.actions[:, 1:] if later else self.actions
+        return np.bincount(acts[acts >= 0], minlength=n_actions)
+
 
 class POMDPPolicy(TransformerMixin, BaseEstimator):
     """Hidden relationship states, optimal contact policy and value of learning (Fan 2015).
@@ -67,6 +78,13 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
     policy) and the open-loop baseline that plans without looking (the dissertation's
     "HMM"). Timing is transit-then-emit: the action of period t moves the state into
     period t and shapes period t's outcome.
+
+    A ``dask.dataframe.DataFrame`` (or a Parquet path) is fitted out of core and equals the
+    in-memory fit; ``transform``, ``decision_function``, ``predict``,
+    ``predict_outcome_proba``, ``recommend``, ``dynamic_customer_value``,
+    ``value_of_learning`` and ``strategic_segments`` of a Dask X return Dask objects
+    computed partition by partition (the outcomes must then be the column
+    ``outcome_col``; see "Scaling out" in the docs).
 
     The "learning" here is *filtering of the hidden state*, as in the dissertation: the
     parameters are point estimates treated as known afterwards; there is no Bayesian
@@ -339,17 +357,28 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         return tags
 
     # ------------------------------------------------------------------ input handling
+    def _check_columns(self, X, reset):
+        """Feature names (when ``reset``) and the id/time/action columns of a DataFrame X."""
+        if reset:
+            validate_data(self, X, reset=True, skip_check_array=True)
+        missing = [c for c in (self.customer_col, self.time_col, self.action_col) if c not in X]
+        if missing:
+            raise ValueError(
+                f"X is missing column(s) {missing} (set customer_col/time_col/action_col); "
+                f"it has {list(X.columns)}"
+            )
+
     def _columns(self, X, y, reset):
         """(ids, times, action labels, outcome values or None) from a table or an array."""
+        if is_dask_frame(X):
+            raise ValueError(
+                "this method needs the panel X in memory; a Dask X is accepted by fit and by "
+                "the per-customer methods (transform, decision_function, predict, "
+                "predict_outcome_proba, recommend, dynamic_customer_value, value_of_learning, "
+                "strategic_segments): pass X.compute() or a sample of customers"
+            )
         if isinstance(X, pd.DataFrame):
-            if reset:
-                validate_data(self, X, reset=True, skip_check_array=True)
-            missing = [c for c in (self.customer_col, self.time_col, self.action_col) if c not in X]
-            if missing:
-                raise ValueError(
-                    f"X is missing column(s) {missing} (set customer_col/time_col/action_col); "
-                    f"it has {list(X.columns)}"
-                )
+            self._check_columns(X, reset)
             ids = X[self.customer_col].to_numpy()
             times = X[self.time_col].to_numpy()
             acts = X[self.action_col].to_numpy()
@@ -426,28 +455,34 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
             ser.dtype == object and len(ser) and isinstance(ser.iloc[0], pd.Timestamp)
         ):
             ser = pd.to_datetime(ser)
-            if ser.isna().any():
-                raise ValueError(f"column {self.time_col!r} has missing dates")
-            freq = self.time_freq
-            if freq is None:
-                uniq = pd.DatetimeIndex(np.unique(ser.to_numpy()))
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    freq = pd.infer_freq(uniq) if len(uniq) >= 3 else None
-                freq = getattr(freq, "freqstr", freq)
-                if freq is None:
-                    raise ValueError(
-                        f"column {self.time_col!r} holds dates whose period length cannot be "
-                        "inferred; pass time_freq (e.g. 'M' for months, 'W' for weeks)"
-                    )
-            freq = {"MS": "M", "ME": "M", "QS": "Q", "QE": "Q", "YS": "Y", "YE": "Y"}.get(
-                str(freq), freq
-            )
-            if isinstance(freq, str) and freq.startswith("W-"):
-                freq = "W"
+            freq = self._date_freq(ser)
             return ser.dt.to_period(freq).map(lambda p: p.ordinal).to_numpy(dtype=float)
         t = pd.to_numeric(ser, errors="coerce").to_numpy(dtype=float)
         return t
+
+    def _date_freq(self, dates):
+        """Period length of date periods: ``time_freq`` or inferred from the distinct dates."""
+        ser = pd.Series(dates)
+        if ser.isna().any():
+            raise ValueError(f"column {self.time_col!r} has missing dates")
+        freq = self.time_freq
+        if freq is None:
+            uniq = pd.DatetimeIndex(np.unique(ser.to_numpy()))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                freq = pd.infer_freq(uniq) if len(uniq) >= 3 else None
+            freq = getattr(freq, "freqstr", freq)
+            if freq is None:
+                raise ValueError(
+                    f"column {self.time_col!r} holds dates whose period length cannot be "
+                    "inferred; pass time_freq (e.g. 'M' for months, 'W' for weeks)"
+                )
+        freq = {"MS": "M", "ME": "M", "QS": "Q", "QE": "Q", "YS": "Y", "YE": "Y"}.get(
+            str(freq), freq
+        )
+        if isinstance(freq, str) and freq.startswith("W-"):
+            freq = "W"
+        return freq
 
     def _encode_actions(self, acts, fitting):
         acts = np.asarray(acts)
@@ -598,10 +633,16 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : DataFrame or array (n_rows, 3 or 4)
-            Long customer-period panel (see the class docstring).
+        X : DataFrame, array (n_rows, 3 or 4), Dask DataFrame or Parquet path
+            Long customer-period panel (see the class docstring). A
+            ``dask.dataframe.DataFrame`` (or the path of a Parquet file or folder, read
+            through Dask) is fitted out of core: each partition's customers are encoded
+            and kept on the worker that read them, every E-step (or likelihood and
+            gradient evaluation) is a map-reduce over the partitions, and the result
+            equals the in-memory fit (see "Scaling out" in the docs).
         y : array-like (n_rows,), optional
-            Outcome level per row (NaN = unobserved); default ``X[outcome_col]``.
+            Outcome level per row (NaN = unobserved); default ``X[outcome_col]``. With a
+            Dask X the outcomes must be the column ``outcome_col``.
 
         Returns
         -------
@@ -612,7 +653,13 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
                 f"discount must be in (0, 1) for the infinite horizon, got {self.discount}; "
                 "discount=1 needs a finite horizon"
             )
-        panel = self._panel(X, y, fitting=True)
+        ddf = as_dask_frame(X)
+        if ddf is not None:
+            from ._dask import shard_panel
+
+            panel = shard_panel(self, ddf, y)
+        else:
+            panel = self._panel(X, y, fitting=True)
         if panel.n_rows < 2:
             raise ValueError(
                 "the panel has one customer with one period: at least two customer-periods "
@@ -636,7 +683,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
             self._fit_parametric(X, panel, init_state, rng)
         else:
             self._fit_tabular(panel, init_state, rng)
-        n_obs = int((panel.outcomes >= 0).sum())
+        n_obs = panel.n_observed()
         self.aic_ = 2 * self.n_params_ - 2 * self.log_likelihood_
         self.bic_ = self.n_params_ * np.log(n_obs) - 2 * self.log_likelihood_
         self.reward_ = (
@@ -745,25 +792,36 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
     def _fit_parametric(self, X, panel, init_state, rng):
         K = self.n_states
         self.action_feature_matrix_ = self._action_feature_matrix()
-        Z = self._covariate_matrix(X, panel)
         layout = self._layout()
-        res = _parametric.fit_mle(
-            panel.actions,
-            panel.outcomes,
-            self.action_feature_matrix_,
-            Z,
-            layout,
-            n_init=self.n_init,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            rng=np.random.default_rng(rng.randint(2**31 - 1)),
-            fixed_initial=self._fixed_initial(),
-            verbose=self.verbose,
-        )
+        options = {
+            "n_init": self.n_init,
+            "max_iter": self.max_iter,
+            "tol": self.tol,
+            "rng": np.random.default_rng(rng.randint(2**31 - 1)),
+            "verbose": self.verbose,
+        }
+        if isinstance(panel, _Panel):
+            Z = self._covariate_matrix(X, panel)
+            res = _parametric.fit_mle(
+                panel.actions,
+                panel.outcomes,
+                self.action_feature_matrix_,
+                Z,
+                layout,
+                fixed_initial=self._fixed_initial(),
+                **options,
+            )
+            z_mean = Z.mean(0)
+            patterns = np.unique(Z, axis=0) if Z.shape[1] else None
+        else:  # sharded on Dask: the likelihood and gradient are map-reduced
+            res = panel.fit_mle(
+                self.action_feature_matrix_, layout, self._fixed_initial(), **options
+            )
+            z_mean, patterns = panel.covariate_mean, panel.covariate_patterns
         self.coef_ = res["theta"]
         self.standard_errors_ = res["se"]
         self.coef_names_ = layout.names()
-        self.covariate_mean_ = Z.mean(0)
+        self.covariate_mean_ = z_mean
         pi, Q, P = self._customer_arrays(self.covariate_mean_[None])
         self.startprob_, self.transmat_, self.emissionprob_ = pi, Q[0], P[0]
         self.state_order_ = np.arange(K)  # the monotone intercepts order the states
@@ -782,7 +840,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         self.emission_intercepts_ = p["beta0"][0] + np.r_[0.0, np.cumsum(np.exp(p["delta"]))]
         self.emission_scale_ = np.ones(K) if layout.fixed_scale else np.exp(np.r_[0.0, p["s"]])
         self.cutpoints_ = np.r_[0.0, np.cumsum(np.exp(p["nu"]))]
-        self.covariate_patterns_ = np.unique(Z, axis=0) if Z.shape[1] else None
+        self.covariate_patterns_ = patterns
 
     def _solve_patterns(self):
         from joblib import Parallel, delayed
@@ -847,24 +905,23 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
 
     def _fit_tabular(self, panel, init_state, rng):
         K, A, L = self.n_states, self.n_actions_, self.n_outcomes_
-        res = fit_em(
-            panel.actions,
-            panel.outcomes,
-            K,
-            A,
-            L,
-            n_init=self.n_init,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            pseudo_count=self.pseudo_count,
-            action_effects=self.action_effects,
-            initial_state=init_state,
-            rng=np.random.default_rng(rng.randint(2**31 - 1)),
-            verbose=self.verbose,
-        )
+        options = {
+            "n_init": self.n_init,
+            "max_iter": self.max_iter,
+            "tol": self.tol,
+            "pseudo_count": self.pseudo_count,
+            "action_effects": self.action_effects,
+            "initial_state": init_state,
+            "rng": np.random.default_rng(rng.randint(2**31 - 1)),
+            "verbose": self.verbose,
+        }
+        if isinstance(panel, _Panel):
+            res = fit_em(panel.actions, panel.outcomes, K, A, L, **options)
+        else:  # sharded on Dask: each E-step is a map-reduce over the partitions
+            res = run_em(panel.estep, panel.outcome_counts, panel.n_cells, K, A, L, **options)
         pi, Q, P = res["startprob"], res["transmat"], res["emissionprob"]
         if isinstance(init_state, str):
-            freq = np.bincount(panel.actions[panel.actions >= 0], minlength=A)
+            freq = panel.action_counts(A)
             perm = order_states(P, self.outcome_values_, int(np.argmax(freq)))
         else:
             perm = np.arange(K)
@@ -891,8 +948,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         """Transitions are learnt only from customers seen in two consecutive periods."""
         if self.n_states < 2:
             return
-        acts = panel.actions[:, 1:]
-        seen = np.bincount(acts[acts >= 0], minlength=self.n_actions_)
+        seen = panel.action_counts(self.n_actions_, later=True)
         if seen.sum() == 0:
             warn(
                 "no customer has two consecutive periods: the transition matrix is not "
@@ -992,6 +1048,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
                 "state. Refit with pseudo_count > 0, or check the data"
             )
 
+    @dask_scoring
     def transform(self, X, y=None):
         """Filtered beliefs ``P(S_t | outcomes and actions up to row t)``, one row per row.
 
@@ -1032,6 +1089,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         return np.asarray([f"belief_state{k}" for k in range(self.n_states)], dtype=object)
 
+    @dask_scoring
     def decision_function(self, X, y=None):
         """Q-values ``Q(b_t, a)`` of the next period's actions at each row's belief (n_rows, A).
 
@@ -1049,6 +1107,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         b = self.transform(X, y)
         return self._solution().q_values(b)
 
+    @dask_scoring
     def predict(self, X, y=None):
         """The optimal next action (label) after each row: ``actions_[argmax Q]``.
 
@@ -1062,6 +1121,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         q = self.decision_function(X, y)
         return self.actions_[np.argmax(q, axis=1)]
 
+    @dask_scoring
     def predict_outcome_proba(self, X, y=None, action=None):
         """``Pr(y_{t+1} | history, a_{t+1})`` per row; ``action`` label, default optimal.
 
@@ -1156,6 +1216,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
             return None, self.startprob_[None]
         return self._last_beliefs(X, y)
 
+    @dask_scoring
     def recommend(self, X=None, y=None):
         """One row per customer: current belief, recommended action, Q-values, DCV, VOL.
 
@@ -1206,6 +1267,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
             f"policy must be 'pomdp', 'open_loop', 'myopic' or 'mdp_bound', got {policy!r}"
         )
 
+    @dask_scoring
     def dynamic_customer_value(
         self,
         X=None,
@@ -1301,6 +1363,7 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
             b = np.einsum("nk,nkj->nj", b, self.transmat_[a])
         return total
 
+    @dask_scoring
     def value_of_learning(
         self, X=None, y=None, *, horizon=None, policy_horizon="matched", relative=False
     ):
@@ -1415,6 +1478,15 @@ class POMDPPolicy(TransformerMixin, BaseEstimator):
         VOL; stranger: both low) and ``learning_mode`` ("adaptive" where VOL exceeds
         ``vol_threshold``, e.g. the monitoring cost, else "open_loop").
         """
+        if is_dask_frame(X):
+            from ._dask import dask_strategic_segments
+
+            if y is not None:
+                raise ValueError(
+                    "y cannot be given with a Dask X; put the outcomes in the column "
+                    f"outcome_col={self.outcome_col!r} of X"
+                )
+            return dask_strategic_segments(self, X, dcv_threshold, vol_threshold)
         rec = self.recommend(X, y)
         quad, mode = strategic_quadrants(
             rec["dcv"].to_numpy(), rec["vol"].to_numpy(), dcv_threshold, vol_threshold
