@@ -23,7 +23,6 @@ import numpy as np
 
 from ._solver import _backup, blind_alpha_vectors
 
-
 __all__ = ["fast_informed_bound", "UpperBound", "solve_bounded"]
 
 
@@ -139,7 +138,6 @@ class UpperBound:
             self.n += 1
         self._d = None
         self._interp = None
-
 
     def prune(self):
         """Drop the points that the other points' sawtooth already implies.
