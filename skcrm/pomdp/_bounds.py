@@ -26,19 +26,22 @@ from ._solver import _backup, blind_alpha_vectors
 __all__ = ["fast_informed_bound", "UpperBound", "solve_bounded"]
 
 
-def fast_informed_bound(Q, P, R, gamma, *, tol=1e-10, max_iter=100_000):
+def fast_informed_bound(Q, P, R, gamma, *, tol=1e-9, max_iter=100_000):
     """Fast informed bound ``Qf[s, a]``: ``V*(b) <= max_a b . Qf[:, a]``.
 
     ``Qf(s,a) = R(s,a) + gamma sum_y max_a' sum_s' Q_a(s,s') P_a(s',y) Qf(s',a')``
-    (Hauskrecht 2000); tighter than the MDP (QMDP) bound.
+    (Hauskrecht 2000); tighter than the MDP (QMDP) bound. The iteration starts above
+    (``max R / (1 - gamma)``) and the operator is monotone, so every iterate is an
+    upper bound; it stops when the change is below ``tol`` times the scale of the values.
     """
     A, K, L = P.shape
     W = np.einsum("asz,azy->aysz", Q, P)  # (A, L, K, K')
     Qf = np.full((K, A), np.max(R) / (1 - gamma))
+    scale = max(1.0, float(np.max(np.abs(R))) / (1 - gamma))
     for _ in range(max_iter):
-        nxt = np.einsum("aysz,zb->aysb", W, Qf).max(-1)  # (A, L, K)
+        nxt = (W @ Qf).max(-1)  # (A, L, K)
         new = R + gamma * nxt.sum(1).T
-        if np.max(np.abs(new - Qf)) < tol:
+        if np.max(np.abs(new - Qf)) < tol * scale:
             return new
         Qf = new
     return Qf

@@ -174,7 +174,7 @@ class POMDPModel:
         open_loop : bool, default=True
             Also solve the open-loop baseline (needed for ``policy="open_loop"`` and the
             value of learning); False skips it. With ``initial_belief`` its budget is
-            twice the POMDP's solve time (at least 2 s, at most ``max_time``): without
+            the POMDP's solve time (at least 1 s, at most ``max_time``): without
             observations the upper bound closes slowly on problems with many states
             (4x3, cheese, network), and a warning then gives its gap.
 
@@ -242,8 +242,8 @@ class POMDPModel:
                 init = (G, act)
             if b0 is not None:
                 budget = max_time
-                if tag:  # the open-loop baseline: no longer than the POMDP (>= 2 s)
-                    budget = min(max_time, max(2.0, 2.0 * info.get("time", 0.0)))
+                if tag:  # the open-loop baseline: no longer than the POMDP (>= 1 s)
+                    budget = min(max_time, max(1.0, info.get("time", 0.0)))
                 r = _bounds.solve_bounded(
                     Q,
                     PP,
@@ -269,7 +269,7 @@ class POMDPModel:
                 if not r["converged"]:
                     what = "open-loop baseline" if tag else "POMDP solver"
                     hint = (
-                        "; its budget is twice the POMDP's time (at least 2 s, at most "
+                        "; its budget is the POMDP's solve time (at least 1 s, at most "
                         "max_time): pass open_loop=False if it is not needed"
                         if tag
                         else ""
