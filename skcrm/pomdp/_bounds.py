@@ -1,15 +1,18 @@
 """Bounded point-based solver: lower and upper bounds grown from the start belief.
 
-The lower bound is a set of alpha vectors (each the value of a policy tree, so every
+The lower bound is a set of alpha vectors (each the value of a policy graph, so every
 one is a lower bound of V*); the upper bound is the fast informed bound (FIB, Hauskrecht
 2000) combined with a sawtooth interpolation over belief points whose upper values come
 from Bellman backups of the bound itself (Hauskrecht 2000; Smith & Simmons' HSVI 2005;
 Kurniawati et al.'s SARSOP 2008 use the same pair). Belief points are grown by
 reachability from the start belief ``b0``: trials follow the action that is best under
-the upper bound and the outcome with the largest probability-weighted gap (HSVI), until
-the gap at ``b0`` is below the tolerance. The points of every trial are backed up in
-reverse order (one vectorised backup per point), and all points are swept together
-(vectorised over points) between trials.
+the upper bound and the outcome with the largest probability-weighted excess gap
+(HSVI2), aiming at half the current gap, until the gap at ``b0`` is below the
+tolerance. The points of every trial are backed up in reverse order; between trials all
+stored points are swept together (vectorised over points) within a time budget, the
+lower bound's vectors are evaluated exactly as a finite-state controller (policy
+iteration: one linear solve instead of many backups), and vectors or sawtooth points
+that no stored belief needs are pruned.
 
 Arrays follow the transit-then-emit convention: ``Q[a, s, s']``, ``P[a, s', y]``,
 ``R[s, a]``.
