@@ -140,11 +140,12 @@ class POMDPModel:
         """Solve the POMDP and its open-loop baseline with lower and upper bounds.
 
         With ``initial_belief`` (infinite horizon), belief points are grown by
-        reachability from it (HSVI-style trials: the action best under the upper bound,
+        reachability from it (HSVI2-style trials: the action best under the upper bound,
         the outcome with the largest weighted gap) and backed up until the relative gap
         ``(upper - lower) / max(1, |value|)`` at that belief is below ``tol``. The lower
-        bound is a set of alpha vectors (values of policies); the upper bound is the fast
-        informed bound with a sawtooth interpolation over backed-up points. Without it,
+        bound is a set of alpha vectors (values of policies), re-evaluated exactly as a
+        finite-state controller after each trial; the upper bound is the fast informed
+        bound with a sawtooth interpolation over backed-up points. Without it,
         point-based value iteration runs on a fixed grid and the gap over the grid is
         reported (and warned about when it exceeds ``tol``).
 
@@ -172,14 +173,18 @@ class POMDPModel:
             it stops before reaching ``tol``.
         open_loop : bool, default=True
             Also solve the open-loop baseline (needed for ``policy="open_loop"`` and the
-            value of learning); False skips it (it can take longer than the POMDP on
-            problems with many states).
+            value of learning); False skips it. With ``initial_belief`` its budget is
+            the POMDP's solve time (at least 1 s, at most ``max_time``): without
+            observations the upper bound closes slowly on problems with many states
+            (4x3, cheese, network), and a warning then gives its gap.
 
         Returns
         -------
         POMDPSolution
             ``info`` holds ``lower``, ``upper``, ``gap``, ``relative_gap``,
-            ``converged``, ``n_points`` and the solver's counters.
+            ``converged``, ``n_points`` and the solver's counters (with
+            ``initial_belief``: ``n_trials``, ``n_backups``, ``time`` in seconds and
+            ``stopped_by``, None or the budget that stopped it).
         """
         from . import _bounds
         from ._messages import warn
@@ -236,6 +241,9 @@ class POMDPModel:
                 G, act, it, res = solver(Q, PP, R, g, B, tol=vi_tol, max_iter=max_iter)
                 init = (G, act)
             if b0 is not None:
+                budget = max_time
+                if tag:  # the open-loop baseline: no longer than the POMDP (>= 1 s)
+                    budget = min(max_time, max(1.0, info.get("time", 0.0)))
                 r = _bounds.solve_bounded(
                     Q,
                     PP,
@@ -244,20 +252,33 @@ class POMDPModel:
                     b0,
                     tol=tol,
                     belief_points=B,
-                    max_time=max_time,
+                    max_time=budget,
                     max_points=max_points,
                     init_alpha=init,
                 )
                 G = r["alpha_vectors"]
                 pts = r["belief_points"]
                 part = {k: r[k] for k in ("lower", "upper", "gap", "relative_gap", "converged")}
-                part.update(n_points=r["n_points"], n_trials=r["n_trials"], time=r["time"])
+                part.update(
+                    n_points=r["n_points"],
+                    n_trials=r["n_trials"],
+                    n_backups=r["n_backups"],
+                    time=r["time"],
+                    stopped_by=r["stopped_by"],
+                )
                 if not r["converged"]:
+                    what = "open-loop baseline" if tag else "POMDP solver"
+                    hint = (
+                        "; its budget is the POMDP's solve time (at least 1 s, at most "
+                        "max_time): pass open_loop=False if it is not needed"
+                        if tag
+                        else ""
+                    )
                     warn(
-                        f"the POMDP solver stopped at its {r['stopped_by']} budget with a "
+                        f"the {what} stopped at its {r['stopped_by']} budget with a "
                         f"relative gap of {r['relative_gap']:.3g} at the initial belief "
                         f"(lower {r['lower']:.6g}, upper {r['upper']:.6g}), above "
-                        f"tol={tol}; increase max_time / max_points or tol",
+                        f"tol={tol}; increase max_time / max_points or tol{hint}",
                         _convergence_warning(),
                     )
             elif tag == "":

@@ -171,36 +171,62 @@ def test_a_budget_that_stops_the_solver_warns_with_the_gap():
 
     model, b0 = read_pomdp(DATA / "tiger.95.POMDP")
     with pytest.warns(ConvergenceWarning, match="relative gap") as rec:
-        sol = model.solve(initial_belief=b0, tol=1e-9, max_time=0.2)
+        sol = model.solve(initial_belief=b0, tol=1e-9, max_time=0.0)
     assert not sol.info["converged"]
     assert sol.info["lower"] <= 19.371368 <= sol.info["upper"]
     assert rec[0].filename == __file__  # at the user's line
 
 
 # Values at each file's start belief (uniform where the file has no start; network's start
-# line is commented out). No published table of these exact start values was at hand, so
-# the references are brackets certified by this solver's own bounds at a 1e-5..1e-8
-# relative gap (lower = value of an explicit policy; upper = fast informed bound /
-# sawtooth backups); they agree with the commonly quoted values (4x3 ~1.89, cheese ~3.49,
-# paint ~3.29).
+# line is commented out).
+# Published: camall3n/grl (Allen et al.'s lambda-discrepancy code), the `belief_perf` table
+# of its plotting scripts (values of the belief-state optimal policy at the file's start):
+# paint.95 3.293597084371071, shuttle.95 32.88972468934434. Its 4x3, cheese and network
+# entries use other start distributions than these files, so they are not comparable.
+PUBLISHED = {"paint.95": 3.293597084371071, "shuttle.95": 32.88972468934434}
+# Certified here (no published value at these starts was found): brackets from this
+# solver at a 1e-5..1e-9 relative gap, whose lower end is the value of an explicit policy
+# (checked by Monte Carlo in test_bounds.py) and whose upper end is the fast informed
+# bound / sawtooth backed up to a fixed point (an upper bound by convexity of V*); they
+# agree with the commonly quoted values (4x3 ~1.89, cheese ~3.49, network ~293).
 CERTIFIED = {
-    "4x3.95": (1.889875, 1.889946),
+    "4x3.95": (1.8898799, 1.8898980),
     "cheese.95": (3.4862066, 3.4862069),
     "paint.95": (3.2935970, 3.2936287),
     "shuttle.95": (32.8897234, 32.8897247),
+    "network": (293.18528, 293.19874),
 }
 
 
-@pytest.mark.parametrize("name", sorted(CERTIFIED))
-def test_default_solve_on_classic_problems_is_within_1e3_and_brackets(name):
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_published_values_lie_inside_the_certified_brackets(name):
+    lo_ref, up_ref = CERTIFIED[name]
+    assert lo_ref - 1e-7 <= PUBLISHED[name] <= up_ref + 1e-7
+
+
+def _check_default_solve(name):
     lo_ref, up_ref = CERTIFIED[name]
     model, b0 = read_pomdp(DATA / f"{name}.POMDP")
     sol = model.solve(initial_belief=b0, open_loop=False)
     info = sol.info
     assert info["converged"] and info["relative_gap"] <= 1e-3
     assert info["lower"] <= up_ref and info["upper"] >= lo_ref  # brackets the truth
+    if name in PUBLISHED:
+        assert info["lower"] <= PUBLISHED[name] + 1e-7 <= info["upper"] + 2e-7
     mid = 0.5 * (lo_ref + up_ref)
     assert abs(sol.value(b0) - mid) / mid < 1e-3
+
+
+@pytest.mark.parametrize("name", ["4x3.95", "cheese.95", "paint.95", "shuttle.95"])
+def test_default_solve_on_classic_problems_is_within_1e3_and_brackets(name):
+    _check_default_solve(name)
+
+
+@pytest.mark.slow
+def test_default_solve_on_network_is_within_1e3_and_brackets():
+    # issue 17: the relative gap was still 3.9e-2 after 30 s (blind HSVI trials); now
+    # about 5 s of one core
+    _check_default_solve("network")
 
 
 def test_network_reads_and_its_budget_stop_is_reported():
@@ -210,7 +236,7 @@ def test_network_reads_and_its_budget_stop_is_reported():
     assert model.state_names[-1] == "crash" and model.n_actions == 4
     np.testing.assert_allclose(b0, np.full(7, 1 / 7))  # its start line is a comment
     with pytest.warns(ConvergenceWarning, match="max_time"):
-        sol = model.solve(initial_belief=b0, max_time=3.0, open_loop=False)
+        sol = model.solve(initial_belief=b0, max_time=0.5, open_loop=False)
     assert sol.info["lower"] < sol.info["upper"]
     assert not sol.info["converged"]
     with pytest.raises(ValueError, match="open_loop=True"):
