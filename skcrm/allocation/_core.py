@@ -541,8 +541,9 @@ def _solve_conic_lowrank(method, data, cons, K, M, verbose=False):
     sigma = max(float(np.max(np.abs(c))), w_eff, 1e-300)
     kw = {"theta": w_eff / sigma} if ell else {"risk_aversion": w_eff / sigma}
     try:
-        xi, info = solve_lowrank(c / sigma, Fs, g, a, b, C, h, K=K, M=M, verbose=verbose, **kw)
-    except (LowRankIPMError, np.linalg.LinAlgError, FloatingPointError):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            xi, info = solve_lowrank(c / sigma, Fs, g, a, b, C, h, K=K, M=M, verbose=verbose, **kw)
+    except (LowRankIPMError, np.linalg.LinAlgError, FloatingPointError, ValueError):
         return None
     del Fs
     x = lb + colscale * np.clip(xi, 0.0, 1.0)
