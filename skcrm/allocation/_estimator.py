@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 from ..metrics import summary_statistics, worst_case_loss
 from ..policy._target import unpack_policy_target
 from ..utils import check_treatment, format_labels, warn
+from ..utils._dask import dask_dispatch, is_dask_frame
 from . import _uncertainty as unc
 from ._core import METHODS, solve_allocation
 
@@ -42,6 +43,19 @@ def _predict_response(model, X):
             return np.full(X.shape[0], float(classes[0] == 1))
         return proba[:, classes.index(1)] if 1 in classes else proba[:, -1]
     return np.asarray(model.predict(X), dtype=float)
+
+
+def _refuse_dask(X, method):
+    """A clear error for Dask input to a method that couples all rows."""
+    if is_dask_frame(X):
+        raise TypeError(
+            f"RobustCampaignAllocator.{method} does not accept a Dask DataFrame: it assigns "
+            "campaigns jointly over all rows of a segment (largest-remainder rounding of the "
+            "allocation's counts), so a partition-by-partition answer would be wrong. Score "
+            "the rows out of core with predict_lift / predict_segment (they accept Dask "
+            "input), call .compute() (or pass X.compute()), then call "
+            f"{method} on the in-memory rows."
+        )
 
 
 class RobustCampaignAllocator(BaseEstimator):
@@ -986,6 +1000,7 @@ default="kmeans_lift"
         seg = self.segment_map_[self._raw_segments(Xf, raw_col, lifts)]
         return lifts, seg
 
+    @dask_dispatch()
     def predict_segment(self, X):
         """Segment code (0..K-1, index into ``segments_``) of each row.
 
@@ -1000,6 +1015,7 @@ default="kmeans_lift"
         """
         return self._lifts_and_segments(X)[1]
 
+    @dask_dispatch()
     def predict_lift(self, X):
         """Individual lift predictions (n, M); segment values for ``segment_means``.
 
@@ -1032,7 +1048,23 @@ default="kmeans_lift"
         Returns
         -------
         ndarray of shape (n_samples,)
+
+        Raises
+        ------
+        TypeError
+            For a Dask DataFrame: the per-segment counts couple all rows, so partitions
+            cannot be assigned one by one (see Notes).
+
+        Notes
+        -----
+        The assignment is joint over the rows of ``X`` (the counts of each segment are split
+        by largest remainder over all its rows), so a Dask DataFrame is refused rather than
+        assigned partition by partition, which would round every partition separately and
+        miss the allocation. Score the rows out of core with the row-wise
+        :meth:`predict_lift` and :meth:`predict_segment` (both accept Dask input), compute
+        them, then assign in memory.
         """
+        _refuse_dask(X, "predict")
         lifts, seg = self._lifts_and_segments(X)
         n = seg.shape[0]
         K, M = self.n_segments_, self.n_campaigns_
@@ -1115,6 +1147,7 @@ default="kmeans_lift"
         -------
         AllocationResult
         """
+        _refuse_dask(X, "allocate")
         check_is_fitted(self, "allocation_")
         if segment_sizes is None:
             if X is None:
