@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 from ..metrics import summary_statistics, worst_case_loss
 from ..policy._target import unpack_policy_target
 from ..utils import check_treatment, format_labels, warn
-from ..utils._dask import dask_dispatch, is_dask_frame
+from ..utils._dask import dask_dispatch
 from . import _uncertainty as unc
 from ._core import METHODS, solve_allocation
 
@@ -45,17 +45,14 @@ def _predict_response(model, X):
     return np.asarray(model.predict(X), dtype=float)
 
 
-def _refuse_dask(X, method):
-    """A clear error for Dask input to a method that couples all rows."""
-    if is_dask_frame(X):
-        raise TypeError(
-            f"RobustCampaignAllocator.{method} does not accept a Dask DataFrame: it assigns "
-            "campaigns jointly over all rows of a segment (largest-remainder rounding of the "
-            "allocation's counts), so a partition-by-partition answer would be wrong. Score "
-            "the rows out of core with predict_lift / predict_segment (they accept Dask "
-            "input), call .compute() (or pass X.compute()), then call "
-            f"{method} on the in-memory rows."
-        )
+def _joint_over_rows(est):
+    """Why predict/allocate cannot run partition by partition (dask_dispatch's ``joint``)."""
+    return (
+        "it assigns campaigns jointly over all rows of a segment (largest-remainder rounding "
+        "of the allocation's counts), so a partition-by-partition answer would be wrong. "
+        "Score the rows out of core with predict_lift / predict_segment (they accept Dask "
+        "input), call .compute() (or pass X.compute()), then assign the in-memory rows."
+    )
 
 
 class RobustCampaignAllocator(BaseEstimator):
@@ -1032,6 +1029,7 @@ default="kmeans_lift"
         lifts, seg = self._lifts_and_segments(X)
         return self.lift_hat_[seg] if lifts is None else lifts
 
+    @dask_dispatch(joint=_joint_over_rows)
     def predict(self, X):
         """Assign a campaign (or the control label) to each row, matching the allocation.
 
@@ -1064,7 +1062,6 @@ default="kmeans_lift"
         :meth:`predict_lift` and :meth:`predict_segment` (both accept Dask input), compute
         them, then assign in memory.
         """
-        _refuse_dask(X, "predict")
         lifts, seg = self._lifts_and_segments(X)
         n = seg.shape[0]
         K, M = self.n_segments_, self.n_campaigns_
@@ -1133,6 +1130,7 @@ default="kmeans_lift"
         self._warn_if_empty()
         return self
 
+    @dask_dispatch(joint=_joint_over_rows)
     def allocate(self, X=None, segment_sizes=None):
         """Re-solve the fitted model for another population (does not change the fit).
 
@@ -1147,7 +1145,6 @@ default="kmeans_lift"
         -------
         AllocationResult
         """
-        _refuse_dask(X, "allocate")
         check_is_fitted(self, "allocation_")
         if segment_sizes is None:
             if X is None:

@@ -250,16 +250,17 @@ def dask_dispatch(per_customer: bool | str = False, joint=None):
         signature = inspect.signature(method)
 
         @functools.wraps(method)
-        def wrapper(self, X, *args, **kwargs):
+        def wrapper(self, *args, **kwargs):
+            X = args[0] if args else kwargs.get("X")
             if not is_dask_frame(X):
-                return method(self, X, *args, **kwargs)
+                return method(self, *args, **kwargs)
             reason = joint(self) if joint is not None else None
             if reason:
                 raise ValueError(
                     f"{type(self).__name__}.{method.__name__} cannot score a Dask DataFrame "
                     f"partition by partition: {reason}"
                 )
-            bound = signature.bind(self, X, *args, **kwargs)
+            bound = signature.bind(self, *args, **kwargs)
             extra = {k: v for k, v in bound.arguments.items() if k not in ("self", "X")}
             for name, param in signature.parameters.items():
                 if param.kind is param.VAR_KEYWORD and name in extra:

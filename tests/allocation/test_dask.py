@@ -46,7 +46,9 @@ def test_row_wise_scores_on_dask_equal_the_pandas_path(fitted, method):
 def test_joint_assignment_refuses_dask_input_and_says_what_to_do(fitted, method):
     est, X = fitted
     parts = dd.from_pandas(X, npartitions=3)
-    with pytest.raises(TypeError, match="jointly over all rows.*predict_lift"):
+    with pytest.raises(
+        ValueError, match=f"{method} cannot score a Dask.*jointly over all rows.*predict_lift"
+    ):
         getattr(est, method)(parts)
 
 

@@ -144,3 +144,19 @@ def test_joint_methods_refuse_dask_input_and_row_wise_ones_map():
     np.testing.assert_array_equal(_Ranker(cap=True).rank(log), log["v"].rank().to_numpy())
     got = _Ranker(cap=False).rank(ddf).compute()
     assert len(got) == len(log)
+
+
+class _Optional:
+    @dask_dispatch()
+    def value(self, X=None, scale=1.0):
+        return scale if X is None else scale * X["v"].to_numpy()
+
+
+def test_a_method_whose_X_is_optional_still_runs_without_X():
+    est = _Optional()
+    assert est.value() == 1.0 and est.value(scale=2.0) == 2.0
+    log = _log()
+    got = est.value(X=dd.from_pandas(log, npartitions=2), scale=3.0).compute()
+    pd.testing.assert_series_equal(
+        got.sort_index(), (3.0 * log["v"]).sort_index(), check_names=False
+    )
