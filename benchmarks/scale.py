@@ -32,7 +32,7 @@ from _common import same_answer, setup, write_results  # noqa: E402
 
 def _args(parser):
     parser.add_argument("--sizes", default="500000,1000000,2000000", help="customers per log")
-    parser.add_argument("--chunk", type=int, default=250_000, help="customers per Parquet file")
+    parser.add_argument("--chunk", type=int, default=100_000, help="customers per Parquet file")
     parser.add_argument("--worker-memory", default="2GiB")
     parser.add_argument("--score-customers", type=int, default=10_000_000)
     parser.add_argument("--in-memory-max", type=int, default=500_000)
@@ -259,14 +259,17 @@ def main():
         import dask.dataframe as dd
 
         from skcrm.clv import AttributeBGNBD
+        from skcrm.datasets import load_cdnow
 
         rng = np.random.default_rng(0)
         T = rng.uniform(1, 104, score_n)
         rfm = pd.DataFrame({"frequency": rng.poisson(3, score_n).astype(float), "T": T}).assign(
             recency=lambda d: np.where(d["frequency"] > 0, rng.uniform(0, 1, score_n) * T, 0)
         )
+        # the scoring model is the BG/NBD of the CDNOW summary (a real fit); the table scored
+        # is synthetic RFM rows (any valid frequency <= ..., recency <= T)
         bgnbd = AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False)
-        bgnbd.fit(rfm.iloc[:50_000][["frequency", "recency", "T"]])
+        bgnbd.fit(load_cdnow("summary"))
         path = tmp / "rfm.parquet"
         rfm[["frequency", "recency", "T"]].to_parquet(path)
         del rfm
