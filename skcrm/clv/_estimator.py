@@ -756,12 +756,13 @@ default="carry_last"
                 lq += coef[f"{f}->{c}"] * zc * prev
         return lq
 
-    def _bootstrap_paths(self, prep, n_future, rng):
-        """Generator of (m, J) indices into the non-first jobs, one array per path.
+    @staticmethod
+    def _bootstrap_pools(prep):
+        """(counts, starts, size) of each customer's resampling pool, or None.
 
-        Each customer resamples its own past non-first jobs; a customer without any resamples
-        the population's. Returns None when nobody has a repeat job (then the last attributes
-        are carried forward).
+        Customer c resamples ``starts[c] + floor(u * counts[c])`` among the non-first jobs: its
+        own past non-first jobs, or the population's when it has none. None when nobody has a
+        repeat job (then the last attributes are carried forward).
         """
         codes = prep["nonfirst_codes"]
         size = codes.size
@@ -772,6 +773,16 @@ default="carry_last"
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
         starts = np.where(counts > 0, starts, 0)[:, None]
         counts = np.where(counts > 0, counts, size)[:, None].astype(float)
+        return counts, starts, size
+
+    def _bootstrap_paths(self, prep, n_future, rng):
+        """Generator of (m, J) indices into the non-first jobs, one array per path (see
+        :meth:`_bootstrap_pools`), or None when nobody has a repeat job."""
+        pools = self._bootstrap_pools(prep)
+        if pools is None:
+            return None
+        counts, starts, size = pools
+        m = counts.shape[0]
 
         def gen():  # one buffer reused: each path is consumed before the next is drawn
             u = np.empty((m, n_future))
@@ -841,18 +852,27 @@ default="carry_last"
                 paths = (pool[idx] for idx in paths)
         d1, d2, mixing = *self.params_.to_numpy()[2:], self.dropout_mixing
         head, n_paths, B_end, q_mean = 0.0, 0, [], []
-        total = self.n_future_sims if not callable(self.future_attributes) else None
-        paths = progress(paths, self.verbose, desc="simulated attribute paths", total=total)
         if fast and mixing == "gamma":
             # multipliers gathered from exp(ln q) of the pool, survival ratios accumulated in
-            # place (no per-path temporaries)
+            # place, each path drawn and consumed block by block of customers (the same
+            # random stream as drawing whole paths; no per-path temporaries)
             acc = lik.GammaPathAccumulator(V, np.exp(np.minimum(pool_lq, 700.0)), d1, d2)
-            for z in paths:
-                b_end, q_bar = acc.add(z, len(B_end) < _TAIL_PATHS)
+            counts, starts, _ = self._bootstrap_pools(pool_prep)
+            steps = progress(
+                range(self.n_future_sims),
+                self.verbose,
+                desc="simulated attribute paths",
+                total=self.n_future_sims,
+            )
+            for _ in steps:
+                keep = len(B_end) < _TAIL_PATHS
+                b_end, q_bar = acc.add_bootstrap(rng, counts, starts, n_future, keep)
                 if b_end is not None:
                     B_end.append(b_end)
                     q_mean.append(q_bar)
             return acc.mean(), np.array(B_end), np.array(q_mean)
+        total = self.n_future_sims if not callable(self.future_attributes) else None
+        paths = progress(paths, self.verbose, desc="simulated attribute paths", total=total)
         for z in paths:
             if fast:
                 lq = pool_lq[z]

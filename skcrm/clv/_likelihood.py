@@ -312,38 +312,142 @@ class GammaPathAccumulator:
     ``S(V + B)/S(V) = ((b + V)/(b + V + B))**s`` (Eq. 3's gamma survival), with ``B`` the
     running sum of the path's multipliers ``q`` (gathered from ``pool_q`` by index). Equal to
     summing :func:`path_survival_head` over the paths, without its per-path temporaries.
+
+    The sums are kept job-major, shape (J + 1, m): the running sum over jobs is then J
+    vectorised row additions across customers (a cumulative sum along a short row is a chain
+    of dependent additions, several times slower).
     """
 
     def __init__(self, V, pool_q, s, b):
         self.bV = b + np.asarray(V, dtype=float)
-        self.log_bV = np.log(self.bV)[:, None]
-        self.pool_q, self.s = pool_q, float(s)
+        self.log_bV = np.log(self.bV)
+        self.pool_q, self.s = np.asarray(pool_q, dtype=float), float(s)
         self.total = None
         self.n_paths = 0
+        self.fixed = None  # customers whose pool holds one job (see add_bootstrap)
+
+    def _survival_rows(self, Bp, bV, log_bV):
+        """Rows 1..J of ``Bp`` hold q; turn ``Bp`` into ``S(V + B+_j)/S(V)``, j = 0..J."""
+        Bp[0] = bV
+        for j in range(1, Bp.shape[0]):  # b + V + B+_j, the same order as a cumulative sum
+            np.add(Bp[j - 1], Bp[j], out=Bp[j])
+        B_end = Bp[-1] - bV
+        with np.errstate(under="ignore"):
+            np.log(Bp, out=Bp)
+            Bp -= log_bV
+            Bp *= -self.s
+            np.exp(Bp, out=Bp)
+        return B_end
 
     def add(self, idx, keep_tail):
         """Add one path (indices of shape (m, J)); return its (B+_J, mean q) if keep_tail."""
         m, J = idx.shape
         if self.total is None:
-            self.total = np.zeros((m, J + 1))
-            self.buf = np.empty((m, J + 1))
+            self.total = np.zeros((J + 1, m))
+            self.buf = np.empty((J + 1, m))
         Bp = self.buf
-        self.pool_q.take(idx, out=Bp[:, 1:])
-        q_bar = Bp[:, 1:].mean(axis=1) if keep_tail and J else np.ones(m)
-        Bp[:, 0] = self.bV
-        np.cumsum(Bp, axis=1, out=Bp)  # b + V + B+_j
-        out = (Bp[:, -1] - self.bV, q_bar) if keep_tail else (None, None)
+        self.pool_q.take(idx.T, out=Bp[1:])
+        q_bar = Bp[1:].mean(axis=0) if keep_tail and J else np.ones(m)
+        B_end = self._survival_rows(Bp, self.bV, self.log_bV)
+        self.total += Bp
+        self.n_paths += 1
+        return (B_end, q_bar) if keep_tail else (None, None)
+
+    def add_bootstrap(self, rng, counts, starts, J, keep_tail):
+        """Draw one bootstrap path and add it; return as :meth:`add`.
+
+        Customer c's job j is ``starts[c] + floor(u * counts[c] / 2**32)`` with u a uniform
+        32-bit integer (two per 64-bit draw of ``rng.bit_generator``; Lemire's multiply-shift
+        without rejection, so each job's probability is off by at most counts / 2**32),
+        drawn job-major. Customers who resample the same pool as the first customer with
+        the largest pool (the population's, for customers without a repeat job) share one
+        draw per path (common random numbers: each customer's estimate has the same
+        distribution, the errors are correlated across them). Customers whose pool holds a
+        single job have the same path every time: it is computed once and weighted by the
+        number of paths.
+        """
+        counts = np.asarray(counts, dtype=np.int64).ravel()
+        starts = np.asarray(starts, dtype=np.int64).ravel()
+        m = counts.size
+        if self.total is None:
+            self._setup_groups(counts, starts, J)
+        mr, ms = self.rand.size, self.shared.size
+        Bp = self.buf
+        if ms:  # one path for all customers of the shared pool
+            raw = rng.bit_generator.random_raw(-(-J // 2))
+            u = raw.view(np.uint32)[:J].astype(np.int64)
+            idx = (u * self.shared_count >> 32) + self.shared_start
+            W = np.empty(J + 1)
+            W[0] = 0.0
+            np.cumsum(self.pool_q[idx], out=W[1:])
+            Bs = Bp[:, mr:]
+            np.add(W[:, None], self.bV[self.shared], out=Bs)
+        if mr:
+            idx = self.ibuf
+            raw = rng.bit_generator.random_raw(-(-J * mr // 2))
+            u = raw.view(np.uint32)[: J * mr].reshape(J, mr)
+            np.multiply(u, self.r_counts, out=idx)  # < 2**32 * counts: exact in int64
+            np.right_shift(idx, 32, out=idx)
+            idx += self.r_starts
+            Br = Bp[:, :mr]
+            self.pool_q.take(idx, out=Br[1:])
+            q_bar = Br[1:].mean(axis=0) if keep_tail and J else np.ones(mr)
+            Br[0] = self.bV[self.rand]
+            for j in range(1, J + 1):  # b + V + B+_j, the order of a cumulative sum
+                np.add(Br[j - 1], Br[j], out=Br[j])
+            B_end = Br[-1] - Br[0]
         with np.errstate(under="ignore"):
             np.log(Bp, out=Bp)
-            Bp -= self.log_bV
+            Bp -= self.g_log_bV
             Bp *= -self.s
             np.exp(Bp, out=Bp)
         self.total += Bp
         self.n_paths += 1
-        return out
+        if not keep_tail:
+            return None, None
+        out_b, out_q = np.empty(m), np.empty(m)
+        if mr:
+            out_b[self.rand], out_q[self.rand] = B_end, q_bar
+        if ms:
+            out_b[self.shared] = W[-1]
+            out_q[self.shared] = W[-1] / J if J else 1.0
+        if self.fixed.size:
+            out_b[self.fixed], out_q[self.fixed] = self.fixed_B, self.fixed_q
+        return out_b, out_q
+
+    def _setup_groups(self, counts, starts, J):
+        single = counts == 1
+        big = int(np.argmax(counts))
+        shared = (counts == counts[big]) & (starts == starts[big]) & ~single
+        self.fixed = np.flatnonzero(single)
+        self.shared = np.flatnonzero(shared)
+        self.rand = np.flatnonzero(~single & ~shared)
+        if self.shared.size:
+            self.shared_count, self.shared_start = int(counts[big]), int(starts[big])
+        if self.fixed.size:
+            Bf = np.empty((J + 1, self.fixed.size))
+            Bf[1:] = self.pool_q[starts[self.fixed]]
+            self.fixed_q = Bf[1:].mean(axis=0) if J else np.ones(self.fixed.size)
+            self.fixed_B = self._survival_rows(Bf, self.bV[self.fixed], self.log_bV[self.fixed])
+            self.fixed_ratio = Bf
+        self.r_counts, self.r_starts = counts[self.rand], starts[self.rand]
+        cols = np.concatenate([self.rand, self.shared])  # the columns of buf and total
+        self.g_log_bV = self.log_bV[cols]
+        self.total = np.zeros((J + 1, cols.size))
+        self.buf = np.empty((J + 1, cols.size))
+        self.ibuf = np.empty((J, self.rand.size), dtype=np.int64)
 
     def mean(self):
-        return self.total / self.n_paths
+        """Path average of the ratio, shape (m, J + 1)."""
+        if self.fixed is None:
+            return (self.total / self.n_paths).T
+        mr = self.rand.size
+        out = np.empty((self.bV.size, self.total.shape[0]))
+        avg = (self.total / self.n_paths).T
+        out[self.rand], out[self.shared] = avg[:mr], avg[mr:]
+        if self.fixed.size:
+            out[self.fixed] = self.fixed_ratio.T
+        return out
 
 
 @_underflow_ok
