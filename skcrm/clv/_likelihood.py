@@ -1087,11 +1087,12 @@ def classic_rfm_alive(n, R, A, r, alpha, d1, d2, mixing="beta", after_first=Fals
     is ``1 / (1 + k E)`` with ``E = ((alpha + A)/(alpha + R))**(r + n)`` and
     ``k = 1/rho - 1 = S(U)/S(V) - 1``: ``a (V - U)/(b + U)`` for beta mixing (Fader, Hardie &
     Lee 2005a, Eq. 13; Batislam et al. 2007 for the MBG/NBD) and ``((b + V)/(b + U))**s - 1``
-    for gamma mixing. One fused, chunked pass computes it from the three columns and checks
-    them on the way (reductions only: counts >= 0, 0 <= recency <= T, recency = 0 where the
-    count is 0, all finite). Returns None where a check fails, where it would overflow, or
-    for a fractional count in (0, 1) under beta mixing without ``after_first``: the caller
-    then takes the general path, which raises the detailed error or computes the value.
+    for gamma mixing. One fused, chunked pass computes it from the three columns (any real
+    dtype, any strides) and checks them on the way (reductions only: counts >= 0,
+    0 <= recency <= T, recency = 0 where the count is 0, all finite). Returns None where a
+    check fails, where it would overflow, or for a fractional count in (0, 1) without
+    ``after_first``: the caller then takes the general path, which raises the detailed error
+    or computes the value.
     """
     m = n.size
     out = np.empty(m)
@@ -1106,50 +1107,54 @@ def classic_rfm_alive(n, R, A, r, alpha, d1, d2, mixing="beta", after_first=Fals
             j = min(i + _CHUNK, m)
             k = j - i
             nn, RR, AA = n[i:j], R[i:j], A[i:j]
-            f, L, q = buf[0, :k], buf[1, :k], buf[2, :k]
+            f, L, g = buf[0, :k], buf[1, :k], buf[2, :k]
             o = out[i:j]
             if after_first:  # V - U = 1, U = n
                 np.subtract(AA, RR, out=L)
+                low = nn.min()
+                np.add(nn, r, out=g)  # the exponent r + n
             else:
                 np.minimum(nn, 1.0, out=f)  # f = V - U, U = n - f = max(n - 1, 0)
-                if beta and f.sum() != np.dot(f, f):  # f**2 < f for f in (0, 1)
+                # f**2 < f for f in (0, 1) (einsum, not np.dot: BLAS may start threads)
+                if f.sum() != np.einsum("i,i->", f, f):
                     return None  # a fractional count in (0, 1): the general path
                 np.multiply(AA, f, out=L)
                 L -= RR  # recency <= T, and recency = 0 where the count is 0
-            if not (nn.min() >= 0 and RR.min() >= 0 and L.min() >= 0):
+                low = f.min()  # min(n, 1) < 0 exactly where n < 0 (NaN propagates)
+                np.subtract(nn, f, out=g)  # U
+            if not (low >= 0 and RR.min() >= 0 and L.min() >= 0):
                 return None
             # ln E = (r + n) ln(1 + (A - R) / (alpha + R)); L holds A f - R, which is A - R
             # where f = 1 and 0 where f = 0 (then recency is 0 and E is multiplied by 0)
             np.add(RR, alpha, out=o)
             L /= o
             np.log1p(L, out=L)
-            np.add(nn, r, out=q)
-            L *= q
+            if after_first:
+                L *= g
+                np.add(nn, b, out=g)  # q = b + U
+            else:  # r + n = U + (r + 1) where f = 1; where f = 0, L = 0 and E is unused
+                np.add(g, r + 1.0, out=o)
+                L *= o
+                g += b  # q = b + U
             if not L.max() <= 700.0:  # E would overflow (or an infinite input made NaN):
                 return None  # the general path computes in log space, or raises
-            # q = b + U
-            if after_first:
-                np.add(nn, b, out=q)
-            else:
-                np.subtract(nn, f, out=q)
-                q += b
             if beta:  # P = (b + U) / (b + U + a f E)
                 L += log_a
                 np.exp(L, out=L)
                 if not after_first:
                     L *= f
-                L += q
-                np.divide(q, L, out=o)
+                L += g
+                np.divide(g, L, out=o)
             else:  # k = (1 + f / (b + U))**s - 1, P = 1 / (1 + k E)
                 np.exp(L, out=L)
                 if after_first:
-                    np.divide(1.0, q, out=q)
+                    np.divide(1.0, g, out=g)
                 else:
-                    np.divide(f, q, out=q)
-                np.log1p(q, out=q)
-                q *= a_or_s
-                np.expm1(q, out=q)
-                L *= q
+                    np.divide(f, g, out=g)
+                np.log1p(g, out=g)
+                g *= a_or_s
+                np.expm1(g, out=g)
+                L *= g
                 L += 1.0
                 np.divide(1.0, L, out=o)
     return out
