@@ -306,6 +306,9 @@ def path_survival_head(V, log_q_path, d1, d2, mixing="gamma"):
     return ratio, Bp[:, -1], q_mean
 
 
+_SHARED_GROUPS = 32  # independent draws per path for the customers of the shared pool
+
+
 class GammaPathAccumulator:
     """Sum over simulated paths of :func:`path_survival_head`'s ratio, gamma mixing, in place.
 
@@ -360,11 +363,12 @@ class GammaPathAccumulator:
         32-bit integer (two per 64-bit draw of ``rng.bit_generator``; Lemire's multiply-shift
         without rejection, so each job's probability is off by at most counts / 2**32),
         drawn job-major. Customers who resample the same pool as the first customer with
-        the largest pool (the population's, for customers without a repeat job) share one
-        draw per path (common random numbers: each customer's estimate has the same
-        distribution, the errors are correlated across them). Customers whose pool holds a
-        single job have the same path every time: it is computed once and weighted by the
-        number of paths.
+        the largest pool (the population's, for customers without a repeat job) are dealt
+        into ``_SHARED_GROUPS`` groups by position, and a group shares one draw per path
+        (common random numbers: each customer's estimate has the same distribution; errors
+        are correlated within a group only, so sums over many customers keep nearly the
+        precision of independent draws). Customers whose pool holds a single job have the
+        same path every time: it is computed once and weighted by the number of paths.
         """
         counts = np.asarray(counts, dtype=np.int64).ravel()
         starts = np.asarray(starts, dtype=np.int64).ravel()
@@ -373,15 +377,17 @@ class GammaPathAccumulator:
             self._setup_groups(counts, starts, J)
         mr, ms = self.rand.size, self.shared.size
         Bp = self.buf
-        if ms:  # one path for all customers of the shared pool
-            raw = rng.bit_generator.random_raw(-(-J // 2))
-            u = raw.view(np.uint32)[:J].astype(np.int64)
+        if ms:  # one path per group of the customers of the shared pool
+            G = self.shared_sizes.size
+            raw = rng.bit_generator.random_raw(-(-J * G // 2))
+            u = raw.view(np.uint32)[: J * G].reshape(J, G).astype(np.int64)
             idx = (u * self.shared_count >> 32) + self.shared_start
-            W = np.empty(J + 1)
+            W = np.empty((J + 1, G))
             W[0] = 0.0
-            np.cumsum(self.pool_q[idx], out=W[1:])
-            Bs = Bp[:, mr:]
-            np.add(W[:, None], self.bV[self.shared], out=Bs)
+            self.pool_q.take(idx, out=W[1:])
+            np.cumsum(W, axis=0, out=W)
+            for g, (i, j) in enumerate(self.shared_blocks):  # b + V + B+_j, block by block
+                np.add(W[:, g, None], self.shared_bV[i:j], out=Bp[:, mr + i : mr + j])
         if mr:
             idx = self.ibuf
             raw = rng.bit_generator.random_raw(-(-J * mr // 2))
@@ -409,8 +415,9 @@ class GammaPathAccumulator:
         if mr:
             out_b[self.rand], out_q[self.rand] = B_end, q_bar
         if ms:
-            out_b[self.shared] = W[-1]
-            out_q[self.shared] = W[-1] / J if J else 1.0
+            W_end = W[-1, self.shared_group]
+            out_b[self.shared] = W_end
+            out_q[self.shared] = W_end / J if J else 1.0
         if self.fixed.size:
             out_b[self.fixed], out_q[self.fixed] = self.fixed_B, self.fixed_q
         return out_b, out_q
@@ -420,7 +427,17 @@ class GammaPathAccumulator:
         big = int(np.argmax(counts))
         shared = (counts == counts[big]) & (starts == starts[big]) & ~single
         self.fixed = np.flatnonzero(single)
-        self.shared = np.flatnonzero(shared)
+        # the shared pool's customers in _SHARED_GROUPS groups (position modulo the number of
+        # groups), each group with its own draws, its columns contiguous
+        members = np.flatnonzero(shared)
+        group = np.arange(members.size) % _SHARED_GROUPS
+        order = np.argsort(group, kind="stable")
+        self.shared, self.shared_group = members[order], group[order]
+        self.shared_sizes = np.bincount(group)
+        ends = np.cumsum(self.shared_sizes)
+        begins = (ends - self.shared_sizes).tolist()
+        self.shared_blocks = list(zip(begins, ends.tolist(), strict=True))
+        self.shared_bV = self.bV[self.shared]
         self.rand = np.flatnonzero(~single & ~shared)
         if self.shared.size:
             self.shared_count, self.shared_start = int(counts[big]), int(starts[big])

@@ -254,8 +254,11 @@ def _bootstrap_reference(pool_q, V, s, b, counts, starts, J, n_paths, seed):
         idx = np.empty((counts.size, J), dtype=np.int64)
         idx[single] = starts[single, None]
         if shared.any():
-            u = rng.bit_generator.random_raw(-(-J // 2)).view(np.uint32)[:J].astype(np.int64)
-            idx[shared] = (u * counts[big] >> 32) + starts[big]
+            G = min(lik._SHARED_GROUPS, int(shared.sum()))
+            raw = rng.bit_generator.random_raw(-(-J * G // 2)).view(np.uint32)[: J * G]
+            u = raw.reshape(J, G).astype(np.int64)
+            group = np.arange(int(shared.sum())) % G  # customers dealt by position
+            idx[shared] = ((u * counts[big] >> 32) + starts[big])[:, group].T
         mr = int(rand.sum())
         if mr:
             raw = rng.bit_generator.random_raw(-(-J * mr // 2)).view(np.uint32)[: J * mr]
@@ -268,9 +271,11 @@ def _bootstrap_reference(pool_q, V, s, b, counts, starts, J, n_paths, seed):
     return total / n_paths, tails
 
 
-def test_bootstrap_accumulator_equals_path_heads_of_its_draws():
-    """Job-major draws, one shared path for the largest pool, fixed single-job pools: the
-    same ratios as path_survival_head on the indices those draws give."""
+@pytest.mark.parametrize("groups", [4, 64])
+def test_bootstrap_accumulator_equals_path_heads_of_its_draws(monkeypatch, groups):
+    """Job-major draws, grouped shared paths for the largest pool, fixed single-job pools:
+    the same ratios as path_survival_head on the indices those draws give."""
+    monkeypatch.setattr(lik, "_SHARED_GROUPS", groups)
     rng = np.random.default_rng(5)
     m, J, s, b, size = 60, 9, 1.1, 1.15, 50
     V = rng.uniform(0.0, 8.0, m)
