@@ -136,7 +136,10 @@ default="carry_last"
         over the paths; evolving-coefficient features are recomputed along each path, and
         beyond the ``n_future`` simulated jobs (at most 128) a path continues with its own
         mean multiplier (averaged over the first 16 paths only, an unbiased and cheaper
-        estimate of that tail).
+        estimate of that tail). With ``"bootstrap"`` (no dynamic or static columns, gamma
+        dropout mixing), customers who resample the population's jobs are dealt into 32
+        groups that share their draws (common random numbers): each customer's estimate is
+        as before, its error is correlated with those of its group.
     n_future_sims : int, default=0
         Number of paths of ``future_attributes="bootstrap"`` (0 = no simulation; the paths of
         a callable sampler are the ones it returns).
