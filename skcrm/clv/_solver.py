@@ -231,8 +231,8 @@ def _classic_objective(theta, H: Histories, mixing):
     def seg(x):
         return np.add.reduceat(x, H.starts)
 
-    def wdot(x):  # sum over customers of weight * x
-        return x.sum() if unit else wt @ x
+    def wseg(x):  # segment sums of weight * x (unit weights: of x; the same values)
+        return seg(x) if unit else seg(wt * x)
 
     rn_u = r + n_u
     lg_u = gammaln(rn_u) - gammaln(r)
@@ -273,21 +273,15 @@ def _classic_objective(theta, H: Histories, mixing):
     iR = np.divide(1.0, aR, out=aR)
     np.divide(1.0, iA, out=iA)
     iRA = np.subtract(iR, iA, out=iA)
-    if unit:
-        rn_lnaR, rn_iR = rn @ lnaR, rn @ iR
-        k_w_iRA = np.multiply(k_w, iRA, out=iRA)
-        rn_kw_iRA = rn @ k_w_iRA
-        wk = k_rho
-    else:
-        rn_lnaR = rn_u @ seg(wt * lnaR)
-        rn_iR = rn_u @ seg(wt * iR)
-        rn_kw_iRA = rn_u @ seg(wt * k_w * iRA)
-        wk = wt * k_rho
-    ll = W_u @ (lg_u + lSU) + r * np.log(alpha) * total - rn_lnaR + wdot(lD)
+    rn_lnaR = rn_u @ wseg(lnaR)
+    rn_iR = rn_u @ wseg(iR)
+    rn_kw_iRA = rn_u @ wseg(np.multiply(k_w, iRA, out=iRA))
+    wk = k_rho if unit else wt * k_rho
+    ll = W_u @ (lg_u + lSU) + r * np.log(alpha) * total - rn_lnaR + wt @ lD
     seg_wk = seg(wk)
     grad = np.array(
         [
-            r * (W_u @ dg_u + np.log(alpha) * total - wdot(lnaR) + wdot(k_w * dl)),
+            r * (W_u @ dg_u + np.log(alpha) * total - wt @ lnaR + wt @ (k_w * dl)),
             alpha * (r / alpha * total - rn_iR + rn_kw_iRA),
             d1 * (W_u @ gU1 + (gV1 - gU1) @ seg_wk),
             d2 * (W_u @ gU2 + (gV2 - gU2) @ seg_wk),
