@@ -136,7 +136,10 @@ default="carry_last"
         over the paths; evolving-coefficient features are recomputed along each path, and
         beyond the ``n_future`` simulated jobs (at most 128) a path continues with its own
         mean multiplier (averaged over the first 16 paths only, an unbiased and cheaper
-        estimate of that tail).
+        estimate of that tail). With ``"bootstrap"`` (no dynamic or static columns, gamma
+        dropout mixing), customers who resample the population's jobs are dealt into 32
+        groups that share their draws (common random numbers): each customer's estimate is
+        as before, its error is correlated with those of its group.
     n_future_sims : int, default=0
         Number of paths of ``future_attributes="bootstrap"`` (0 = no simulation; the paths of
         a callable sampler are the ones it returns).
@@ -601,8 +604,16 @@ default="carry_last"
                 ConvergenceWarning,
             )
         self._set_params_from_theta(theta)
-        self.log_likelihood_ = total_log_likelihood(theta, H, self.dropout_mixing)
-        self._set_covariance(theta, H)
+        # Time scaling shifts Eq. (3) by -sum(w n) ln(scale) and leaves its gradient in theta
+        # unchanged: without a penalty, the optimizer's last value and gradient are those of
+        # the unscaled histories (no extra pass over the customers for either)
+        reuse = pen == 0 and mask is None and not sharded and np.isfinite(res.fun)
+        if reuse:
+            n_sum = float(H.weight @ H.n)
+            self.log_likelihood_ = float(-res.fun * total_weight(H) + np.log(scale) * n_sum)
+        else:
+            self.log_likelihood_ = total_log_likelihood(theta, H, self.dropout_mixing)
+        self._set_covariance(theta, H, g0=np.asarray(res.jac, dtype=float) if reuse else None)
         if self.method == "nuts":
             self._fit_nuts(res.x, Hs, scale, H)
         k = theta.size
@@ -651,11 +662,11 @@ default="carry_last"
         )
         self._theta_ = theta
 
-    def _set_covariance(self, theta, H):
+    def _set_covariance(self, theta, H, g0=None):
         names = [*self.params_.index, *self.coef_.index]
         central = (H.n_customers if is_sharded(H) else H.n.size) <= _WARM_START_SIZE
         pen, mask = getattr(self, "_penalty_", (self.penalizer, None))
-        Hm = hessian(theta, H, self.dropout_mixing, pen, central=central, penalty_mask=mask)
+        Hm = hessian(theta, H, self.dropout_mixing, pen, central=central, penalty_mask=mask, g0=g0)
         try:
             cov_log = np.linalg.inv(Hm)
             ok = np.all(np.isfinite(cov_log)) and np.all(np.diag(cov_log) > 0)
@@ -756,12 +767,13 @@ default="carry_last"
                 lq += coef[f"{f}->{c}"] * zc * prev
         return lq
 
-    def _bootstrap_paths(self, prep, n_future, rng):
-        """Generator of (m, J) indices into the non-first jobs, one array per path.
+    @staticmethod
+    def _bootstrap_pools(prep):
+        """(counts, starts, size) of each customer's resampling pool, or None.
 
-        Each customer resamples its own past non-first jobs; a customer without any resamples
-        the population's. Returns None when nobody has a repeat job (then the last attributes
-        are carried forward).
+        Customer c resamples ``starts[c] + floor(u * counts[c])`` among the non-first jobs: its
+        own past non-first jobs, or the population's when it has none. None when nobody has a
+        repeat job (then the last attributes are carried forward).
         """
         codes = prep["nonfirst_codes"]
         size = codes.size
@@ -772,6 +784,16 @@ default="carry_last"
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
         starts = np.where(counts > 0, starts, 0)[:, None]
         counts = np.where(counts > 0, counts, size)[:, None].astype(float)
+        return counts, starts, size
+
+    def _bootstrap_paths(self, prep, n_future, rng):
+        """Generator of (m, J) indices into the non-first jobs, one array per path (see
+        :meth:`_bootstrap_pools`), or None when nobody has a repeat job."""
+        pools = self._bootstrap_pools(prep)
+        if pools is None:
+            return None
+        counts, starts, size = pools
+        m = counts.shape[0]
 
         def gen():  # one buffer reused: each path is consumed before the next is drawn
             u = np.empty((m, n_future))
@@ -841,18 +863,27 @@ default="carry_last"
                 paths = (pool[idx] for idx in paths)
         d1, d2, mixing = *self.params_.to_numpy()[2:], self.dropout_mixing
         head, n_paths, B_end, q_mean = 0.0, 0, [], []
-        total = self.n_future_sims if not callable(self.future_attributes) else None
-        paths = progress(paths, self.verbose, desc="simulated attribute paths", total=total)
         if fast and mixing == "gamma":
             # multipliers gathered from exp(ln q) of the pool, survival ratios accumulated in
-            # place (no per-path temporaries)
+            # place, each path drawn and consumed block by block of customers (the same
+            # random stream as drawing whole paths; no per-path temporaries)
             acc = lik.GammaPathAccumulator(V, np.exp(np.minimum(pool_lq, 700.0)), d1, d2)
-            for z in paths:
-                b_end, q_bar = acc.add(z, len(B_end) < _TAIL_PATHS)
+            counts, starts, _ = self._bootstrap_pools(pool_prep)
+            steps = progress(
+                range(self.n_future_sims),
+                self.verbose,
+                desc="simulated attribute paths",
+                total=self.n_future_sims,
+            )
+            for _ in steps:
+                keep = len(B_end) < _TAIL_PATHS
+                b_end, q_bar = acc.add_bootstrap(rng, counts, starts, n_future, keep)
                 if b_end is not None:
                     B_end.append(b_end)
                     q_mean.append(q_bar)
             return acc.mean(), np.array(B_end), np.array(q_mean)
+        total = self.n_future_sims if not callable(self.future_attributes) else None
+        paths = progress(paths, self.verbose, desc="simulated attribute paths", total=total)
         for z in paths:
             if fast:
                 lq = pool_lq[z]
@@ -886,9 +917,13 @@ default="carry_last"
         Only for plug-in predictions of a classic model (no attributes, no first-job effect,
         no simulated futures) on a numeric RFM array or DataFrame; the feature-name and
         column-count checks are those of ``validate_data``, and the value checks run inside
-        the kernels (anything they refuse goes through :meth:`_prepare`, which raises).
+        the kernels (anything they refuse goes through :meth:`_prepare`, which raises). The
+        columns are views of the input (no copy, any real dtype); sklearn's checks run only
+        where they have something to say (names that differ from those of the fit, a fit with
+        names and an array now, a column count other than 3).
         """
-        check_is_fitted(self)
+        if not hasattr(self, "params_"):
+            check_is_fitted(self)
         if (
             self._averages()
             or self.attribute_cols
@@ -900,31 +935,35 @@ default="carry_last"
             or self._is_long(X)
         ):
             return None
+        rfm_fit = self.input_form_ == "rfm"
         index = None
         if isinstance(X, pd.DataFrame):
             cols = list(self.rfm_cols)
-            if not set(cols) <= set(X.columns):
+            if not (X.columns.is_unique and set(cols) <= set(X.columns)):
                 return None
-            frame = X[cols]
-            if not all(isinstance(dt, np.dtype) and dt.kind in "iuf" for dt in frame.dtypes):
+            series = [X[c] for c in cols]
+            if not all(isinstance(c.dtype, np.dtype) and c.dtype.kind in "iuf" for c in series):
                 return None
-            if self.input_form_ == "rfm":
-                _check_feature_names(
-                    self, frame.set_axis([str(c) for c in cols], axis=1), reset=False
-                )
-            arr = frame.to_numpy(dtype=np.float64)
+            if rfm_fit:
+                names = [str(c) for c in cols]
+                fitted = getattr(self, "feature_names_in_", None)
+                if fitted is None or list(fitted) != names:
+                    _check_feature_names(self, X[cols].set_axis(names, axis=1), reset=False)
+            n, R, A = (c.to_numpy() for c in series)
             index = X.index
         elif isinstance(X, np.ndarray) and X.dtype.kind in "iuf" and X.ndim == 2:
-            if self.input_form_ == "rfm":
-                _check_feature_names(self, X, reset=False)
-            arr = X if X.dtype == np.float64 else X.astype(np.float64)
+            if rfm_fit and hasattr(self, "feature_names_in_"):
+                _check_feature_names(self, X, reset=False)  # warns: fitted with names
+            if X.shape[1] != 3:
+                return None
+            n, R, A = X[:, 0], X[:, 1], X[:, 2]
         else:
             return None
-        if arr.shape[0] == 0 or arr.shape[1] != 3:
+        if n.shape[0] == 0:
             return None
-        if self.input_form_ == "rfm":
-            _check_n_features(self, arr, reset=False)
-        return arr[:, 0], arr[:, 1], arr[:, 2], index
+        if rfm_fit and getattr(self, "n_features_in_", 3) != 3:
+            _check_n_features(self, np.empty((0, 3)), reset=False)
+        return n, R, A, index
 
     def _classic_alive(self, cols):
         n, R, A, _ = cols
@@ -1048,7 +1087,7 @@ default="carry_last"
         pa = self._classic_alive(cols)
         if pa is None:
             return None
-        n = cols[0]
+        n = np.asarray(cols[0], dtype=np.float64)
         V = n + 1.0 if self.dropout_after_first else n
         r, alpha, a, b = self._args()[:4]
         e = lik._bgnbd_expected_alive_fast(

@@ -306,44 +306,165 @@ def path_survival_head(V, log_q_path, d1, d2, mixing="gamma"):
     return ratio, Bp[:, -1], q_mean
 
 
+_SHARED_GROUPS = 32  # independent draws per path for the customers of the shared pool
+
+
 class GammaPathAccumulator:
     """Sum over simulated paths of :func:`path_survival_head`'s ratio, gamma mixing, in place.
 
     ``S(V + B)/S(V) = ((b + V)/(b + V + B))**s`` (Eq. 3's gamma survival), with ``B`` the
     running sum of the path's multipliers ``q`` (gathered from ``pool_q`` by index). Equal to
     summing :func:`path_survival_head` over the paths, without its per-path temporaries.
+
+    The sums are kept job-major, shape (J + 1, m): the running sum over jobs is then J
+    vectorised row additions across customers (a cumulative sum along a short row is a chain
+    of dependent additions, several times slower).
     """
 
     def __init__(self, V, pool_q, s, b):
         self.bV = b + np.asarray(V, dtype=float)
-        self.log_bV = np.log(self.bV)[:, None]
-        self.pool_q, self.s = pool_q, float(s)
+        self.log_bV = np.log(self.bV)
+        self.pool_q, self.s = np.asarray(pool_q, dtype=float), float(s)
         self.total = None
         self.n_paths = 0
+        self.fixed = None  # customers whose pool holds one job (see add_bootstrap)
+
+    def _survival_rows(self, Bp, bV, log_bV):
+        """Rows 1..J of ``Bp`` hold q; turn ``Bp`` into ``S(V + B+_j)/S(V)``, j = 0..J."""
+        Bp[0] = bV
+        for j in range(1, Bp.shape[0]):  # b + V + B+_j, the same order as a cumulative sum
+            np.add(Bp[j - 1], Bp[j], out=Bp[j])
+        B_end = Bp[-1] - bV
+        with np.errstate(under="ignore"):
+            np.log(Bp, out=Bp)
+            Bp -= log_bV
+            Bp *= -self.s
+            np.exp(Bp, out=Bp)
+        return B_end
 
     def add(self, idx, keep_tail):
         """Add one path (indices of shape (m, J)); return its (B+_J, mean q) if keep_tail."""
         m, J = idx.shape
         if self.total is None:
-            self.total = np.zeros((m, J + 1))
-            self.buf = np.empty((m, J + 1))
+            self.total = np.zeros((J + 1, m))
+            self.buf = np.empty((J + 1, m))
         Bp = self.buf
-        self.pool_q.take(idx, out=Bp[:, 1:])
-        q_bar = Bp[:, 1:].mean(axis=1) if keep_tail and J else np.ones(m)
-        Bp[:, 0] = self.bV
-        np.cumsum(Bp, axis=1, out=Bp)  # b + V + B+_j
-        out = (Bp[:, -1] - self.bV, q_bar) if keep_tail else (None, None)
+        self.pool_q.take(idx.T, out=Bp[1:])
+        q_bar = Bp[1:].mean(axis=0) if keep_tail and J else np.ones(m)
+        B_end = self._survival_rows(Bp, self.bV, self.log_bV)
+        self.total += Bp
+        self.n_paths += 1
+        return (B_end, q_bar) if keep_tail else (None, None)
+
+    def add_bootstrap(self, rng, counts, starts, J, keep_tail):
+        """Draw one bootstrap path and add it; return as :meth:`add`.
+
+        Customer c's job j is ``starts[c] + floor(u * counts[c] / 2**32)`` with u a uniform
+        32-bit integer (two per 64-bit draw of ``rng.bit_generator``; Lemire's multiply-shift
+        without rejection, so each job's probability is off by at most counts / 2**32),
+        drawn job-major. Customers who resample the same pool as the first customer with
+        the largest pool (the population's, for customers without a repeat job) are dealt
+        into ``_SHARED_GROUPS`` groups by position, and a group shares one draw per path
+        (common random numbers: each customer's estimate has the same distribution; errors
+        are correlated within a group only, so sums over many customers keep nearly the
+        precision of independent draws). Customers whose pool holds a single job have the
+        same path every time: it is computed once and weighted by the number of paths.
+        """
+        counts = np.asarray(counts, dtype=np.int64).ravel()
+        starts = np.asarray(starts, dtype=np.int64).ravel()
+        m = counts.size
+        if self.total is None:
+            self._setup_groups(counts, starts, J)
+        mr, ms = self.rand.size, self.shared.size
+        Bp = self.buf
+        if ms:  # one path per group of the customers of the shared pool
+            G = self.shared_sizes.size
+            raw = rng.bit_generator.random_raw(-(-J * G // 2))
+            u = raw.view(np.uint32)[: J * G].reshape(J, G).astype(np.int64)
+            idx = (u * self.shared_count >> 32) + self.shared_start
+            W = np.empty((J + 1, G))
+            W[0] = 0.0
+            self.pool_q.take(idx, out=W[1:])
+            np.cumsum(W, axis=0, out=W)
+            for g, (i, j) in enumerate(self.shared_blocks):  # b + V + B+_j, block by block
+                np.add(W[:, g, None], self.shared_bV[i:j], out=Bp[:, mr + i : mr + j])
+        if mr:
+            idx = self.ibuf
+            raw = rng.bit_generator.random_raw(-(-J * mr // 2))
+            u = raw.view(np.uint32)[: J * mr].reshape(J, mr)
+            np.multiply(u, self.r_counts, out=idx)  # < 2**32 * counts: exact in int64
+            np.right_shift(idx, 32, out=idx)
+            idx += self.r_starts
+            Br = Bp[:, :mr]
+            self.pool_q.take(idx, out=Br[1:])
+            q_bar = Br[1:].mean(axis=0) if keep_tail and J else np.ones(mr)
+            Br[0] = self.bV[self.rand]
+            for j in range(1, J + 1):  # b + V + B+_j, the order of a cumulative sum
+                np.add(Br[j - 1], Br[j], out=Br[j])
+            B_end = Br[-1] - Br[0]
         with np.errstate(under="ignore"):
             np.log(Bp, out=Bp)
-            Bp -= self.log_bV
+            Bp -= self.g_log_bV
             Bp *= -self.s
             np.exp(Bp, out=Bp)
         self.total += Bp
         self.n_paths += 1
-        return out
+        if not keep_tail:
+            return None, None
+        out_b, out_q = np.empty(m), np.empty(m)
+        if mr:
+            out_b[self.rand], out_q[self.rand] = B_end, q_bar
+        if ms:
+            W_end = W[-1, self.shared_group]
+            out_b[self.shared] = W_end
+            out_q[self.shared] = W_end / J if J else 1.0
+        if self.fixed.size:
+            out_b[self.fixed], out_q[self.fixed] = self.fixed_B, self.fixed_q
+        return out_b, out_q
+
+    def _setup_groups(self, counts, starts, J):
+        single = counts == 1
+        big = int(np.argmax(counts))
+        shared = (counts == counts[big]) & (starts == starts[big]) & ~single
+        self.fixed = np.flatnonzero(single)
+        # the shared pool's customers in _SHARED_GROUPS groups (position modulo the number of
+        # groups), each group with its own draws, its columns contiguous
+        members = np.flatnonzero(shared)
+        group = np.arange(members.size) % _SHARED_GROUPS
+        order = np.argsort(group, kind="stable")
+        self.shared, self.shared_group = members[order], group[order]
+        self.shared_sizes = np.bincount(group)
+        ends = np.cumsum(self.shared_sizes)
+        begins = (ends - self.shared_sizes).tolist()
+        self.shared_blocks = list(zip(begins, ends.tolist(), strict=True))
+        self.shared_bV = self.bV[self.shared]
+        self.rand = np.flatnonzero(~single & ~shared)
+        if self.shared.size:
+            self.shared_count, self.shared_start = int(counts[big]), int(starts[big])
+        if self.fixed.size:
+            Bf = np.empty((J + 1, self.fixed.size))
+            Bf[1:] = self.pool_q[starts[self.fixed]]
+            self.fixed_q = Bf[1:].mean(axis=0) if J else np.ones(self.fixed.size)
+            self.fixed_B = self._survival_rows(Bf, self.bV[self.fixed], self.log_bV[self.fixed])
+            self.fixed_ratio = Bf
+        self.r_counts, self.r_starts = counts[self.rand], starts[self.rand]
+        cols = np.concatenate([self.rand, self.shared])  # the columns of buf and total
+        self.g_log_bV = self.log_bV[cols]
+        self.total = np.zeros((J + 1, cols.size))
+        self.buf = np.empty((J + 1, cols.size))
+        self.ibuf = np.empty((J, self.rand.size), dtype=np.int64)
 
     def mean(self):
-        return self.total / self.n_paths
+        """Path average of the ratio, shape (m, J + 1)."""
+        if self.fixed is None:
+            return (self.total / self.n_paths).T
+        mr = self.rand.size
+        out = np.empty((self.bV.size, self.total.shape[0]))
+        avg = (self.total / self.n_paths).T
+        out[self.rand], out[self.shared] = avg[:mr], avg[mr:]
+        if self.fixed.size:
+            out[self.fixed] = self.fixed_ratio.T
+        return out
 
 
 @_underflow_ok
@@ -983,11 +1104,12 @@ def classic_rfm_alive(n, R, A, r, alpha, d1, d2, mixing="beta", after_first=Fals
     is ``1 / (1 + k E)`` with ``E = ((alpha + A)/(alpha + R))**(r + n)`` and
     ``k = 1/rho - 1 = S(U)/S(V) - 1``: ``a (V - U)/(b + U)`` for beta mixing (Fader, Hardie &
     Lee 2005a, Eq. 13; Batislam et al. 2007 for the MBG/NBD) and ``((b + V)/(b + U))**s - 1``
-    for gamma mixing. One fused, chunked pass computes it from the three columns and checks
-    them on the way (reductions only: counts >= 0, 0 <= recency <= T, recency = 0 where the
-    count is 0, all finite). Returns None where a check fails, where it would overflow, or
-    for a fractional count in (0, 1) under beta mixing without ``after_first``: the caller
-    then takes the general path, which raises the detailed error or computes the value.
+    for gamma mixing. One fused, chunked pass computes it from the three columns (any real
+    dtype, any strides) and checks them on the way (reductions only: counts >= 0,
+    0 <= recency <= T, recency = 0 where the count is 0, all finite). Returns None where a
+    check fails, where it would overflow, or for a fractional count in (0, 1) without
+    ``after_first``: the caller then takes the general path, which raises the detailed error
+    or computes the value.
     """
     m = n.size
     out = np.empty(m)
@@ -1002,50 +1124,54 @@ def classic_rfm_alive(n, R, A, r, alpha, d1, d2, mixing="beta", after_first=Fals
             j = min(i + _CHUNK, m)
             k = j - i
             nn, RR, AA = n[i:j], R[i:j], A[i:j]
-            f, L, q = buf[0, :k], buf[1, :k], buf[2, :k]
+            f, L, g = buf[0, :k], buf[1, :k], buf[2, :k]
             o = out[i:j]
             if after_first:  # V - U = 1, U = n
                 np.subtract(AA, RR, out=L)
+                low = nn.min()
+                np.add(nn, r, out=g)  # the exponent r + n
             else:
                 np.minimum(nn, 1.0, out=f)  # f = V - U, U = n - f = max(n - 1, 0)
-                if beta and f.sum() != np.dot(f, f):  # f**2 < f for f in (0, 1)
+                # f**2 < f for f in (0, 1) (einsum, not np.dot: BLAS may start threads)
+                if f.sum() != np.einsum("i,i->", f, f):
                     return None  # a fractional count in (0, 1): the general path
                 np.multiply(AA, f, out=L)
                 L -= RR  # recency <= T, and recency = 0 where the count is 0
-            if not (nn.min() >= 0 and RR.min() >= 0 and L.min() >= 0):
+                low = f.min()  # min(n, 1) < 0 exactly where n < 0 (NaN propagates)
+                np.subtract(nn, f, out=g)  # U
+            if not (low >= 0 and RR.min() >= 0 and L.min() >= 0):
                 return None
             # ln E = (r + n) ln(1 + (A - R) / (alpha + R)); L holds A f - R, which is A - R
             # where f = 1 and 0 where f = 0 (then recency is 0 and E is multiplied by 0)
             np.add(RR, alpha, out=o)
             L /= o
             np.log1p(L, out=L)
-            np.add(nn, r, out=q)
-            L *= q
+            if after_first:
+                L *= g
+                np.add(nn, b, out=g)  # q = b + U
+            else:  # r + n = U + (r + 1) where f = 1; where f = 0, L = 0 and E is unused
+                np.add(g, r + 1.0, out=o)
+                L *= o
+                g += b  # q = b + U
             if not L.max() <= 700.0:  # E would overflow (or an infinite input made NaN):
                 return None  # the general path computes in log space, or raises
-            # q = b + U
-            if after_first:
-                np.add(nn, b, out=q)
-            else:
-                np.subtract(nn, f, out=q)
-                q += b
             if beta:  # P = (b + U) / (b + U + a f E)
                 L += log_a
                 np.exp(L, out=L)
                 if not after_first:
                     L *= f
-                L += q
-                np.divide(q, L, out=o)
+                L += g
+                np.divide(g, L, out=o)
             else:  # k = (1 + f / (b + U))**s - 1, P = 1 / (1 + k E)
                 np.exp(L, out=L)
                 if after_first:
-                    np.divide(1.0, q, out=q)
+                    np.divide(1.0, g, out=g)
                 else:
-                    np.divide(f, q, out=q)
-                np.log1p(q, out=q)
-                q *= a_or_s
-                np.expm1(q, out=q)
-                L *= q
+                    np.divide(f, g, out=g)
+                np.log1p(g, out=g)
+                g *= a_or_s
+                np.expm1(g, out=g)
+                L *= g
                 L += 1.0
                 np.divide(1.0, L, out=o)
     return out

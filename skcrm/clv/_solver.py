@@ -107,7 +107,7 @@ class Histories:
             self.job_F[:0],
             self.job_last[:0],
             starts,
-            (keys, U[order][starts], V[order][starts]),
+            (keys, U[order][starts], V[order][starts], bool(np.all(self.weight == 1.0))),
         )
 
     @property
@@ -225,17 +225,21 @@ def _classic_objective(theta, H: Histories, mixing):
 
     Terms of n, U and V are evaluated per distinct n and enter through segment sums
     (``np.add.reduceat``); only rho and r + n are expanded to customers. Same Eq. (3) and
-    gradient as :func:`log_likelihood_grad` (Eq. 3).
+    gradient as :func:`log_likelihood_grad` (Eq. 3). Unit weights (no compressed duplicates)
+    skip the weight products, and ``alpha + R``, ``alpha + A`` are formed once.
     """
     r, alpha, d1, d2 = np.exp(theta[:4])
-    n_u, U_u, V_u = H.unique
+    n_u, U_u, V_u, unit = H.unique
     counts = np.diff(np.r_[H.starts, H.n.size])
     wt = H.weight
-    W_u = np.add.reduceat(wt, H.starts)
+    W_u = counts.astype(float) if unit else np.add.reduceat(wt, H.starts)
     total = W_u.sum()
 
     def seg(x):
         return np.add.reduceat(x, H.starts)
+
+    def wseg(x):  # segment sums of weight * x (unit weights: of x; the same values)
+        return seg(x) if unit else seg(wt * x)
 
     rn_u = r + n_u
     lg_u = gammaln(rn_u) - gammaln(r)
@@ -247,33 +251,47 @@ def _classic_objective(theta, H: Histories, mixing):
     rn = np.repeat(rn_u, counts)
     rho = np.repeat(np.exp(lrho_u), counts)
     omr = np.repeat(-np.expm1(lrho_u), counts)
-    lnaR = np.log(alpha + H.R)
-    dl = lnaR - np.log(alpha + H.A)
+    aR = alpha + H.R
+    iA = alpha + H.A
+    lnaR = np.log(aR)
+    dl = np.log(iA)
+    np.subtract(lnaR, dl, out=dl)
     lw = rn * dl
     w = np.exp(lw)
-    rw = rho * w
+    rw = np.multiply(rho, w, out=w)
     D = omr + rw
-    with np.errstate(divide="ignore"):
+    if D.min() > 1e-290:  # (False for NaN)
         lD = np.log(D)
-    tiny = ~(D > 1e-290)
-    k_w = rw / np.where(tiny, 1.0, D)
-    k_rho = (rw - rho) / np.where(tiny, 1.0, D)
-    if tiny.any():  # both terms of D vanish: log-space forms of Eq. (3)
+        k_w = rw / D
+        k_rho = np.subtract(rw, rho, out=rho)
+        k_rho /= D
+    else:
+        with np.errstate(divide="ignore"):
+            lD = np.log(D)
+        tiny = ~(D > 1e-290)
+        k_w = rw / np.where(tiny, 1.0, D)
+        k_rho = (rw - rho) / np.where(tiny, 1.0, D)
+        # both terms of D vanish: log-space forms of Eq. (3)
         lr = np.repeat(lrho_u, counts)[tiny]
         l1 = np.log(np.repeat(np.where(lrho_u < 0, -np.expm1(lrho_u), 0.0), counts)[tiny])
         lD[tiny] = np.logaddexp(l1, lr + lw[tiny])
         k_w[tiny] = np.exp(lr + lw[tiny] - lD[tiny])
         k_rho[tiny] = -np.exp(lr + np.log(-np.expm1(lw[tiny])) - lD[tiny])
-    iR = 1.0 / (alpha + H.R)
-    iRA = iR - 1.0 / (alpha + H.A)
-    ll = W_u @ (lg_u + lSU) + r * np.log(alpha) * total - rn_u @ seg(wt * lnaR) + wt @ lD
-    wk = wt * k_rho
+    iR = np.divide(1.0, aR, out=aR)
+    np.divide(1.0, iA, out=iA)
+    iRA = np.subtract(iR, iA, out=iA)
+    rn_lnaR = rn_u @ wseg(lnaR)
+    rn_iR = rn_u @ wseg(iR)
+    rn_kw_iRA = rn_u @ wseg(np.multiply(k_w, iRA, out=iRA))
+    wk = k_rho if unit else wt * k_rho
+    ll = W_u @ (lg_u + lSU) + r * np.log(alpha) * total - rn_lnaR + wt @ lD
+    seg_wk = seg(wk)
     grad = np.array(
         [
             r * (W_u @ dg_u + np.log(alpha) * total - wt @ lnaR + wt @ (k_w * dl)),
-            alpha * (r / alpha * total - rn_u @ seg(wt * iR) + rn_u @ seg(wt * k_w * iRA)),
-            d1 * (W_u @ gU1 + (gV1 - gU1) @ seg(wk)),
-            d2 * (W_u @ gU2 + (gV2 - gU2) @ seg(wk)),
+            alpha * (r / alpha * total - rn_iR + rn_kw_iRA),
+            d1 * (W_u @ gU1 + (gV1 - gU1) @ seg_wk),
+            d2 * (W_u @ gU2 + (gV2 - gU2) @ seg_wk),
         ]
     )
     return -ll / total, -grad / total
@@ -316,16 +334,27 @@ def fit_mle(
     )
 
 
-def hessian(theta, H: Histories, mixing, penalizer=0.0, eps=1e-5, central=True, penalty_mask=None):
+def hessian(
+    theta,
+    H: Histories,
+    mixing,
+    penalizer=0.0,
+    eps=1e-5,
+    central=True,
+    penalty_mask=None,
+    g0=None,
+):
     """Hessian of the negative total log-likelihood by differences of the exact gradient.
 
     Central differences by default; ``central=False`` (forward differences, half the
-    gradient evaluations, error O(eps)) is used for very large data sets.
+    gradient evaluations, error O(eps)) is used for very large data sets, with ``g0`` the
+    gradient of :func:`objective` at ``theta`` when the caller has it (the optimizer's).
     """
     p = theta.size
     total = total_weight(H)
     out = np.empty((p, p))
-    g0 = None if central else objective(theta, H, mixing, penalizer, penalty_mask)[1]
+    if not central and g0 is None:
+        g0 = objective(theta, H, mixing, penalizer, penalty_mask)[1]
     for i in range(p):
         h = eps * max(1.0, abs(theta[i]))
         tp, tm = theta.copy(), theta.copy()
