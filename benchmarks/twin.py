@@ -1,11 +1,13 @@
 """DigitalTwinRegressor benchmark: whole-row accuracy at small samples against the baselines.
 
-1. Two generators of different shape (``make_digital_twin_survey``):
+1. Three generators of different shape (``make_digital_twin_survey``):
 
    A. the issue's survey: 3 firms x 6 periods, 5 ordinal targets, 35% of the answer
       cells missing at random, the paper's nonlinear drivers;
    B. 4 firms x 3 periods, 8 ordinal targets, 10% missing answers, "heterogeneous"
-      drivers (the strongest lever differs between respondents).
+      drivers (the strongest lever differs between respondents);
+   C. 3 firms x 4 periods, 7 ordinal targets, 20% missing answers, the four non-brand
+      targets driven by a second latent (``second_factor=True``).
 
    At 3,000, 6,000 and 15,000 training respondents (plus 25% as many test respondents,
    split stratified by cell), over several seeds: held-out whole-row MAE (every answer of
@@ -34,7 +36,7 @@ from _common import peak_rss_mib, setup, timed, write_results  # noqa: E402
 def _extra(parser):
     parser.add_argument("--sizes", default="3000,6000,15000")
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--generators", default="A,B")
+    parser.add_argument("--generators", default="A,B,C")
     parser.add_argument("--twin", default="{}", help="JSON overrides of the twin's defaults")
     parser.add_argument("--no-scale", action="store_true", help="skip the paper-scale timing")
     parser.add_argument("--no-baselines", action="store_true")
@@ -73,7 +75,7 @@ GENERATORS = {
     ),
     "C": (
         "3 firms x 4 periods, 7 targets, 20% missing answers, the 4 non-brand targets on a "
-        "second latent (outside the twin's one-latent model)",
+        "second latent (outside the paper's one-affinity model)",
         {"n_firms": 3, "n_periods": 4, "missing_y_rate": 0.2, "second_factor": True},
     ),
 }
