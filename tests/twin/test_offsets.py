@@ -99,3 +99,20 @@ def test_generator_c_twin_beats_random_forest_at_3000():
     single = twin_mae(target_offsets=False)
     assert default <= rf - 0.05, (default, rf)
     assert default <= single - 0.05, (default, single)
+
+
+def test_auto_keeps_the_variant_with_the_lower_validation_loss(small_survey):
+    s = small_survey
+    auto = make_model(s.kpi, 6, target_offsets="auto").fit(s.X_tr, s.y_tr)
+    losses = auto.target_offsets_validation_loss_
+    assert losses.shape == (2,) and np.all(np.isfinite(losses))
+    chosen = bool(np.argmin(losses))
+    assert auto.target_offsets_ is chosen
+    assert auto.best_validation_loss_ == pytest.approx(losses.min(), rel=1e-12)
+    # the kept model is exactly the plain fit of that variant (same split, same batches)
+    plain = make_model(s.kpi, 6, target_offsets=chosen).fit(s.X_tr, s.y_tr)
+    assert plain.best_validation_loss_ == pytest.approx(losses.min(), rel=1e-12)
+    np.testing.assert_allclose(auto.predict(s.X_te), plain.predict(s.X_te), atol=1e-12)
+    other = make_model(s.kpi, 6, target_offsets=not chosen).fit(s.X_tr, s.y_tr)
+    assert other.best_validation_loss_ == pytest.approx(losses.max(), rel=1e-12)
+    assert plain.target_offsets_validation_loss_ is None
