@@ -35,6 +35,7 @@ class ModelConfig(NamedTuple):
     n_cells: int
     n_firm_factors: int
     f_hidden: tuple
+    n_offsets: int  # 0, or J: per-target offsets delta_j(x) from f (``target_offsets``)
     activation: str
     g_kind: str  # "mlp" | "linear" | "none"
     g_hidden: tuple
@@ -70,13 +71,16 @@ def firm_prior(params, kpi, cfg):
 
 
 def encoder_moments(params, x, cfg):
-    """mu and sd = sqrt(nu) of z from the customer network f, Eqs. (6)-(7)."""
+    """mu and sd = sqrt(nu) of z from the customer network f, Eqs. (6)-(7), and the
+    per-target offsets delta(x) (n, J) of ``target_offsets`` (None without them)."""
     import jax.numpy as jnp
 
-    out = make_mlp(cfg.f_hidden, 2, cfg.activation).apply({"params": params["f"]}, x)
+    out = make_mlp(cfg.f_hidden, 2 + cfg.n_offsets, cfg.activation).apply(
+        {"params": params["f"]}, x
+    )
     mu = out[:, 0]
     sd = jnp.exp(0.5 * jnp.clip(out[:, 1], *LOG_SCALE_CLIP))
-    return mu, sd
+    return mu, sd, (out[:, 2:] if cfg.n_offsets else None)
 
 
 def global_noise_shapes(cfg, n_cut):
@@ -141,9 +145,11 @@ def local_loglik(params, noise, glob, batch, cfg):
 
     alpha, lam, cut, _ = glob
     x, cell, y, mask = batch["x"], batch["cell"], batch["y"], batch["mask"]
-    mu, sd = encoder_moments(params, x, cfg)
+    mu, sd, off = encoder_moments(params, x, cfg)
     onehot = jax.nn.one_hot(cell, cfg.n_cells, dtype=mu.dtype)  # matmul, not gather
     a = onehot @ alpha.T
+    if off is not None:
+        a = a + off
     l = onehot @ lam.T
     if cfg.local_inference == "amortized":
         return amortized_loglik(mu, sd, a, l, cut, y, mask, noise["z"])
@@ -225,7 +231,9 @@ def init_params(key, cfg, n_inputs, n_kpi, cut_init, beta_init=0.5):
 
     J, C, L = cfg.n_targets, cfg.n_cells, cfg.n_firm_factors
     k_f, k_g = jax.random.split(key)
-    f = make_mlp(cfg.f_hidden, 2, cfg.activation).init(k_f, jnp.zeros((1, n_inputs)))["params"]
+    f = make_mlp(cfg.f_hidden, 2 + cfg.n_offsets, cfg.activation).init(
+        k_f, jnp.zeros((1, n_inputs))
+    )["params"]
     if cfg.g_kind == "none":
         g = {"const": jnp.full((2 * L,), np.log(2.0), jnp.float32)}
     else:
