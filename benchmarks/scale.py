@@ -47,7 +47,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 COEF = {"attr": 0.4, "cont": -0.3}
-SIM = {"r": 2.6, "alpha": 6.0, "s": 0.6, "b": 8.0, "coef": COEF, "observation_end": 104.0}
+SIM = {"r": 2.75, "alpha": 6.0, "s": 0.6, "b": 8.0, "coef": COEF, "observation_end": 104.0}
 
 
 def _model():
