@@ -554,6 +554,7 @@ def _solve_conic_lowrank(method, data, cons, K, M, verbose=False):
         relative_gap=info["certified_relative_gap"],
         primal_residual=info["primal_residual"],
         dual_residual=info["dual_residual"],
+        cg_iterations=info["cg_iterations"],
     )
     return x, "optimal", extras
 
