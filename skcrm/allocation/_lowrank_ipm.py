@@ -224,14 +224,16 @@ def solve_lowrank(
             out += U[:, :p] @ z4
         return out
 
-    def G_x(xv):
-        """G x as the five blocks."""
+    def G_x(xv, ux=None):
+        """G x as the five blocks (``ux`` = U'xv when known)."""
         xs = xv[:n]
         g3 = (a * xs).reshape(K, M).sum(axis=1)
         if ell:
-            prod = U.T @ xv
+            prod = U.T @ xv if ux is None else ux
             return -xs, xs, g3, prod[:p], prod[p:]
-        return -xs, xs, g3, (U[:, :p].T @ xv) if p else np.zeros(0), np.zeros(0)
+        if not p:
+            return -xs, xs, g3, np.zeros(0), np.zeros(0)
+        return -xs, xs, g3, (U[:, :p].T @ xv) if ux is None else ux[:p], np.zeros(0)
 
     h = (np.zeros(n), np.ones(n), seg_rhs, coupling_rhs, hcone if ell else np.zeros(0))
 
@@ -283,8 +285,12 @@ def solve_lowrank(
         return float(c @ xs) + risk_aversion * float(y @ y)
 
     def lower_bound(xs, zz):
-        """min over the box of the Lagrangian (weak duality): a valid lower bound."""
-        z3 = np.maximum(zz[2], 0.0)
+        """min over the box of the Lagrangian (weak duality): a valid lower bound.
+
+        The cone (or quadratic) dual and the coupling duals come from the iterate; the
+        segment duals are then the exact maximisers of the dual function (one concave
+        piecewise-linear function of one variable per segment, maximal at 0 or at one of its
+        M breakpoints), which tightens the bound where the iterate's duals are inexact."""
         z4 = np.maximum(zz[3], 0.0)
         if ell:
             u = -zz[4][1:]
@@ -296,15 +302,19 @@ def solve_lowrank(
             y0 = F @ xs + offset
             u = 2.0 * risk_aversion * y0
             const = float(u @ offset) - risk_aversion * float(y0 @ y0)
-        coef = c + F.T @ u + a * z3[seg_idx]
+        coef = c + F.T @ u
         if p:
             coef = coef + coupling.T @ z4
-        return (
-            const
-            - float(z3 @ seg_rhs)
-            - float(z4 @ coupling_rhs)
-            + float(np.minimum(coef, 0.0).sum())
-        )
+        cK = coef.reshape(K, M)
+        aK = a.reshape(K, M)
+        # candidates: y = 0 and the breakpoints -c/a of the cells with c < 0 < a
+        with np.errstate(divide="ignore", invalid="ignore"):
+            brk = np.where((aK > 0) & (cK < 0), -cK / aK, 0.0)
+        cand = np.concatenate([np.maximum(zz[2], 0.0)[:, None], np.zeros((K, 1)), brk], axis=1)
+        vals = -cand * seg_rhs[:, None] + np.minimum(
+            cK[:, None, :] + aK[:, None, :] * cand[:, :, None], 0.0
+        ).sum(axis=2)
+        return const - float(z4 @ coupling_rhs) + float(vals.max(axis=1).sum())
 
     info = {}
     for it in range(max_iter + 1):
@@ -442,14 +452,15 @@ def solve_lowrank(
                 out += a * np.repeat(e * (a * xv[:n]).reshape(K, M).sum(axis=1), M)
                 return np.r_[out, 0.0] if ell else out
 
-            def Mv(xv, parts=False):
-                """The reduced matrix times xv (with the norms of its terms when ``parts``)."""
+            def Mv(xv, parts=False, ux=None):
+                """The reduced matrix times xv (with the norms of its terms when ``parts``;
+                ``ux`` = U'xv when known)."""
                 out = np.empty_like(xv)
                 out[:n] = d * xv[:n]
                 seg_part = a * np.repeat(e * (a * xv[:n]).reshape(K, M).sum(axis=1), M)
                 if ell:
                     out[n] = 0.0
-                low = U @ (core @ (U.T @ xv))
+                low = U @ (core @ (U.T @ xv if ux is None else ux))
                 if parts:
                     size = np.linalg.norm(out) + np.linalg.norm(seg_part) + np.linalg.norm(low)
                 out[:n] += seg_part
@@ -457,8 +468,8 @@ def solve_lowrank(
                 return (out, size) if parts else out
 
             def prec(res):
-                """(zz, M zz) with zz = (B + delta I + U S U')^{-1} res (Woodbury). U'zz is
-                computed directly (from the capacitance it cancels catastrophically)."""
+                """(zz, M zz, U'zz) with zz = (B + delta I + U S U')^{-1} res (Woodbury). U'zz
+                is computed directly (from the capacitance it cancels catastrophically)."""
                 y = Binv(res)
                 uy = U.T @ y
                 rhs_c = np.r_[uy, y[n]] if ell else uy
@@ -469,28 +480,29 @@ def solve_lowrank(
                 utz = U.T @ zz
                 mz = Bmul(zz)
                 mz += U @ (core @ utz)
-                return zz, mz
+                return zz, mz, utz
 
             # inexact Newton steps while far from the optimum: the primal residual stays exact
             # (ds comes from the primal equation) and the certificate does not depend on the
             # steps, so the CG tolerance follows the relative gap down to 1e-14
             cg_tol = float(min(_CG_TOL_MAX, max(1e-14, _CG_TOL_FACTOR * relgap)))
 
-            def cg(rhs, sol, msol, limit):
-                """Preconditioned conjugate gradients from ``sol`` (``msol`` = M sol); the
-                product with the search direction is carried by linearity (three passes over
-                the (n, w) arrays per iteration): (sol, converged)."""
+            def cg(rhs, sol, msol, usol, limit):
+                """Preconditioned conjugate gradients from ``sol`` (``msol`` = M sol, ``usol``
+                = U'sol); the products of the search direction with M and U' are carried by
+                linearity (four passes over the (n, w) arrays per iteration, all in the
+                preconditioner): (sol, U'sol, converged)."""
                 rnorm0 = np.linalg.norm(rhs)
                 res = rhs - msol
                 if np.linalg.norm(res) <= cg_tol * rnorm0:
-                    return sol, True
-                zz, mz = prec(res)
-                pdir, Mp = zz, mz
+                    return sol, usol, True
+                zz, mz, uz = prec(res)
+                pdir, Mp, up = zz, mz, uz
                 rz = res @ zz
                 for k in range(limit + 1):
                     if np.linalg.norm(res) <= cg_tol * rnorm0:
                         cg_iters[0] += k
-                        return sol, True
+                        return sol, usol, True
                     if k == limit:
                         break
                     pMp = pdir @ Mp
@@ -498,30 +510,35 @@ def solve_lowrank(
                         break
                     step = rz / pMp
                     sol = sol + step * pdir
+                    usol = usol + step * up
                     res = res - step * Mp
-                    zz, mz = prec(res)
+                    zz, mz, uz = prec(res)
                     rz_new = res @ zz
                     beta_ = rz_new / rz
                     pdir = zz + beta_ * pdir
                     Mp = mz + beta_ * Mp
+                    up = uz + beta_ * up
                     rz = rz_new
                 cg_iters[0] += k
-                return sol, False
+                return sol, usol, False
 
             def Msolve(rhs):
-                """The reduced system by CG preconditioned with the Woodbury inverse."""
+                """The reduced system by CG preconditioned with the Woodbury inverse:
+                (sol, U'sol)."""
                 if np.linalg.norm(rhs) == 0:
-                    return np.zeros_like(rhs)
+                    return np.zeros_like(rhs), np.zeros(w)
                 cg_count[0] += 1
-                sol, msol = prec(rhs)
-                sol, ok = cg(rhs, sol, msol, 20)
+                sol, msol, usol = prec(rhs)
+                sol, usol, ok = cg(rhs, sol, msol, usol, 20)
                 while not ok and reg[0] < 1e-1:
                     reg[0] *= _REG_GROW
                     setup(reg[0])
-                    sol, ok = cg(rhs, sol, Mv(sol), 60)
+                    usol = U.T @ sol
+                    sol, usol, ok = cg(rhs, sol, Mv(sol, ux=usol), usol, 60)
                 if not ok:
-                    sol, ok = cg(rhs, sol, Mv(sol), 200)
-                return sol
+                    usol = U.T @ sol
+                    sol, usol, ok = cg(rhs, sol, Mv(sol, ux=usol), usol, 200)
+                return sol, usol
 
             Wmul = [np.sqrt(s[i] / z[i]) for i in range(4)]  # W of the linear rows
 
@@ -544,12 +561,12 @@ def solve_lowrank(
                 q = [dlin[i] * (Wv[i] - dz_rhs[i]) for i in range(4)]
                 q.append(W5i2 @ (Wv[4] - dz_rhs[4]) if ell else np.zeros(0))
                 rhs = dx_rhs - G_T(*q)
-                dx = Msolve(rhs)
+                dx, udx = Msolve(rhs)
                 # backward error of the reduced solve (relative to the sizes of its terms)
-                Mdx, scale_ = Mv(dx, parts=True)
+                Mdx, scale_ = Mv(dx, parts=True, ux=udx)
                 scale_ += np.linalg.norm(rhs)
                 kkt_res[0] = max(kkt_res[0], np.linalg.norm(rhs - Mdx) / max(1e-300, scale_))
-                gdx = G_x(dx)
+                gdx = G_x(dx, ux=udx)
                 dz = [dlin[i] * gdx[i] + q[i] for i in range(4)]
                 dz.append(W5i2 @ gdx[4] + q[4] if ell else np.zeros(0))
                 # ds = W'(v - W dz)
