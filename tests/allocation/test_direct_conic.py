@@ -113,7 +113,7 @@ def _reference(value, F, budget, kw):
 @pytest.mark.parametrize(
     "kw",
     [
-        {"method": "ellipsoidal", "theta": 1.0},  # the benchmark's model: optimum at F x = 0
+        {"method": "ellipsoidal", "theta": 1.0},  # the benchmark's model
         {"method": "ellipsoidal", "theta": 0.1},
         {"method": "mean_variance", "risk_aversion": 10.0},
     ],
