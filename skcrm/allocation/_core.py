@@ -9,6 +9,7 @@ import cvxpy), polishes the solution onto the feasible set, applies the integer 
 
 from __future__ import annotations
 
+import sys
 import warnings
 from dataclasses import dataclass, field
 
@@ -554,6 +555,7 @@ def _solve_conic_lowrank(method, data, cons, K, M, verbose=False):
         relative_gap=info["certified_relative_gap"],
         primal_residual=info["primal_residual"],
         dual_residual=info["dual_residual"],
+        cg_iterations=info["cg_iterations"],
     )
     return x, "optimal", extras
 
@@ -856,9 +858,23 @@ def solve_allocation(
         data["dnorm_w"] = W
         data["dnorm_d"] = int(dnorm_d)
 
-    from ._models import FAMILY, Structure, data_digest, get_problem, needs_constant_build
+    # cvxpy (``_models``) is imported only when a cvxpy problem is built: the factored
+    # interior point of large ellipsoidal / mean-variance problems does without it (the
+    # import alone is ~2.5 s of CPU of a cold solve)
+    if method in ("ellipsoidal", "mean_variance"):
+        family = method
+    else:
+        from ._models import FAMILY
 
-    family = FAMILY[method]
+        family = FAMILY[method]
+    loaded = sys.modules.get(__name__.rsplit(".", 1)[0] + "._models")
+    if loaded is not None:
+        needs_constant_build = loaded.needs_constant_build
+    else:  # the rule of _models.needs_constant_build (not imported yet, so not patched)
+
+        def needs_constant_build(n_rows, n_cols):
+            return n_rows * n_cols > 1e6
+
     conic = family in ("ellipsoidal", "mean_variance")
     milp = integer is True and not conic
     if integer is True and conic:
@@ -884,6 +900,8 @@ def solve_allocation(
         fast_options = {"iterative_refinement_enable": False}
 
     def structure(fam, values):
+        from ._models import Structure, data_digest
+
         return Structure(
             family=fam,
             K=K,
@@ -916,6 +934,8 @@ def solve_allocation(
         return vals
 
     def solve_built(fam, vals):
+        from ._models import get_problem
+
         built = get_problem(structure(fam, vals), reuse_problem, vals)
         built.set(**vals)
         if fast_options is not None:

@@ -25,6 +25,14 @@ import scipy.linalg
 __all__ = ["solve_lowrank", "LowRankIPMError"]
 
 
+# the preconditioner's regularisation (grown by _REG_GROW when CG stalls) and the CG
+# tolerance: min(_CG_TOL_MAX, max(1e-14, _CG_TOL_FACTOR * relative gap))
+_REG = 1e-8
+_REG_GROW = 100.0
+_CG_TOL_MAX = 1e-6
+_CG_TOL_FACTOR = 1e-3
+
+
 class LowRankIPMError(RuntimeError):
     """The interior-point iterations did not reach the tolerances (the caller falls back)."""
 
@@ -114,6 +122,32 @@ def _lin_step(u, d):
     return float(np.min(-u[neg] / d[neg]))
 
 
+# ----------------------------------------------------------------------------- (M, M) blocks
+def _block_cholesky(A):
+    """Lower Cholesky factors of a stack of SPD (M, M) matrices (vectorised over the stack)."""
+    K, M, _ = A.shape
+    L = np.zeros_like(A)
+    for j in range(M):
+        piv = A[:, j, j] - np.einsum("ki,ki->k", L[:, j, :j], L[:, j, :j])
+        if not np.all(piv > 0):
+            raise np.linalg.LinAlgError("a block of the Newton matrix is not positive definite")
+        L[:, j, j] = np.sqrt(piv)
+        for i in range(j + 1, M):
+            L[:, i, j] = (A[:, i, j] - np.einsum("ki,ki->k", L[:, i, :j], L[:, j, :j])) / L[:, j, j]
+    return L
+
+
+def _block_tri_inv(L):
+    """Inverses of a stack of lower triangular (M, M) matrices."""
+    K, M, _ = L.shape
+    X = np.zeros_like(L)
+    for i in range(M):
+        X[:, i, i] = 1.0 / L[:, i, i]
+        for j in range(i):
+            X[:, i, j] = -np.einsum("kl,kl->k", L[:, i, j:i], X[:, j:i, j]) / L[:, i, i]
+    return X
+
+
 # ----------------------------------------------------------------------------- solver
 def solve_lowrank(
     c,
@@ -130,7 +164,7 @@ def solve_lowrank(
     risk_aversion=None,
     tol=1e-10,
     acceptable=1e-8,
-    reg=1e-8,
+    reg=None,
     max_iter=100,
     verbose=False,
 ):
@@ -190,14 +224,16 @@ def solve_lowrank(
             out += U[:, :p] @ z4
         return out
 
-    def G_x(xv):
-        """G x as the five blocks."""
+    def G_x(xv, ux=None):
+        """G x as the five blocks (``ux`` = U'xv when known)."""
         xs = xv[:n]
         g3 = (a * xs).reshape(K, M).sum(axis=1)
         if ell:
-            prod = U.T @ xv
+            prod = U.T @ xv if ux is None else ux
             return -xs, xs, g3, prod[:p], prod[p:]
-        return -xs, xs, g3, (U[:, :p].T @ xv) if p else np.zeros(0), np.zeros(0)
+        if not p:
+            return -xs, xs, g3, np.zeros(0), np.zeros(0)
+        return -xs, xs, g3, (U[:, :p].T @ xv) if ux is None else ux[:p], np.zeros(0)
 
     h = (np.zeros(n), np.ones(n), seg_rhs, coupling_rhs, hcone if ell else np.zeros(0))
 
@@ -235,7 +271,7 @@ def solve_lowrank(
     cnorm = max(1.0, float(np.linalg.norm(cvec)))
 
     core = np.zeros((w, w))
-    reg = [reg]
+    reg = [_REG if reg is None else reg]
     cg_count = [0]
     cg_iters = [0]
     kkt_res = [0.0]
@@ -249,8 +285,12 @@ def solve_lowrank(
         return float(c @ xs) + risk_aversion * float(y @ y)
 
     def lower_bound(xs, zz):
-        """min over the box of the Lagrangian (weak duality): a valid lower bound."""
-        z3 = np.maximum(zz[2], 0.0)
+        """min over the box of the Lagrangian (weak duality): a valid lower bound.
+
+        The cone (or quadratic) dual and the coupling duals come from the iterate; the
+        segment duals are then the exact maximisers of the dual function (one concave
+        piecewise-linear function of one variable per segment, maximal at 0 or at one of its
+        M breakpoints), which tightens the bound where the iterate's duals are inexact."""
         z4 = np.maximum(zz[3], 0.0)
         if ell:
             u = -zz[4][1:]
@@ -262,15 +302,19 @@ def solve_lowrank(
             y0 = F @ xs + offset
             u = 2.0 * risk_aversion * y0
             const = float(u @ offset) - risk_aversion * float(y0 @ y0)
-        coef = c + F.T @ u + a * z3[seg_idx]
+        coef = c + F.T @ u
         if p:
             coef = coef + coupling.T @ z4
-        return (
-            const
-            - float(z3 @ seg_rhs)
-            - float(z4 @ coupling_rhs)
-            + float(np.minimum(coef, 0.0).sum())
-        )
+        cK = coef.reshape(K, M)
+        aK = a.reshape(K, M)
+        # candidates: y = 0 and the breakpoints -c/a of the cells with c < 0 < a
+        with np.errstate(divide="ignore", invalid="ignore"):
+            brk = np.where((aK > 0) & (cK < 0), -cK / aK, 0.0)
+        cand = np.concatenate([np.maximum(zz[2], 0.0)[:, None], np.zeros((K, 1)), brk], axis=1)
+        vals = -cand * seg_rhs[:, None] + np.minimum(
+            cK[:, None, :] + aK[:, None, :] * cand[:, :, None], 0.0
+        ).sum(axis=2)
+        return const - float(z4 @ coupling_rhs) + float(vals.max(axis=1).sum())
 
     info = {}
     for it in range(max_iter + 1):
@@ -320,217 +364,267 @@ def solve_lowrank(
             raise LowRankIPMError(f"no convergence after {it} iterations: {info}")
         kkt_res[0] = 0.0
 
-        # scalings
-        lam_lin = [np.sqrt(s[i] * z[i]) for i in range(4)]
-        dlin = [z[i] / s[i] for i in range(4)]  # W^{-2} of the nonnegative rows
-        if ell:
-            W5, W5i, lam5 = _soc_nt(
-                s[4], z[4], _jdot(s[4], s[4]), _jdot(z[4], z[4]), float(s[4] @ z[4])
-            )
-            W5i2 = W5i @ W5i
-        # reduced matrix P + G'H^{-1}G = B + U S U' with B = diag(d) + one rank-one term per
-        # segment (+ omega at t, taken out again by a column e_t of weight -omega) and
-        # S = blockdiag(z/s of the coupling rows, W^{-2} of the cone). Woodbury in the form of
-        # the augmented system, (B + U S U')^{-1} = B^{-1} - B^{-1}U (S^{-1} + U'B^{-1}U)^{-1}
-        # U'B^{-1}, with S^{-1} = blockdiag(s/z, W^2) known without inversion: stable for the
-        # huge weights of active rows and of the cone near its boundary.
-        d = dlin[0] + dlin[1]
-        e = dlin[2]
-        core[:] = 0.0
-        core[:p, :p] = np.diag(dlin[3])
-        wx = w + (1 if ell else 0)
-        sinv = np.zeros((wx, wx))
-        sinv[:p, :p] = np.diag(s[3] / z[3])
-        if ell:
-            W52 = W5 @ W5
-            omega = 1.0 / float(W52[0, 0])
-            core[p:, p:] = W5i2
-            sinv[p:w, p:w] = W52
-            sinv[w, w] = -1.0 / omega
-        else:
-            omega = 0.0
-            core[p:, p:] = 2.0 * risk_aversion * np.eye(r)
-            sinv[p:, p:] = np.eye(r) / (2.0 * risk_aversion)
-
-        # the (M, M) blocks of B, solved by LU with pivoting (backward stable; the
-        # Sherman-Morrison form cancels catastrophically once a segment row is active)
-        aK = a.reshape(K, M)
-        blocks0 = e[:, None, None] * (aK[:, :, None] * aK[:, None, :])
-        blocks0[:, np.arange(M), np.arange(M)] += d.reshape(K, M)
-        pre = {}
-
-        def setup(delta):
-            """The Woodbury preconditioner of B + delta I + U S U'. The regularisation
-            bounds B^{-1} (cells strictly inside their bounds have d -> 0 near the optimum,
-            which ruins the Woodbury form in floating point); CG on the exact system
-            removes it. delta grows only when CG stalls (the last iterations)."""
-            blocks = blocks0.copy()
-            blocks[:, np.arange(M), np.arange(M)] += delta
-            pre["inv"] = np.linalg.inv(blocks)
-            pre["BU"] = Binv(U)
-            cap = sinv.copy()
-            cap[:w, :w] += U.T @ pre["BU"]
-            if ell:  # the column e_t: B^{-1} e_t = e_t / omega
-                cap[:w, w] += U[n] / omega
-                cap[w, :w] += U[n] / omega
-                cap[w, w] += 1.0 / omega
-            pre["lu"] = scipy.linalg.lu_factor(cap)
-
-        def Binv(X):
-            X2 = X if X.ndim == 2 else X[:, None]
-            Y = np.empty_like(X2)
-            Y[:n] = np.matmul(pre["inv"], X2[:n].reshape(K, M, -1)).reshape(n, -1)
+        try:
+            # scalings
+            lam_lin = [np.sqrt(s[i] * z[i]) for i in range(4)]
+            dlin = [z[i] / s[i] for i in range(4)]  # W^{-2} of the nonnegative rows
             if ell:
-                Y[n] = X2[n] / omega
-            return Y if X.ndim == 2 else Y[:, 0]
-
-        setup(reg[0])
-
-        def Mv(xv, parts=False):
-            """The reduced matrix times xv (with the norms of its terms when ``parts``)."""
-            out = np.empty_like(xv)
-            out[:n] = d * xv[:n]
-            seg_part = a * np.repeat(e * (a * xv[:n]).reshape(K, M).sum(axis=1), M)
-            if ell:
-                out[n] = 0.0
-            low = U @ (core @ (U.T @ xv))
-            if parts:
-                size = np.linalg.norm(out) + np.linalg.norm(seg_part) + np.linalg.norm(low)
-            out[:n] += seg_part
-            out += low
-            return (out, size) if parts else out
-
-        def Wsolve(y):
-            """(B + U S U')^{-1} r from y = B^{-1} r."""
-            uy = U.T @ y
-            if ell:
-                uy = np.r_[uy, y[n]]
-            cvec_ = scipy.linalg.lu_solve(pre["lu"], uy)
-            out = y - pre["BU"] @ cvec_[:w]
-            if ell:
-                out[n] -= cvec_[w] / omega
-            return out
-
-        def cg(rhs, sol, limit):
-            """Preconditioned conjugate gradients from ``sol``: (sol, converged)."""
-            rnorm0 = np.linalg.norm(rhs)
-            res = rhs - Mv(sol)
-            if np.linalg.norm(res) <= 1e-14 * rnorm0:
-                return sol, True
-            zz = Wsolve(Binv(res))
-            pdir = zz.copy()
-            rz = res @ zz
-            for k in range(limit + 1):
-                if np.linalg.norm(res) <= 1e-14 * rnorm0:
-                    cg_iters[0] += k
-                    return sol, True
-                if k == limit:
-                    break
-                Mp = Mv(pdir)
-                pMp = pdir @ Mp
-                if not pMp > 0:
-                    break
-                step = rz / pMp
-                sol = sol + step * pdir
-                res = res - step * Mp
-                zz = Wsolve(Binv(res))
-                rz_new = res @ zz
-                pdir = zz + (rz_new / rz) * pdir
-                rz = rz_new
-            cg_iters[0] += k
-            return sol, False
-
-        def Msolve(rhs):
-            """The reduced system by CG preconditioned with the Woodbury inverse."""
-            if np.linalg.norm(rhs) == 0:
-                return np.zeros_like(rhs)
-            cg_count[0] += 1
-            sol, ok = cg(rhs, Wsolve(Binv(rhs)), 20)
-            while not ok and reg[0] < 1e-1:
-                reg[0] *= 100.0
-                setup(reg[0])
-                sol, ok = cg(rhs, sol, 60)
-            if not ok:
-                sol, ok = cg(rhs, sol, 200)
-            return sol
-
-        Wmul = [np.sqrt(s[i] / z[i]) for i in range(4)]  # W of the linear rows
-
-        def kkt(dx_rhs, dz_rhs, ds_rhs):
-            """Solve P dx + G'dz = dx_rhs, G dx + ds = dz_rhs, lam o (W dz + W^{-1} ds) = ds_rhs.
-
-            Returns dx, dz (list), ds (list)."""
-            # v = lam \ ds_rhs (Jordan); Wv = W'(v)
-            v = [ds_rhs[i] / lam_lin[i] for i in range(4)]
-            Wv = [Wmul[i] * v[i] for i in range(4)]
-            if ell:
-                v5 = _soc_sinv(lam5, ds_rhs[4])
-                Wv.append(W5 @ v5)
-                v.append(v5)
-            else:
-                Wv.append(np.zeros(0))
-                v.append(np.zeros(0))
-            # H^{-1}(-dz_rhs + W'v), H = W'W
-            q = [dlin[i] * (Wv[i] - dz_rhs[i]) for i in range(4)]
-            q.append(W5i2 @ (Wv[4] - dz_rhs[4]) if ell else np.zeros(0))
-            rhs = dx_rhs - G_T(*q)
-            dx = Msolve(rhs)
-            # backward error of the reduced solve (relative to the sizes of its terms)
-            Mdx, scale_ = Mv(dx, parts=True)
-            scale_ += np.linalg.norm(rhs)
-            kkt_res[0] = max(kkt_res[0], np.linalg.norm(rhs - Mdx) / max(1e-300, scale_))
-            gdx = G_x(dx)
-            dz = [dlin[i] * gdx[i] + q[i] for i in range(4)]
-            dz.append(W5i2 @ gdx[4] + q[4] if ell else np.zeros(0))
-            # ds = W'(v - W dz)
-            # ds from the primal equation G dx + ds = dz_rhs (exact primal consistency; the
-            # cone's W^2 W^{-2} is not the identity in floating point near the optimum)
-            ds = [dz_rhs[i] - gdx[i] for i in range(5)]
-            return dx, dz, ds
-
-        lam_sq = [lam_lin[i] ** 2 for i in range(4)]
-        lam_sq.append(_soc_prod(lam5, lam5) if ell else np.zeros(0))
-        mu = gap / m_deg
-
-        def max_step(ds, dz):
-            alpha = np.inf
-            for i in range(4):
-                alpha = min(alpha, _lin_step(s[i], ds[i]), _lin_step(z[i], dz[i]))
-            if ell:
-                alpha = min(
-                    alpha,
-                    _soc_step(s[4], ds[4], _jdot(s[4], s[4])),
-                    _soc_step(z[4], dz[4], _jdot(z[4], z[4])),
+                W5, W5i, lam5 = _soc_nt(
+                    s[4], z[4], _jdot(s[4], s[4]), _jdot(z[4], z[4]), float(s[4] @ z[4])
                 )
-            return alpha
+                W5i2 = W5i @ W5i
+            # reduced matrix P + G'H^{-1}G = B + U S U' with B = diag(d) + one rank-one term per
+            # segment (+ omega at t, taken out again by a column e_t of weight -omega) and
+            # S = blockdiag(z/s of the coupling rows, W^{-2} of the cone). Woodbury in the form of
+            # the augmented system, (B + U S U')^{-1} = B^{-1} - B^{-1}U (S^{-1} + U'B^{-1}U)^{-1}
+            # U'B^{-1}, with S^{-1} = blockdiag(s/z, W^2) known without inversion: stable for the
+            # huge weights of active rows and of the cone near its boundary.
+            d = dlin[0] + dlin[1]
+            e = dlin[2]
+            core[:] = 0.0
+            core[:p, :p] = np.diag(dlin[3])
+            wx = w + (1 if ell else 0)
+            sinv = np.zeros((wx, wx))
+            sinv[:p, :p] = np.diag(s[3] / z[3])
+            if ell:
+                W52 = W5 @ W5
+                omega = 1.0 / float(W52[0, 0])
+                core[p:, p:] = W5i2
+                sinv[p:w, p:w] = W52
+                sinv[w, w] = -1.0 / omega
+            else:
+                omega = 0.0
+                core[p:, p:] = 2.0 * risk_aversion * np.eye(r)
+                sinv[p:, p:] = np.eye(r) / (2.0 * risk_aversion)
 
-        # predictor
-        dx_a, dz_a, ds_a = kkt(-rx, [-rr for rr in rz], [-ls for ls in lam_sq])
-        alpha_a = min(1.0, max_step(ds_a, dz_a))
-        sigma = (1.0 - alpha_a) ** 3
-        # corrector: (W^{-1} ds_a) o (W dz_a)
-        corr = []
-        for i in range(4):
-            corr.append((ds_a[i] / Wmul[i]) * (Wmul[i] * dz_a[i]))
-        if ell:
-            corr.append(_soc_prod(W5i @ ds_a[4], W5 @ dz_a[4]))
-        else:
-            corr.append(np.zeros(0))
-        e_vec = [np.ones(n), np.ones(n), np.ones(K), np.ones(p)]
-        e_vec.append(np.r_[1.0, np.zeros(r)] if ell else np.zeros(0))
-        ds_rhs = [-lam_sq[i] - corr[i] + sigma * mu * e_vec[i] for i in range(5)]
-        dx, dz, ds = kkt(-rx, [-rr for rr in rz], ds_rhs)
-        alpha = min(1.0, 0.99 * max_step(ds, dz))
-        x = x + alpha * dx
-        if ell:
-            sJs, zJz, sz = cone_q
-            cone_q = (
-                sJs + alpha * (2.0 * _jdot(s[4], ds[4]) + alpha * _jdot(ds[4], ds[4])),
-                zJz + alpha * (2.0 * _jdot(z[4], dz[4]) + alpha * _jdot(dz[4], dz[4])),
-                sz + alpha * (s[4] @ dz[4] + ds[4] @ z[4] + alpha * (ds[4] @ dz[4])),
-            )
-        s = [s[i] + alpha * ds[i] for i in range(5)]
-        z = [z[i] + alpha * dz[i] for i in range(5)]
+            # the (M, M) blocks of B, solved by LU with pivoting (backward stable; the
+            # Sherman-Morrison form cancels catastrophically once a segment row is active)
+            aK = a.reshape(K, M)
+            blocks0 = e[:, None, None] * (aK[:, :, None] * aK[:, None, :])
+            blocks0[:, np.arange(M), np.arange(M)] += d.reshape(K, M)
+            pre = {}
+
+            def setup(delta):
+                """The Woodbury preconditioner of B + delta I + U S U'. The regularisation
+                bounds B^{-1} (cells strictly inside their bounds have d -> 0 near the optimum,
+                which ruins the Woodbury form in floating point); CG on the exact system
+                removes it. delta grows only when CG stalls (the last iterations).
+
+                The SPD (M, M) blocks are inverted through a vectorised Cholesky factorization
+                (backward stable without pivoting, and faster than a batched LU)."""
+                blocks = blocks0.copy()
+                blocks[:, np.arange(M), np.arange(M)] += delta
+                Linv = _block_tri_inv(_block_cholesky(blocks))
+                pre["inv"] = np.einsum("kji,kjl->kil", Linv, Linv)  # B^{-1} = Linv' Linv
+                BU = np.empty_like(U)
+                BU[:n] = np.matmul(pre["inv"], U[:n].reshape(K, M, w)).reshape(n, w)
+                if ell:
+                    BU[n] = U[n] / omega
+                UtBU = U.T @ BU
+                pre["BU"] = BU
+                pre["UtBU"] = UtBU
+                cap = sinv.copy()
+                cap[:w, :w] += UtBU
+                if ell:  # the column e_t: B^{-1} e_t = e_t / omega
+                    cap[:w, w] += U[n] / omega
+                    cap[w, :w] += U[n] / omega
+                    cap[w, w] += 1.0 / omega
+                pre["lu"] = scipy.linalg.lu_factor(cap)
+
+            def Binv(xv):
+                """B^{-1} xv for a vector (the (M, M) block inverses, broadcast)."""
+                y = np.empty_like(xv)
+                xb = xv[:n].reshape(K, M)
+                inv = pre["inv"]
+                yb = y[:n].reshape(K, M)
+                yb[:] = inv[:, :, 0] * xb[:, 0:1]
+                for j in range(1, M):
+                    yb += inv[:, :, j] * xb[:, j : j + 1]
+                if ell:
+                    y[n] = xv[n] / omega
+                return y
+
+            setup(reg[0])
+
+            def Bmul(xv):
+                """B xv (the block-diagonal part, 0 at t)."""
+                out = d * xv[:n]
+                out += a * np.repeat(e * (a * xv[:n]).reshape(K, M).sum(axis=1), M)
+                return np.r_[out, 0.0] if ell else out
+
+            def Mv(xv, parts=False, ux=None):
+                """The reduced matrix times xv (with the norms of its terms when ``parts``;
+                ``ux`` = U'xv when known)."""
+                out = np.empty_like(xv)
+                out[:n] = d * xv[:n]
+                seg_part = a * np.repeat(e * (a * xv[:n]).reshape(K, M).sum(axis=1), M)
+                if ell:
+                    out[n] = 0.0
+                low = U @ (core @ (U.T @ xv if ux is None else ux))
+                if parts:
+                    size = np.linalg.norm(out) + np.linalg.norm(seg_part) + np.linalg.norm(low)
+                out[:n] += seg_part
+                out += low
+                return (out, size) if parts else out
+
+            def prec(res):
+                """(zz, M zz, U'zz) with zz = (B + delta I + U S U')^{-1} res (Woodbury). U'zz
+                is computed directly (from the capacitance it cancels catastrophically)."""
+                y = Binv(res)
+                uy = U.T @ y
+                rhs_c = np.r_[uy, y[n]] if ell else uy
+                cc = scipy.linalg.lu_solve(pre["lu"], rhs_c)
+                zz = y - pre["BU"] @ cc[:w]
+                if ell:
+                    zz[n] -= cc[w] / omega
+                utz = U.T @ zz
+                mz = Bmul(zz)
+                mz += U @ (core @ utz)
+                return zz, mz, utz
+
+            # inexact Newton steps while far from the optimum: the primal residual stays exact
+            # (ds comes from the primal equation) and the certificate does not depend on the
+            # steps, so the CG tolerance follows the relative gap down to 1e-14
+            cg_tol = float(min(_CG_TOL_MAX, max(1e-14, _CG_TOL_FACTOR * relgap)))
+
+            def cg(rhs, sol, msol, usol, limit):
+                """Preconditioned conjugate gradients from ``sol`` (``msol`` = M sol, ``usol``
+                = U'sol); the products of the search direction with M and U' are carried by
+                linearity (four passes over the (n, w) arrays per iteration, all in the
+                preconditioner): (sol, U'sol, converged)."""
+                rnorm0 = np.linalg.norm(rhs)
+                res = rhs - msol
+                if np.linalg.norm(res) <= cg_tol * rnorm0:
+                    return sol, usol, True
+                zz, mz, uz = prec(res)
+                pdir, Mp, up = zz, mz, uz
+                rz = res @ zz
+                for k in range(limit + 1):
+                    if np.linalg.norm(res) <= cg_tol * rnorm0:
+                        cg_iters[0] += k
+                        return sol, usol, True
+                    if k == limit:
+                        break
+                    pMp = pdir @ Mp
+                    if not pMp > 0:
+                        break
+                    step = rz / pMp
+                    sol = sol + step * pdir
+                    usol = usol + step * up
+                    res = res - step * Mp
+                    zz, mz, uz = prec(res)
+                    rz_new = res @ zz
+                    beta_ = rz_new / rz
+                    pdir = zz + beta_ * pdir
+                    Mp = mz + beta_ * Mp
+                    up = uz + beta_ * up
+                    rz = rz_new
+                cg_iters[0] += k
+                return sol, usol, False
+
+            def Msolve(rhs):
+                """The reduced system by CG preconditioned with the Woodbury inverse:
+                (sol, U'sol)."""
+                if np.linalg.norm(rhs) == 0:
+                    return np.zeros_like(rhs), np.zeros(w)
+                cg_count[0] += 1
+                sol, msol, usol = prec(rhs)
+                sol, usol, ok = cg(rhs, sol, msol, usol, 20)
+                while not ok and reg[0] < 1e-1:
+                    reg[0] *= _REG_GROW
+                    setup(reg[0])
+                    usol = U.T @ sol
+                    sol, usol, ok = cg(rhs, sol, Mv(sol, ux=usol), usol, 60)
+                if not ok:
+                    usol = U.T @ sol
+                    sol, usol, ok = cg(rhs, sol, Mv(sol, ux=usol), usol, 200)
+                return sol, usol
+
+            Wmul = [np.sqrt(s[i] / z[i]) for i in range(4)]  # W of the linear rows
+
+            def kkt(dx_rhs, dz_rhs, ds_rhs):
+                """Solve P dx + G'dz = dx_rhs, G dx + ds = dz_rhs,
+                lam o (W dz + W^{-1} ds) = ds_rhs.
+
+                Returns dx, dz (list), ds (list)."""
+                # v = lam \ ds_rhs (Jordan); Wv = W'(v)
+                v = [ds_rhs[i] / lam_lin[i] for i in range(4)]
+                Wv = [Wmul[i] * v[i] for i in range(4)]
+                if ell:
+                    v5 = _soc_sinv(lam5, ds_rhs[4])
+                    Wv.append(W5 @ v5)
+                    v.append(v5)
+                else:
+                    Wv.append(np.zeros(0))
+                    v.append(np.zeros(0))
+                # H^{-1}(-dz_rhs + W'v), H = W'W
+                q = [dlin[i] * (Wv[i] - dz_rhs[i]) for i in range(4)]
+                q.append(W5i2 @ (Wv[4] - dz_rhs[4]) if ell else np.zeros(0))
+                rhs = dx_rhs - G_T(*q)
+                dx, udx = Msolve(rhs)
+                # backward error of the reduced solve (relative to the sizes of its terms)
+                Mdx, scale_ = Mv(dx, parts=True, ux=udx)
+                scale_ += np.linalg.norm(rhs)
+                kkt_res[0] = max(kkt_res[0], np.linalg.norm(rhs - Mdx) / max(1e-300, scale_))
+                gdx = G_x(dx, ux=udx)
+                dz = [dlin[i] * gdx[i] + q[i] for i in range(4)]
+                dz.append(W5i2 @ gdx[4] + q[4] if ell else np.zeros(0))
+                # ds = W'(v - W dz)
+                # ds from the primal equation G dx + ds = dz_rhs (exact primal consistency; the
+                # cone's W^2 W^{-2} is not the identity in floating point near the optimum)
+                ds = [dz_rhs[i] - gdx[i] for i in range(5)]
+                return dx, dz, ds
+
+            lam_sq = [lam_lin[i] ** 2 for i in range(4)]
+            lam_sq.append(_soc_prod(lam5, lam5) if ell else np.zeros(0))
+            mu = gap / m_deg
+
+            def max_step(ds, dz):
+                alpha = np.inf
+                for i in range(4):
+                    alpha = min(alpha, _lin_step(s[i], ds[i]), _lin_step(z[i], dz[i]))
+                if ell:
+                    alpha = min(
+                        alpha,
+                        _soc_step(s[4], ds[4], _jdot(s[4], s[4])),
+                        _soc_step(z[4], dz[4], _jdot(z[4], z[4])),
+                    )
+                return alpha
+
+            # predictor
+            dx_a, dz_a, ds_a = kkt(-rx, [-rr for rr in rz], [-ls for ls in lam_sq])
+            alpha_a = min(1.0, max_step(ds_a, dz_a))
+            sigma = (1.0 - alpha_a) ** 3
+            # corrector: (W^{-1} ds_a) o (W dz_a)
+            corr = []
+            for i in range(4):
+                corr.append((ds_a[i] / Wmul[i]) * (Wmul[i] * dz_a[i]))
+            if ell:
+                corr.append(_soc_prod(W5i @ ds_a[4], W5 @ dz_a[4]))
+            else:
+                corr.append(np.zeros(0))
+            e_vec = [np.ones(n), np.ones(n), np.ones(K), np.ones(p)]
+            e_vec.append(np.r_[1.0, np.zeros(r)] if ell else np.zeros(0))
+            ds_rhs = [-lam_sq[i] - corr[i] + sigma * mu * e_vec[i] for i in range(5)]
+            dx, dz, ds = kkt(-rx, [-rr for rr in rz], ds_rhs)
+            alpha = min(1.0, 0.99 * max_step(ds, dz))
+            x = x + alpha * dx
+            if ell:
+                sJs, zJz, sz = cone_q
+                cone_q = (
+                    sJs + alpha * (2.0 * _jdot(s[4], ds[4]) + alpha * _jdot(ds[4], ds[4])),
+                    zJz + alpha * (2.0 * _jdot(z[4], dz[4]) + alpha * _jdot(dz[4], dz[4])),
+                    sz + alpha * (s[4] @ dz[4] + ds[4] @ z[4] + alpha * (ds[4] @ dz[4])),
+                )
+            s = [s[i] + alpha * ds[i] for i in range(5)]
+            z = [z[i] + alpha * dz[i] for i in range(5)]
+        except (LowRankIPMError, np.linalg.LinAlgError, FloatingPointError, ValueError):
+            # a Newton step failed (a cone iterate at the boundary, a block that lost
+            # definiteness in floating point): the best iterate if its certificate meets
+            # the acceptable tolerance
+            if cert <= acceptable:
+                break
+            raise
     info["cg_solves"] = cg_count[0]
     info["cg_iterations"] = cg_iters[0]
     return best, info

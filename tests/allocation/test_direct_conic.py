@@ -113,7 +113,7 @@ def _reference(value, F, budget, kw):
 @pytest.mark.parametrize(
     "kw",
     [
-        {"method": "ellipsoidal", "theta": 1.0},  # the benchmark's model: optimum at F x = 0
+        {"method": "ellipsoidal", "theta": 1.0},  # the benchmark's model
         {"method": "ellipsoidal", "theta": 0.1},
         {"method": "mean_variance", "risk_aversion": 10.0},
     ],
@@ -125,12 +125,9 @@ def test_factored_interior_point_equals_the_unfactored_form_to_1e_7(monkeypatch,
     assert "formulation" not in ref.extras
     monkeypatch.setattr(_models, "needs_constant_build", lambda rows, cols: True)
     res = solve_allocation(value, np.ones(value.shape[0]), cov_factor=F, budget=budget, **kw)
-    if kw.get("theta") == 0.1:
-        # near-LP: the interior point may not certify its optimum within 1e-8 and hands the
-        # problem to Clarabel (seed 1); either way the answer is the optimum
-        assert res.extras["formulation"] in (IPM, CLARABEL)
-    else:
-        assert res.extras["formulation"] == IPM
+    # the interior point itself (not the Clarabel fallback) certifies every instance; the
+    # near-LP theta=0.1, seed 1 fell back before the exact segment duals of the bound
+    assert res.extras["formulation"] == IPM
     # the certificate: the optimum lies within duality_gap of the returned objective
     if res.extras["formulation"] == IPM:
         gap = res.extras["duality_gap"]
@@ -160,3 +157,40 @@ def test_interior_point_failure_falls_back_to_clarabel(monkeypatch):
     )  # fmt: skip
     assert res.extras["formulation"] == CLARABEL
     assert res.status == "optimal"
+
+
+def test_block_cholesky_inverse_equals_lu_inverse():
+    from skcrm.allocation._lowrank_ipm import _block_cholesky, _block_tri_inv
+
+    rng = np.random.default_rng(3)
+    # SPD blocks as in the Newton matrix: diagonal (1e-9 .. 1e9) plus a rank-one segment term
+    d = 10.0 ** rng.uniform(-9, 9, size=(500, 3))
+    av = rng.uniform(0.1, 1.0, size=(500, 3))
+    e = 10.0 ** rng.uniform(-6, 6, size=500)
+    blocks = e[:, None, None] * av[:, :, None] * av[:, None, :]
+    blocks[:, np.arange(3), np.arange(3)] += d
+    Linv = _block_tri_inv(_block_cholesky(blocks))
+    inv = np.einsum("kji,kjl->kil", Linv, Linv)
+    # backward check: B B^{-1} = I to rounding relative to the block's scale
+    eye = np.matmul(blocks, inv)
+    scale = np.abs(blocks).max(axis=(1, 2)) * np.abs(inv).max(axis=(1, 2))
+    assert np.all(np.abs(eye - np.eye(3)).max(axis=(1, 2)) <= 1e-12 * scale)
+    with pytest.raises(np.linalg.LinAlgError):
+        _block_cholesky(-blocks[:2])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open: on the benchmark's --quick instance (2,000 customers, rank 50) CG stalls in "
+    "the last iterations (kkt error 1e-2 at a certified gap of 2.7e-7) and the interior point "
+    "hands the problem to Clarabel; the optimum is not at the cone's tip",
+)
+def test_interior_point_solves_the_quick_benchmark_instance():
+    n, M, r = 2000, 3, 50
+    rng = np.random.default_rng(0)
+    value = rng.normal(0.03, 0.02, size=(n, M))
+    F = rng.normal(size=(r, n * M)) * 0.01 / np.sqrt(r)
+    res = solve_allocation(
+        value, np.ones(n), method="ellipsoidal", cov_factor=F, budget=0.2 * n, theta=1.0
+    )
+    assert res.extras["formulation"] == IPM
