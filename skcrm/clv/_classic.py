@@ -436,6 +436,7 @@ class ParetoNBD(_DrawsMixin, BaseEstimator):
         h = -np.expm1(-(s - 1.0) * L) / (s - 1.0) if abs(s - 1.0) > 1e-10 else L
         return r * beta / alpha * h
 
+    @dask_dispatch()
     def predict_interval(
         self,
         X=None,

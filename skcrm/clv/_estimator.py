@@ -1371,6 +1371,7 @@ default="carry_last"
         """
         return self.dert(X, **dert_kw) * margin
 
+    @dask_dispatch(per_customer=_log_customer_col)
     def incremental_dert(self, X, changes, which="last", relative=False, **dert_kw):
         """Change in DERT from changing one transaction's attributes (paper Section 4).
 
@@ -1448,6 +1449,7 @@ default="carry_last"
             return pd.Timestamp(self.origin_) + pd.Timedelta(days=days)
         return t + (0.0 if self.origin_ is None else float(self.origin_))
 
+    @dask_dispatch(per_customer=_log_customer_col)
     def retention_investment_upper_bound(self, X, changes, margin=1.0, which="next", **dert_kw):
         """max(0, -margin x incremental DERT): most worth spending to prevent the change.
 
@@ -1475,6 +1477,7 @@ default="carry_last"
         inc = self.incremental_dert(X, changes, which=which, **dert_kw)
         return np.maximum(0.0, -margin * inc)
 
+    @dask_dispatch(per_customer=_log_customer_col)
     def log_likelihood(self, X):
         """Per-customer marginal log-likelihood, Eq. (3).
 
@@ -1560,6 +1563,7 @@ default="carry_last"
             return pd.Series(mean, index=first.index, name=first.name)
         return mean
 
+    @dask_dispatch(per_customer=_log_customer_col)
     def predict_interval(
         self,
         X=None,

@@ -91,24 +91,35 @@ def test_parquet_path_of_the_cdnow_log_equals_the_in_memory_bgnbd(tmp_path, clie
     assert fitted.log_likelihood_ == pytest.approx(ref.log_likelihood_, rel=1e-10)
 
 
+@pytest.fixture(scope="module")
+def fitted(log):
+    return _model().fit(log)
+
+
 @pytest.mark.parametrize(
     ("method", "kwargs"),
     [
         ("probability_alive", {}),
         ("conditional_expected_transactions", {"t": 10.0}),
         ("predict", {}),
+        ("probability_no_transactions", {"t": 10.0}),
+        ("dert", {"discount_rate": 0.01}),
+        ("log_likelihood", {}),
+        ("incremental_dert", {"changes": {"attr": 1.0}, "discount_rate": 0.01}),
+        ("retention_investment_upper_bound", {"changes": {"attr": 0.0}, "discount_rate": 0.01}),
+        ("predict_interval", {"n_draws": 20, "random_state": 0}),
     ],
 )
-def test_scoring_a_dask_log_equals_pandas(log, method, kwargs):
-    model = _model().fit(log)
-    want = getattr(model, method)(log, **kwargs)
+def test_scoring_a_dask_log_equals_pandas(log, fitted, method, kwargs):
+    want = getattr(fitted, method)(log, **kwargs)
     ddf = dd.from_pandas(log.set_index("customer_id").sort_index(), npartitions=3)
-    got = getattr(model, method)(ddf, **kwargs)
+    got = getattr(fitted, method)(ddf, **kwargs)
     assert type(got).__module__.startswith("dask")
-    got = got.compute()
-    pd.testing.assert_series_equal(
-        got.sort_index(), want.sort_index(), check_names=False, rtol=1e-12
-    )
+    got = got.compute().sort_index()
+    if isinstance(want, pd.DataFrame):  # predict_interval: the same parameter draws
+        pd.testing.assert_frame_equal(got, want.sort_index(), rtol=1e-12)
+    else:
+        pd.testing.assert_series_equal(got, want.sort_index(), check_names=False, rtol=1e-12)
 
 
 def test_scoring_a_dask_rfm_table_is_row_wise_and_equals_pandas():
@@ -168,6 +179,7 @@ def test_pareto_nbd_gamma_gamma_and_clv_of_a_dask_table_equal_pandas():
         (pnbd.probability_alive, {"t": 4.0}),
         (pnbd.conditional_expected_transactions, {"t": 52.0}),
         (pnbd.predict, {}),
+        (pnbd.predict_interval, {"n_draws": 20, "random_state": 0}),
         (gg.conditional_expected_average_spend, {}),
         (gg.predict, {}),
     ]
@@ -176,7 +188,11 @@ def test_pareto_nbd_gamma_gamma_and_clv_of_a_dask_table_equal_pandas():
             want = method(X, **kw)
             got = method(ddf, **kw)
             assert type(got).__module__.startswith("dask")
-            pd.testing.assert_series_equal(got.compute(), want, check_names=False, rtol=1e-12)
+            got = got.compute()
+            if isinstance(want, pd.DataFrame):
+                pd.testing.assert_frame_equal(got, want, rtol=1e-12)
+            else:
+                pd.testing.assert_series_equal(got, want, check_names=False, rtol=1e-12)
         for model in (pnbd, bg):
             kw = {"horizon": 52.0, "discount_rate": 0.002}
             want = customer_lifetime_value(model, gg, X, **kw)
