@@ -103,6 +103,8 @@ def fitted(log):
         ("conditional_expected_transactions", {"t": 10.0}),
         ("predict", {}),
         ("probability_no_transactions", {"t": 10.0}),
+        ("probability_of_n_transactions", {"t": 10.0, "n": 2}),
+        ("residual_value", {"margin": 2.0, "discount_rate": 0.01}),
         ("dert", {"discount_rate": 0.01}),
         ("log_likelihood", {}),
         ("incremental_dert", {"changes": {"attr": 1.0}, "discount_rate": 0.01}),
