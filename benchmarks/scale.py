@@ -99,6 +99,34 @@ def _worker_peak_mib(client):
     return list(client.run(peak_mib).values())
 
 
+def _fit_on_cluster(estimator, folder):
+    """Fit ``estimator`` on the Parquet ``folder`` with a fresh 2-worker cluster.
+
+    Returns the fitted estimator, the fit's seconds, each worker's peak MiB and the
+    client's peak MiB.
+    """
+    import distributed
+
+    with _cluster() as cluster, distributed.Client(cluster) as client:
+        t0 = time.perf_counter()
+        fitted = estimator.fit(str(folder))
+        fit_s = time.perf_counter() - t0
+        workers = _worker_peak_mib(client)
+    return fitted, fit_s, workers, peak_mib()
+
+
+def _compare_in_memory(row, log_likelihood, params, in_memory):
+    """Add the in-memory fit's time and peak to ``row``; stop unless the answers agree."""
+    theta, ll, secs, mem = in_memory
+    row["in-memory fit (s)"] = round(secs, 1)
+    row["in-memory peak (MiB)"] = round(mem)
+    same_answer("log-likelihood", log_likelihood, ll, rtol=1e-8)
+    worst = float(np.max(np.abs(params - theta) / np.abs(theta)))
+    if worst > 1e-6:
+        raise SystemExit(f"Dask and in-memory parameters differ by {worst:.1e}")
+    row["max rel. diff. vs in-memory"] = f"{worst:.1e}"
+
+
 def _in_subprocess(func, *args):
     """Run ``func(*args)`` in a fresh process, so the client's memory stays that of the fit."""
     import multiprocessing as mp
@@ -153,7 +181,6 @@ def fit_policy_in_memory(folder):
 
 
 def main_pomdp():
-    import distributed
 
     sizes = [2_000, 4_000] if ARGS.quick else [int(s) for s in ARGS.pomdp_sizes.split(",")]
     chunk = 1_000 if ARGS.quick else ARGS.chunk
@@ -164,15 +191,7 @@ def main_pomdp():
             folder = tmp / f"panel-{n}"
             folder.mkdir()
             n_rows = _in_subprocess(write_panel, folder, n, ARGS.pomdp_periods, chunk)
-            with (
-                _cluster() as cluster,
-                distributed.Client(cluster) as client,
-            ):
-                t0 = time.perf_counter()
-                fitted = _policy().fit(str(folder))
-                fit_s = time.perf_counter() - t0
-                workers = _worker_peak_mib(client)
-            client_mib = peak_mib()
+            fitted, fit_s, workers, client_mib = _fit_on_cluster(_policy(), folder)
             row = {
                 "customers": f"{n:,}",
                 "customer-periods": f"{n_rows:,}",
@@ -183,14 +202,8 @@ def main_pomdp():
                 "VOL at start": round(fitted.vol_at_start_, 3),
             }
             if n <= ARGS.in_memory_max:
-                theta, ll, secs, mem = _in_subprocess(fit_policy_in_memory, folder)
-                row["in-memory fit (s)"] = round(secs, 1)
-                row["in-memory peak (MiB)"] = round(mem)
-                same_answer("log-likelihood", fitted.log_likelihood_, ll, rtol=1e-8)
-                worst = float(np.max(np.abs(_pomdp_params(fitted) - theta) / np.abs(theta)))
-                if worst > 1e-6:
-                    raise SystemExit(f"Dask and in-memory parameters differ by {worst:.1e}")
-                row["max rel. diff. vs in-memory"] = f"{worst:.1e}"
+                ref = _in_subprocess(fit_policy_in_memory, folder)
+                _compare_in_memory(row, fitted.log_likelihood_, _pomdp_params(fitted), ref)
             rows_out.append(row)
             shutil.rmtree(folder)
     finally:
@@ -225,15 +238,7 @@ def main():
             folder = tmp / f"log-{n}"
             folder.mkdir()
             n_rows = _in_subprocess(write_log, folder, n, chunk)
-            with (
-                _cluster() as cluster,
-                distributed.Client(cluster) as client,
-            ):
-                t0 = time.perf_counter()
-                fitted = _model().fit(str(folder))
-                fit_s = time.perf_counter() - t0
-                workers = _worker_peak_mib(client)
-            client_mib = peak_mib()
+            fitted, fit_s, workers, client_mib = _fit_on_cluster(_model(), folder)
             row = {
                 "customers": f"{n:,}",
                 "transactions": f"{n_rows:,}",
@@ -244,14 +249,8 @@ def main():
                 "coef attr / cont": " / ".join(f"{c:+.3f}" for c in fitted.coef_),
             }
             if n <= ARGS.in_memory_max:
-                theta, ll, secs, mem = _in_subprocess(fit_in_memory, folder)
-                row["in-memory fit (s)"] = round(secs, 1)
-                row["in-memory peak (MiB)"] = round(mem)
-                same_answer("log-likelihood", fitted.log_likelihood_, ll, rtol=1e-8)
-                worst = float(np.max(np.abs(fitted._theta_ - theta) / np.abs(theta)))
-                if worst > 1e-6:
-                    raise SystemExit(f"Dask and in-memory parameters differ by {worst:.1e}")
-                row["max rel. diff. vs in-memory"] = f"{worst:.1e}"
+                ref = _in_subprocess(fit_in_memory, folder)
+                _compare_in_memory(row, fitted.log_likelihood_, fitted._theta_, ref)
             rows_out.append(row)
             shutil.rmtree(folder)
 

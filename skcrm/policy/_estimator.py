@@ -32,10 +32,12 @@ from ._target import unpack_policy_target
 
 
 def _cap_is_joint(est):
-    if est.max_treated_fraction is None:
+    """Why ``est``'s predictions couple all rows (a treated-share cap), or None."""
+    cap = getattr(est, "max_treated_fraction", None)
+    if cap is None:
         return None
     return (
-        f"max_treated_fraction={est.max_treated_fraction} ranks all rows together, so each "
+        f"max_treated_fraction={cap} ranks all rows together, so each "
         "partition would get its own cap; score decision_function or predict_value on the "
         "Dask frame, or predict on the collected rows"
     )

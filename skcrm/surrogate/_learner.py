@@ -12,19 +12,15 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skcrm.policy._estimator import _cap_is_joint
 from skcrm.policy._target import pack_policy_target, unpack_policy_target
 from skcrm.utils import check_propensity, check_treatment
 from skcrm.utils._dask import dask_dispatch
 
 
 def _policy_is_joint(est):
-    cap = getattr(getattr(est, "policy_", None), "max_treated_fraction", None)
-    if cap is None:
-        return None
-    return (
-        f"the policy's max_treated_fraction={cap} ranks all rows together, so each "
-        "partition would get its own cap; predict on the collected rows"
-    )
+    """The fitted policy learner's reason to refuse Dask input (its treated-share cap)."""
+    return _cap_is_joint(getattr(est, "policy_", None))
 
 
 __all__ = ["SurrogatePolicyLearner", "pack_surrogate_target", "unpack_surrogate_target"]
