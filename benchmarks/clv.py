@@ -54,7 +54,15 @@ def _extra(parser):
     parser.add_argument("--cold-data", default="", help="internal: .npy RFM array")
     parser.add_argument(
         "--only",
-        choices=["classic", "predictions", "quickstart", "bootstrap", "duplicates", "attribute"],
+        choices=[
+            "classic",
+            "predictions",
+            "alive-floor",
+            "quickstart",
+            "bootstrap",
+            "duplicates",
+            "attribute",
+        ],
         default="",
         help="run one section and print its table (benchmarks/results/clv.md is not written)",
     )
@@ -519,6 +527,134 @@ def prediction_section(n_customers, lifetimes):
     return rows
 
 
+def _alive_formula(log1p, exp, minimum):
+    """P(alive) of the BG/NBD in one expression, for compilers that fuse it (JAX, numba)."""
+
+    def alive(n, R, A, r, alpha, log_a, b):
+        f = minimum(n, 1.0)
+        g = n - f + b
+        return g / (g + f * exp(log_a + (r + n) * log1p((A * f - R) / (R + alpha))))
+
+    return alive
+
+
+def alive_floor_section(n_customers, lifetimes):
+    """Why P(alive) on plain arrays is about 2x lifetimes: the same formula, compiled.
+
+    skcrm's fused numpy kernel against the one-expression formula compiled by JAX (XLA, one
+    fused loop, 64-bit) and by numba (an explicit loop, scalar libm calls; with and without
+    fastmath), numexpr when it is installed, and the numpy work no formulation can skip (one
+    log1p, one exp and two divisions per customer, in the kernel's chunks). All on one
+    thread, same parameters, same (n, 3) array, interleaved; compile and import times in
+    the row notes.
+    """
+    import importlib
+    import math
+
+    import pandas as pd
+
+    frame = simulate_rfm(n_customers)
+    rfm = frame.to_numpy()
+    bg = AttributeBGNBD(dropout_mixing="beta", dropout_after_first=False)
+    bg.fit(rfm[: min(50_000, len(rfm))])
+    r, alpha, a, b = (float(v) for v in bg.params_.to_numpy())
+    n, R, A = rfm[:, 0], rfm[:, 1], rfm[:, 2]
+    cases = {"skcrm probability_alive (numpy, fused chunks)": lambda: bg.probability_alive(rfm)}
+    setup_s = {}
+    if lifetimes is not None:
+        theirs = lifetimes.BetaGeoFitter()
+        theirs.params_ = pd.Series(dict(bg.params_))
+        cases["lifetimes conditional_probability_alive"] = lambda: (
+            theirs.conditional_probability_alive(n, R, A)
+        )
+    t0 = time.perf_counter()
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    t_import = time.perf_counter() - t0
+    cpu = jax.devices("cpu")[0]
+    jitted = jax.jit(_alive_formula(jnp.log1p, jnp.exp, jnp.minimum))
+    dn, dR, dA = (jax.device_put(c, cpu) for c in (n, R, A))
+    t0 = time.perf_counter()
+    jitted(dn, dR, dA, r, alpha, math.log(a), b).block_until_ready()
+    setup_s["JAX jit (XLA, x64)"] = (t_import, time.perf_counter() - t0)
+    cases["JAX jit (XLA, x64)"] = lambda: np.asarray(jitted(dn, dR, dA, r, alpha, math.log(a), b))
+    t0 = time.perf_counter()
+    try:
+        numba = importlib.import_module("numba")
+    except ImportError:
+        numba = None
+        print("numba is not installed (it comes with `make bench`): no numba rows")
+    t_numba = time.perf_counter() - t0
+    if numba is not None:
+        for fastmath in (False, True):
+
+            def loop(n, R, A, r, alpha, log_a, b):
+                out = np.empty(n.size)
+                for i in range(n.size):
+                    f = min(n[i], 1.0)
+                    g = n[i] - f + b
+                    x = (A[i] * f - R[i]) / (R[i] + alpha)
+                    out[i] = g / (g + f * math.exp(log_a + (r + n[i]) * math.log1p(x)))
+                return out
+
+            name = f"numba njit loop (fastmath={fastmath})"
+            t0 = time.perf_counter()
+            fn = numba.njit(fastmath=fastmath, error_model="numpy")(loop)
+            fn(n, R, A, r, alpha, math.log(a), b)
+            setup_s[name] = (t_numba if not fastmath else 0.0, time.perf_counter() - t0)
+            cases[name] = lambda fn=fn: fn(n, R, A, r, alpha, math.log(a), b)
+    try:
+        numexpr = importlib.import_module("numexpr")
+    except ImportError:
+        numexpr = None
+    if numexpr is not None:
+        numexpr.set_num_threads(1)
+        expr = "g / (g + f * exp(la + (r + n) * log1p((A * f - R) / (R + alpha))))"
+
+        def ne():
+            f = numexpr.evaluate("where(n < 1.0, n, 1.0)", local_dict={"n": n})
+            g = numexpr.evaluate("n - f + b", local_dict={"n": n, "f": f, "b": b})
+            return numexpr.evaluate(
+                expr,
+                local_dict={"g": g, "f": f, "n": n, "R": R, "A": A, "r": r, "alpha": alpha},
+                global_dict={"la": math.log(a)},
+            )
+
+        cases["numexpr (1 thread)"] = ne
+    chunk = 32_768
+    bufs = np.empty((2, chunk))
+
+    def floor():  # log1p, exp and two divisions per customer, nothing else
+        for i in range(0, n.size, chunk):
+            j = min(i + chunk, n.size)
+            x, y = bufs[0, : j - i], bufs[1, : j - i]
+            np.divide(R[i:j], A[i:j], out=x)
+            np.log1p(x, out=x)
+            np.exp(x, out=y)
+            np.divide(x, y, out=y)
+
+    ref = np.asarray(next(iter(cases.values()))(), dtype=float)
+    cases["numpy floor: log1p + exp + 2 divisions only"] = floor
+    med = interleaved_cpu(cases, 5 if ARGS.quick else 21)
+    base = med.get("lifetimes conditional_probability_alive", (None, None))[1]
+    rows = []
+    for name, func in cases.items():
+        row = {"P(alive), (n, 3) array": name, "customers": n_customers}
+        row["CPU (ms)"] = 1e3 * med[name][1]
+        row["lifetimes / this (CPU)"] = base / med[name][1] if base else None
+        if name.startswith("numpy floor"):
+            row["max rel diff vs skcrm"] = None
+        else:
+            got = np.asarray(func(), dtype=float)
+            row["max rel diff vs skcrm"] = float(np.max(np.abs(got / ref - 1)))
+        imp, comp = setup_s.get(name, (None, None))
+        row["import + first call (s)"] = f"{imp:.2f} + {comp:.2f}" if comp is not None else ""
+        rows.append(row)
+    return rows
+
+
 def quickstart_section(lifetimes):
     """The lifetimes quick-start workflow on the CDNOW master log, in both libraries (CPU s).
 
@@ -638,6 +774,7 @@ def main():
             for n in ([n_classic] if ARGS.quick else [300_000, n_classic])
         ],
         "predictions": lambda: prediction_section(20_000 if ARGS.quick else 300_000, lifetimes),
+        "alive-floor": lambda: alive_floor_section(20_000 if ARGS.quick else 300_000, lifetimes),
         "quickstart": lambda: quickstart_section(lifetimes),
         "bootstrap": lambda: bootstrap_section(n_boot, ARGS.boot_baseline, boot_repeats),
         "duplicates": lambda: duplicates_section(ARGS.quick),
@@ -648,6 +785,7 @@ def main():
         return
     classic = sections["classic"]()
     predictions = sections["predictions"]()
+    floor = sections["alive-floor"]()
     quickstart = sections["quickstart"]()
     boot = sections["bootstrap"]()
     dup = sections["duplicates"]()
@@ -665,6 +803,12 @@ def main():
         "repeats; arrays = skcrm gets the (n, 3) RFM array, lifetimes its three columns; "
         "DataFrame / Series = skcrm gets the summary DataFrame (int frequency column), "
         "lifetimes its three Series (its documented usage); answers equal to 1e-10",
+        "P(alive) compiled: the same (n, 3) array and parameters; JAX = the formula in one "
+        "jax.jit (XLA fuses it into one loop; float64; XLA pinned to one thread), numba = an "
+        "explicit njit loop (one thread; scalar libm log1p/exp), numpy floor = only the "
+        "log1p, exp and two divisions per customer in 32k chunks (no input checks, no "
+        "masking): a bound for any numpy formulation; import + first call = what a fresh "
+        "process pays before the first answer",
         "duplicates: the same fit on rows compressed to distinct (frequency, recency, T) "
         "with sample_weight = counts",
         "attribute model: 2 attributes + first-job effect, exact gradients, L-BFGS-B on a "
@@ -681,7 +825,8 @@ def main():
         f"{BOOT_CHECK.get('ref', float('nan')):.3f}, sd of one 200-path sum "
         f"{BOOT_CHECK.get('sd', float('nan')):.3f})",
         "command: make .venv-bench/.stamp && .venv-bench/bin/python benchmarks/clv.py "
-        "(one section: --only classic|predictions|quickstart|bootstrap|duplicates|attribute)",
+        "(one section: --only classic|predictions|alive-floor|quickstart|bootstrap|duplicates|"
+        "attribute)",
     ]
     write_results(
         "clv",
@@ -689,6 +834,7 @@ def main():
         {
             "Classic BG/NBD: skcrm vs lifetimes BetaGeoFitter": classic,
             "Predictions (same parameters) and the Pareto/NBD fit": predictions,
+            "P(alive) on plain arrays: the same formula compiled (one thread)": floor,
             "The lifetimes quick-start workflow on the CDNOW master log": quickstart,
             "Bootstrap DERT (200 simulated attribute paths) vs main before the speed work": boot,
             "Weighting duplicate rows (CDNOW)": dup,
