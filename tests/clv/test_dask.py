@@ -8,7 +8,7 @@ from skcrm.clv import AttributeBGNBD
 from skcrm.datasets import load_cdnow, make_attribute_bgnbd_data
 
 dd = pytest.importorskip("dask.dataframe")
-distributed = pytest.importorskip("distributed")
+pytest.importorskip("distributed")
 
 COEF = {"first": -0.2, "attr": 0.3, "cont": -0.3, "attr->attr": 0.25, "attr:drift": -0.05}
 
@@ -32,17 +32,6 @@ def log():
     return tx
 
 
-@pytest.fixture(scope="module")
-def client():
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as c,
-    ):
-        yield c
-
-
 def _assert_same_fit(a, b, rtol=1e-6):
     np.testing.assert_allclose(b.params_, a.params_, rtol=rtol)
     np.testing.assert_allclose(b.coef_, a.coef_, rtol=rtol, atol=1e-8)
@@ -52,7 +41,7 @@ def _assert_same_fit(a, b, rtol=1e-6):
     assert b.mean_repeat_q_ == pytest.approx(a.mean_repeat_q_, rel=1e-8)
 
 
-def test_evolving_coefficients_fit_on_a_cluster_equals_the_in_memory_fit(log, client):
+def test_evolving_coefficients_fit_on_a_cluster_equals_the_in_memory_fit(log, cluster_client):
     ref = _model().fit(log)
     parts = dd.from_pandas(log.set_index("customer_id").sort_index(), npartitions=4)
     fitted = _model().fit(parts)
@@ -60,7 +49,7 @@ def test_evolving_coefficients_fit_on_a_cluster_equals_the_in_memory_fit(log, cl
     assert fitted.converged_
 
 
-def test_bgnbd_form_attribute_fit_on_a_cluster_equals_the_in_memory_fit(log, client):
+def test_bgnbd_form_attribute_fit_on_a_cluster_equals_the_in_memory_fit(log, cluster_client):
     # no dropout at the first transaction: the shards' job rows are then exactly the repeat
     # transactions (with it, the default, each customer's first job is left out of the mean
     # repeat multiplier; both paths are compared with the in-memory fit)
@@ -70,7 +59,7 @@ def test_bgnbd_form_attribute_fit_on_a_cluster_equals_the_in_memory_fit(log, cli
     _assert_same_fit(ref, _model(**kw).fit(parts))
 
 
-def test_unpartitioned_log_is_repartitioned_by_customer_with_a_warning(log, client):
+def test_unpartitioned_log_is_repartitioned_by_customer_with_a_warning(log, cluster_client):
     ref = _model().fit(log)
     shuffled = dd.from_pandas(log.sample(frac=1.0, random_state=0), npartitions=3, sort=False)
     with pytest.warns(UserWarning, match="not partitioned by customer"):
@@ -78,7 +67,7 @@ def test_unpartitioned_log_is_repartitioned_by_customer_with_a_warning(log, clie
     _assert_same_fit(ref, fitted)
 
 
-def test_parquet_path_of_the_cdnow_log_equals_the_in_memory_bgnbd(tmp_path, client):
+def test_parquet_path_of_the_cdnow_log_equals_the_in_memory_bgnbd(tmp_path, cluster_client):
     cdnow = load_cdnow("sample")[["customer_id", "date"]]
     ref = AttributeBGNBD(observation_end="1997-09-30", drop_after_observation_end=True)
     with pytest.warns(UserWarning):

@@ -8,7 +8,7 @@ from skcrm.datasets import make_pomdp_crm, make_pomdp_parametric
 from skcrm.pomdp import POMDPPolicy
 
 dd = pytest.importorskip("dask.dataframe")
-distributed = pytest.importorskip("distributed")
+pytest.importorskip("distributed")
 
 TABULAR = {
     "action_costs": [0, 2, 10],
@@ -17,17 +17,6 @@ TABULAR = {
     "n_belief_points": 51,
     "random_state": 0,
 }
-
-
-@pytest.fixture(scope="module")
-def client():
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as c,
-    ):
-        yield c
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +35,7 @@ def reference(panel):
 
 
 @pytest.fixture(scope="module")
-def on_dask(panel, client):
+def on_dask(panel, cluster_client):
     ddf = dd.from_pandas(panel.set_index("customer_id"), npartitions=4, sort=True)
     assert ddf.npartitions >= 3
     return POMDPPolicy(**TABULAR).fit(ddf)
@@ -75,7 +64,7 @@ def test_tabular_em_on_a_cluster_equals_the_in_memory_fit(reference, on_dask):
     assert list(on_dask.feature_names_in_) == list(reference.feature_names_in_)
 
 
-def test_parquet_path_with_monthly_dates_equals_the_in_memory_fit(panel, tmp_path, client):
+def test_parquet_path_with_monthly_dates_equals_the_in_memory_fit(panel, tmp_path, cluster_client):
     months = panel["period"] - 1
     dated = panel.copy()
     dated["period"] = pd.to_datetime(
@@ -100,14 +89,16 @@ def test_parquet_path_with_monthly_dates_equals_the_in_memory_fit(panel, tmp_pat
     np.testing.assert_array_equal(got.actions_, ["call", "email", "none"])
 
 
-def test_unpartitioned_panel_is_repartitioned_by_customer_with_a_warning(panel, reference, client):
+def test_unpartitioned_panel_is_repartitioned_by_customer_with_a_warning(
+    panel, reference, cluster_client
+):
     shuffled = dd.from_pandas(panel.sample(frac=1.0, random_state=0), npartitions=3, sort=False)
     with pytest.warns(UserWarning, match="not partitioned by customer"):
         got = POMDPPolicy(**TABULAR).fit(shuffled)
     _assert_same_fit(reference, got)
 
 
-def test_separate_y_with_a_dask_panel_is_refused(panel, client):
+def test_separate_y_with_a_dask_panel_is_refused(panel, cluster_client):
     ddf = dd.from_pandas(panel.set_index("customer_id"), npartitions=2, sort=True)
     with pytest.raises(ValueError, match="outcome_col='outcome'"):
         POMDPPolicy(**TABULAR).fit(ddf.drop(columns="outcome"), panel["outcome"])
@@ -153,7 +144,7 @@ def test_dask_scoring_equals_pandas(panel, reference, method, kwargs):
         pd.testing.assert_series_equal(got.sort_index(), want.sort_index(), rtol=1e-12)
 
 
-def test_parametric_mle_with_covariates_on_a_cluster_equals_the_in_memory_fit(client):
+def test_parametric_mle_with_covariates_on_a_cluster_equals_the_in_memory_fit(cluster_client):
     X, y, truth = make_pomdp_parametric(90, 14, random_state=2)
     # a covariate with three values: three POMDPs to solve, whatever the number of customers
     X = X.assign(outcome=y, size=np.clip(np.round(X["size"]), -1, 1))
